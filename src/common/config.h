@@ -1,0 +1,125 @@
+/*
+ * Settings for hbmon programs from, in increasing precedence: built-in
+ * defaults, an INI file (--config FILE, parsed by libinih), environment
+ * variables named by the key, and command-line flags. One table of keys
+ * drives all four, so a key `miss_threshold` is also `--miss-threshold 3`.
+ *
+ * Settings live in a plain struct owned by the program; the table says
+ * where each key is stored (offsetof) and how to parse it. Strings are
+ * fixed-size char arrays inside that struct, so nothing needs freeing.
+ *
+ * Every error names where the bad value came from, e.g.
+ * "server.ini:12: miss_threshold: 'three' is not a whole number" or
+ * "--interval-max: unit 'x' is not one of ms, s, m, h, d".
+ */
+#ifndef HBMON_COMMON_CONFIG_H
+#define HBMON_COMMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum config_type {
+	CONFIG_STRING,   /* char[size] at offset */
+	CONFIG_UINT,     /* uint32_t, bounds min..max */
+	CONFIG_DURATION, /* int64_t milliseconds ("90s"), bounds min..max */
+	CONFIG_SIZE,     /* uint64_t bytes ("1MiB", "512k", "4096"), bounds */
+	CONFIG_BOOL,     /* bool: true/false, yes/no, on/off, 1/0 */
+	CONFIG_ENUM,     /* int index into choices */
+};
+
+struct config_key {
+	/* "miss_threshold", or "section.key" for a key in [section] of the
+	 * INI file ("telegram.chat_id" <-> --telegram-chat-id). */
+	const char *name;
+	enum config_type type;
+	size_t offset;         /* offsetof(settings struct, field) */
+	size_t size;           /* CONFIG_STRING: sizeof the char array */
+	const char *def;       /* default, written as in a file; NULL: empty/0 */
+	int64_t min, max;      /* numeric bounds; both 0: no bounds */
+	const char *const *choices; /* CONFIG_ENUM: NULL-terminated words */
+	const char *env;       /* environment variable, or NULL */
+	const char *help;      /* one line for --help */
+};
+
+/* Where a program's keys are described. */
+struct config_spec {
+	const struct config_key *keys;
+	size_t n_keys;
+	/* Keys without a dot may also appear in this INI section, e.g.
+	 * "server" allows a [server] header; NULL: only before any section. */
+	const char *section;
+};
+
+/* Room for one error sentence, file:line included. */
+struct config_error {
+	char text[512];
+};
+
+/*
+ * Sets every key to its default. Returns HBMON_OK, or HBMON_EINVAL if a
+ * default in the table does not parse (a bug in the table; err says
+ * which). No allocation; not thread-safe with respect to settings.
+ */
+int config_defaults(const struct config_spec *spec, void *settings,
+                    struct config_error *err);
+
+/*
+ * Reads an INI file into settings. Errors name file and line: syntax
+ * errors, unknown sections and keys, bad values, and a key given twice.
+ * On error, settings may hold values from lines before the bad one; callers
+ * stop start-up. Returns HBMON_OK, HBMON_ENOENT (cannot open; err has the
+ * system's reason), or HBMON_EINVAL.
+ */
+int config_load_file(const struct config_spec *spec, void *settings,
+                     const char *path, struct config_error *err);
+
+/*
+ * Applies the environment variables named in the table, where set.
+ * Returns HBMON_OK or HBMON_EINVAL (err names the variable).
+ */
+int config_load_env(const struct config_spec *spec, void *settings,
+                    struct config_error *err);
+
+/*
+ * Sets one key from text. name: a key name ("miss_threshold",
+ * "telegram.chat_id"). origin: how errors name the source, e.g.
+ * "--miss-threshold" or "server.ini:12". Returns HBMON_OK, HBMON_ENOENT
+ * for an unknown key, or HBMON_EINVAL / HBMON_ERANGE for a bad value.
+ */
+int config_set(const struct config_spec *spec, void *settings,
+               const char *name, const char *value, const char *origin,
+               struct config_error *err);
+
+/*
+ * The whole sequence a program runs at start-up: defaults, the file named
+ * by --config FILE (or --config=FILE) if any, the environment, then every
+ * other flag in argv as --key VALUE or --key=VALUE ("-" and "_" are the
+ * same in flag names; "--section-key" names "section.key"). A CONFIG_BOOL
+ * flag may stand alone ("--verbose" means true).
+ *
+ * argv[0] is skipped. Arguments that do not start with "--" and everything
+ * after "--" are positional: they are moved, in order, to the front of
+ * argv + 1 and their count is stored in *out_npos. Unknown flags are
+ * errors.
+ * Returns HBMON_OK, HBMON_ENOENT (config file), HBMON_EINVAL, or
+ * HBMON_ERANGE, with err filled.
+ */
+int config_load(const struct config_spec *spec, void *settings, int argc,
+                char **argv, int *out_npos, struct config_error *err);
+
+/*
+ * Writes one line per key to f for --help: flag, default and help text.
+ */
+void config_print_help(const struct config_spec *spec, FILE *f);
+
+/*
+ * Formats the current value of a key as it would be written in a file
+ * (durations as "90s", sizes in bytes). Returns HBMON_OK, HBMON_ENOENT, or
+ * HBMON_ENOMEM when buf is too small.
+ */
+int config_get_text(const struct config_spec *spec, const void *settings,
+                    const char *name, char *buf, size_t buf_len);
+
+#endif

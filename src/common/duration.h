@@ -1,0 +1,41 @@
+/*
+ * Durations as operators write them in config files and flags ("300ms",
+ * "90s", "2m", "1h", "1h30m", "30d") and as people read them in alerts
+ * ("6 min", "2 h 5 min").
+ */
+#ifndef HBMON_COMMON_DURATION_H
+#define HBMON_COMMON_DURATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Parses one or more <number><unit> groups, units ms, s, m, h, d (e.g.
+ * "1h30m", "1.5s" is accepted: a decimal fraction is allowed in every
+ * group). A bare number without a unit is refused, except "0".
+ * out_ms: the total in milliseconds; untouched on failure.
+ * why: on failure a reason such as "unit 'x' is not one of ms, s, m, h, d"
+ * or "needs a unit, e.g. 90s"; may be NULL.
+ * Returns HBMON_OK, HBMON_EINVAL, or HBMON_ERANGE (overflows int64 ms or
+ * is negative). Thread-safe, no allocation.
+ */
+int duration_parse(const char *s, int64_t *out_ms, char *why, size_t why_len);
+
+/*
+ * Formats ms the way duration_parse reads it, shortest exact form:
+ * 300 -> "300ms", 90000 -> "1m30s", 7200000 -> "2h", 0 -> "0s".
+ * Always NUL-terminates when buf_len > 0. Returns HBMON_OK or HBMON_ENOMEM
+ * if buf_len is too small (32 bytes always suffice).
+ */
+int duration_format(int64_t ms, char *buf, size_t buf_len);
+
+/*
+ * Formats ms for a person, rounded down to two units at most:
+ * 850 -> "850 ms", 42000 -> "42 s", 360000 -> "6 min",
+ * 7500000 -> "2 h 5 min", 90000000 -> "1 d 1 h". Negative values are
+ * formatted as 0. Always NUL-terminates when buf_len > 0. Returns HBMON_OK
+ * or HBMON_ENOMEM if buf_len is too small (32 bytes always suffice).
+ */
+int duration_human(int64_t ms, char *buf, size_t buf_len);
+
+#endif

@@ -1,0 +1,1 @@
+/* envelope: being written. */

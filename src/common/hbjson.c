@@ -1,0 +1,1 @@
+/* hbjson: being written. */

@@ -1,0 +1,1 @@
+/* rfc3339: being written. */

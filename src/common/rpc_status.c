@@ -1,0 +1,1 @@
+/* rpc_status: being written. */

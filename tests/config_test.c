@@ -1,0 +1,2 @@
+/* config_test: being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* duration_test: being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* envelope_test: being written. */
+#include <criterion/criterion.h>

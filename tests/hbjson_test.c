@@ -1,0 +1,2 @@
+/* hbjson_test: being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* log_test: being written. */
+#include <criterion/criterion.h>

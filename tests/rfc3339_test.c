@@ -1,0 +1,2 @@
+/* rfc3339_test: being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* sign_test: being written. */
+#include <criterion/criterion.h>

@@ -1,0 +1,2 @@
+/* wire_compat_test: being written. */
+#include <criterion/criterion.h>

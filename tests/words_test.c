@@ -1,0 +1,2 @@
+/* words_test: being written. */
+#include <criterion/criterion.h>
