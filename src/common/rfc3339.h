@@ -22,8 +22,10 @@ struct rfc3339_time {
  * Parses the date-time production of RFC 3339 section 5.6: full-date "T"
  * full-time, "T" and "Z" in either case, fractional seconds of any length
  * (kept to nanoseconds, extra digits truncated), offsets "Z", "+hh:mm" and
- * "-hh:mm". A leap second (:60) is accepted and counted as the next second.
- * Day numbers are checked against the month, leap years included.
+ * "-hh:mm". A leap second (:60) is accepted where leap seconds happen, at
+ * 23:59:60 UTC (in whatever offset it is written), and counted as the next
+ * second; :60 at any other time is refused. Day numbers are checked against
+ * the month, leap years included. Years are 0000..9999.
  *
  * s need not be NUL-terminated: exactly len bytes are read.
  * out: the parsed time; untouched on failure.
@@ -43,7 +45,8 @@ int64_t rfc3339_unix_ms(const struct rfc3339_time *t);
  * 0 gives "Z"). Milliseconds are written only when not zero:
  * "2026-01-20T09:30:00+07:00", "2026-01-20T02:30:00.250Z".
  * buf: at least RFC3339_MAX bytes for any result; always NUL-terminated
- * when buf_len > 0.
+ * when buf_len > 0, and the empty string on any error (never a truncated
+ * timestamp). Thread-safe, no allocation.
  * Returns HBMON_OK, HBMON_ENOMEM when buf_len is too small, or HBMON_ERANGE
  * for an offset out of range or a year outside 0000..9999.
  */
@@ -53,9 +56,11 @@ int rfc3339_format(int64_t unix_ms, int offset_min, char *buf, size_t buf_len);
 #define RFC3339_MAX 32
 
 /*
- * Parses a UTC offset as accepted by `hbctl --tz`: "Z", "UTC", "+07:00",
- * "-05:30", "+0700", "+07". out_min: minutes east of UTC.
- * Returns HBMON_OK or HBMON_EINVAL (with a reason in why, may be NULL).
+ * Parses a UTC offset as accepted by `hbctl --tz`: "Z", "UTC" (either in
+ * any case), "+07:00", "-05:30", "+0700", "+07"; hours 00..23, minutes
+ * 00..59. s is NUL-terminated. out_min: minutes east of UTC; untouched on
+ * failure. Returns HBMON_OK or HBMON_EINVAL (with a reason in why, may be
+ * NULL). Thread-safe, no allocation.
  */
 int rfc3339_parse_offset(const char *s, int *out_min, char *why,
                          size_t why_len);
