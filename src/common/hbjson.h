@@ -32,9 +32,12 @@ enum hbjson_flags {
 /*
  * Parses a robot heartbeat document.
  * text: len bytes of UTF-8 JSON (need not be NUL-terminated).
- * out: on success a new message owned by the caller (see above).
+ * out: on success a new message owned by the caller (see above); NULL on
+ * failure.
  * why: on failure a reason such as "key 'status': 'fine' is not one of
- * healthy, degraded, unhealthy" or "line 3 column 5: ..."; may be NULL.
+ * healthy, degraded, unhealthy" or "line 3 column 5: ...", cut to why_len;
+ * may be NULL. Reasons quote at most the key and the bad value, each cut
+ * to 40 bytes.
  * Returns HBMON_OK, HBMON_EINVAL, or HBMON_ENOMEM. Thread-safe.
  */
 int hbjson_parse_robot(const char *text, size_t len,
@@ -50,9 +53,13 @@ int hbjson_parse_account(const char *text, size_t len,
  * Parses what `hbctl send FILE.json` accepts and returns it as a batch:
  *  - one heartbeat object (robot or account, told apart by "event");
  *  - an array of heartbeat objects (at most one robot heartbeat);
- *  - {"robot": {...}, "accounts": [{...}, ...]}.
+ *  - {"robot": {...}, "accounts": [{...}, ...]}; either key may be left
+ *    out, and each element must be of the kind its place calls for.
  * Objects whose "event" is neither documented word are refused here, since
- * nothing else tells them apart. out: a new batch owned by the caller.
+ * nothing else tells them apart. A batch without any heartbeat (an empty
+ * array, {"accounts": []}) is refused. Reasons say where in the batch they
+ * arose: "[1]: ...", "robot: ...", "accounts[2]: ...".
+ * out: a new batch owned by the caller; NULL on failure.
  * Returns HBMON_OK, HBMON_EINVAL, or HBMON_ENOMEM. Thread-safe.
  */
 int hbjson_parse_batch(const char *text, size_t len,
@@ -62,9 +69,10 @@ int hbjson_parse_batch(const char *text, size_t len,
 /*
  * Builds the documented JSON object for a heartbeat, keys in the seed's
  * order. Returns a new jansson reference (release with json_decref), or
- * NULL when out of memory or a status has no documented word
- * (UNSPECIFIED or unknown), in which case the value is written as its
- * number so that nothing is lost: the function only fails for memory.
+ * NULL only when out of memory. A status with no documented word
+ * (UNSPECIFIED or a number this build does not know) is written as its
+ * number, so that nothing is lost; a NULL string is written as "", and
+ * bytes that are not UTF-8 as U+FFFD.
  */
 json_t *hbjson_robot_value(const Hbmon__V1__RobotHeartbeat *hb);
 json_t *hbjson_account_value(const Hbmon__V1__AccountHeartbeat *hb);
