@@ -12,10 +12,11 @@
 
 /* A parsed timestamp: an instant plus the offset it was written in. */
 struct rfc3339_time {
-	int64_t unix_s;     /* seconds since 1970-01-01T00:00:00Z */
-	int32_t nanos;      /* 0..999999999, from the fractional seconds */
-	int16_t offset_min; /* UTC offset in minutes, -1439..+1439 */
-	bool offset_unknown; /* "-00:00": UTC, local offset unknown (RFC 3339 4.3) */
+	int64_t unix_s;      /* seconds since 1970-01-01T00:00:00Z */
+	int32_t nanos;       /* 0..999999999, from the fractional seconds */
+	int16_t offset_min;  /* UTC offset in minutes, -1439..+1439 */
+	bool offset_unknown; /* "-00:00": UTC, local offset unknown (RFC
+	                        3339 4.3) */
 };
 
 /*
