@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian bookworm packages hbmon builds, tests and runs with.
+# Only what is missing is installed; when everything is present, apt is not
+# touched at all (so a prepared machine needs no network).
+set -euo pipefail
+
+packages=(
+  # build
+  cmake make gcc pkg-config
+  # wire contract: protoc, protobuf-c (server side), nanopb (robot side)
+  protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
+  nanopb libnanopb-dev python3-protobuf
+  # transport, crypto, storage, config, JSON, HTTP/SMTP
+  libnng-dev libmbedtls-dev libsqlite3-dev libinih-dev libjansson-dev
+  libcurl4-openssl-dev
+  # tests: Criterion, a real SMTP server, nngcat, wall-clock jumps
+  libcriterion-dev python3 python3-aiosmtpd nng-utils faketime sqlite3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}" >&2
+  echo "install-deps: run as root, or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"
