@@ -10,7 +10,14 @@
  *
  * Every error names where the bad value came from, e.g.
  * "server.ini:12: miss_threshold: 'three' is not a whole number" or
- * "--interval-max: unit 'x' is not one of ms, s, m, h, d".
+ * "--interval-max: '5x': unit 'x' is not one of ms, s, m, h, d".
+ * String values are never quoted back in errors: they may be secrets.
+ *
+ * The INI file: "key = value" (or "key: value") lines, [section] headers,
+ * comments on lines starting with ';' or '#', and after " ;" at the end of
+ * a line. Indentation is ignored; no value continues onto the next line
+ * (inih would read an indented line as one, so it is split like any other
+ * line instead). Lines are at most 198 characters (inih's buffer).
  */
 #ifndef HBMON_COMMON_CONFIG_H
 #define HBMON_COMMON_CONFIG_H
@@ -24,9 +31,11 @@ enum config_type {
 	CONFIG_STRING,   /* char[size] at offset */
 	CONFIG_UINT,     /* uint32_t, bounds min..max */
 	CONFIG_DURATION, /* int64_t milliseconds ("90s"), bounds min..max */
-	CONFIG_SIZE,     /* uint64_t bytes ("1MiB", "512k", "4096"), bounds */
-	CONFIG_BOOL,     /* bool: true/false, yes/no, on/off, 1/0 */
-	CONFIG_ENUM,     /* int index into choices */
+	CONFIG_SIZE,     /* uint64_t bytes ("1MiB", "512k", "4096"), bounds;
+	                  * units B, k, M, G, T, each also as kB or KiB, are
+	                  * all binary: 1k = 1KB = 1KiB = 1024 */
+	CONFIG_BOOL,     /* bool: true/false, yes/no, on/off, 1/0, any case */
+	CONFIG_ENUM,     /* int index into choices; words match exactly */
 };
 
 struct config_key {
@@ -67,17 +76,21 @@ int config_defaults(const struct config_spec *spec, void *settings,
 
 /*
  * Reads an INI file into settings. Errors name file and line: syntax
- * errors, unknown sections and keys, bad values, and a key given twice.
- * On error, settings may hold values from lines before the bad one; callers
- * stop start-up. Returns HBMON_OK, HBMON_ENOENT (cannot open; err has the
- * system's reason), or HBMON_EINVAL.
+ * errors, unknown sections and keys, bad values, and a key given twice
+ * (with the line of the first). Reading stops at the first error; settings
+ * may hold values from lines before the bad one, and callers stop start-up.
+ * Returns HBMON_OK, HBMON_ENOENT (cannot open; err has the system's
+ * reason), HBMON_EIO (a read failed), HBMON_ENOMEM, HBMON_EINVAL, or
+ * HBMON_ERANGE (a value outside its key's bounds, or a string too long).
  */
 int config_load_file(const struct config_spec *spec, void *settings,
                      const char *path, struct config_error *err);
 
 /*
- * Applies the environment variables named in the table, where set.
- * Returns HBMON_OK or HBMON_EINVAL (err names the variable).
+ * Applies the environment variables named in the table, where set and
+ * not empty (an empty variable counts as unset). Stops at the first bad
+ * value. Returns HBMON_OK, HBMON_EINVAL or HBMON_ERANGE (err names the
+ * variable).
  */
 int config_load_env(const struct config_spec *spec, void *settings,
                     struct config_error *err);
@@ -85,8 +98,12 @@ int config_load_env(const struct config_spec *spec, void *settings,
 /*
  * Sets one key from text. name: a key name ("miss_threshold",
  * "telegram.chat_id"). origin: how errors name the source, e.g.
- * "--miss-threshold" or "server.ini:12". Returns HBMON_OK, HBMON_ENOENT
- * for an unknown key, or HBMON_EINVAL / HBMON_ERANGE for a bad value.
+ * "--miss-threshold" or "server.ini:12"; NULL: none. Errors read
+ * "ORIGIN: KEY: reason", without KEY when origin is a flag ("--...") or the
+ * key's environment variable, which name the key already. settings is
+ * untouched on error. Returns HBMON_OK, HBMON_ENOENT for an unknown key, or
+ * HBMON_EINVAL / HBMON_ERANGE for a bad value (ERANGE: outside the key's
+ * bounds, or a string longer than its array holds).
  */
 int config_set(const struct config_spec *spec, void *settings,
                const char *name, const char *value, const char *origin,
@@ -97,7 +114,10 @@ int config_set(const struct config_spec *spec, void *settings,
  * by --config FILE (or --config=FILE) if any, the environment, then every
  * other flag in argv as --key VALUE or --key=VALUE ("-" and "_" are the
  * same in flag names; "--section-key" names "section.key"). A CONFIG_BOOL
- * flag may stand alone ("--verbose" means true).
+ * flag may stand alone ("--verbose" means true) and never takes the next
+ * argument as its value; use "--verbose=false". A value in the next argument
+ * may not start with "--" (use --key=--value); a missing value is an
+ * error. A flag given twice: the last one wins.
  *
  * argv[0] is skipped. Arguments that do not start with "--" and everything
  * after "--" are positional: they are moved, in order, to the front of
@@ -110,14 +130,18 @@ int config_load(const struct config_spec *spec, void *settings, int argc,
                 char **argv, int *out_npos, struct config_error *err);
 
 /*
- * Writes one line per key to f for --help: flag, default and help text.
+ * Writes one line per key to f for --help: flag, default, environment
+ * variable and help text, after a line for --config.
  */
 void config_print_help(const struct config_spec *spec, FILE *f);
 
 /*
  * Formats the current value of a key as it would be written in a file
- * (durations as "90s", sizes in bytes). Returns HBMON_OK, HBMON_ENOENT, or
- * HBMON_ENOMEM when buf is too small.
+ * (durations as "90s", sizes in bytes); config_set reads it back to the
+ * same value. buf is always NUL-terminated when buf_len > 0. Returns
+ * HBMON_OK, HBMON_ENOENT, HBMON_ENOMEM when buf is too small, or
+ * HBMON_EINVAL when the stored value is not one the key can hold (an enum
+ * index out of range).
  */
 int config_get_text(const struct config_spec *spec, const void *settings,
                     const char *name, char *buf, size_t buf_len);

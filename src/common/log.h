@@ -29,10 +29,17 @@ extern const char *const log_level_words[];
 
 /*
  * Writes one event if level is enabled. msg: a fixed short phrase, quoted
- * as needed. fields: printf-style "key=%s key2=%d" template, may be NULL;
- * each %s value is quoted/escaped per logfmt, other conversions are
- * written as printf writes them. The line is written with a single write(2)
- * so lines from different threads do not interleave. Thread-safe; never
+ * as needed; NULL is written as msg="". fields: printf-style
+ * "key=%s key2=%d" template, may be NULL or empty; each %s value (and %c,
+ * %m, and the wide %lc, %ls) is quoted when it is empty or holds a space,
+ * '=', '"', '\' or a control character, with \" \\ \n \r \t and \xNN
+ * escapes; a NULL %s is written as "". Other conversions are written as
+ * printf writes them (%n is ignored). %m is errno as at the call. A
+ * control character in the template itself is written as a space. A line
+ * is at most PIPE_BUF (4096) bytes: a longer one is cut, closed with a
+ * quote if it was inside a value, and ends " truncated=true\n".
+ * The line is written with a single write(2) so lines from different
+ * threads do not interleave; errno is preserved. Thread-safe; never
  * fails visibly (a line that cannot be written is dropped).
  */
 void log_write(enum log_level level, const char *msg, const char *fields, ...)
