@@ -67,6 +67,24 @@ client_account_name_ok(const char *name)
 	return n > 0 && n <= HBMON_NAME_MAX;
 }
 
+/*
+ * Microseconds on the system wall clock: the base of every request seq.
+ * No request takes under a microsecond, so seqs never run ahead of this
+ * clock, and a robot that restarts (or a client reopened in the same
+ * process) continues above every seq it used before, as SPEC §2.3 needs,
+ * without persisting anything. Only a wall clock stepped back across a
+ * restart by more than the downtime breaks that; the server then says
+ * "seq lower than the last accepted one" until the clock catches up.
+ */
+static uint64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
 static uint64_t
 seed_rng(void)
 {
@@ -106,9 +124,7 @@ hbmon_client_open(hbmon_client **out, const char *server_url,
 	c->interval_max_ms = DEFAULT_INTERVAL_MAX_MS;
 	c->utc_offset_min = HBMON_UTC_OFFSET_LOCAL;
 	c->rng = seed_rng();
-	/* Seq follows the wall clock in microsecond-sized steps, so a robot
-	 * that restarts goes on above every seq it used before. */
-	c->last_seq = (uint64_t) clock_wall_ms() * 1000;
+	c->last_seq = wall_us();
 	snprintf(c->robot_id, sizeof(c->robot_id), "%s", robot_id);
 
 	rv = HBMON_ENOMEM;
@@ -497,7 +513,7 @@ client_call(hbmon_client *c, const struct client_call_opts *o, int64_t start_ms,
 
 	/* Seq follows the system clock, never the robot's own (which may
 	 * be skewed or stepped back), and always goes up. */
-	seq = (uint64_t) clock_wall_ms() * 1000;
+	seq = wall_us();
 	if (seq <= c->last_seq) {
 		seq = c->last_seq + 1;
 	}
