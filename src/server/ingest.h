@@ -1,0 +1,47 @@
+/*
+ * The robots' socket: nng REP with a pool of contexts, each an explicit
+ * state machine (RECV -> WORK -> SEND) as in nng's async demo, so many
+ * robots are served at once without a thread per request. Requests are
+ * authenticated (registry), dispatched through the generated Monitor
+ * service descriptor, checked against the state rules and handed to the
+ * recorder; the reply is sent when the recorder has committed them.
+ */
+#ifndef HBMON_SERVER_INGEST_H
+#define HBMON_SERVER_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/recorder.h"
+#include "server/registry.h"
+
+struct ingest_options {
+	const char *url;  /* tcp:// or ipc:// */
+	size_t recv_max;  /* NNG_OPT_RECVMAXSZ, set before listening */
+	uint32_t workers; /* contexts, i.e. requests in progress at once */
+};
+
+struct ingest;
+
+/*
+ * Opens the socket, starts listening on opts->url and starts the workers.
+ * reg and rec must outlive the ingest. why: on failure, a sentence naming
+ * the URL. Returns HBMON_OK, HBMON_EINVAL (bad URL), HBMON_EBUSY (address
+ * in use), HBMON_ENOMEM or HBMON_EIO.
+ */
+int ingest_start(const struct ingest_options *opts, struct registry *reg,
+                 struct recorder *rec, struct ingest **out, char *why,
+                 size_t why_len);
+
+/*
+ * Stops taking new work: requests that still arrive are answered with
+ * UNAVAILABLE so robots send them again later. Then waits up to
+ * timeout_ms for requests in progress to be answered. Returns the number
+ * still in progress (0 when fully drained).
+ */
+size_t ingest_drain(struct ingest *ing, int64_t timeout_ms);
+
+/* Closes the socket and frees everything. NULL is fine. */
+void ingest_close(struct ingest *ing);
+
+#endif

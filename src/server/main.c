@@ -1,0 +1,284 @@
+/*
+ * hbmon-server: records robots' heartbeats, applies the documented state
+ * rules and (with the alert engine) raises alerts. With no arguments it
+ * serves on defaults against ./var/.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "hbmon/error.h"
+#include "server/ingest.h"
+#include "server/recorder.h"
+#include "server/registry.h"
+#include "server/settings.h"
+#include "server/store.h"
+
+#define DRAIN_TIMEOUT_MS 10000
+#define CLOSE_TIMEOUT_MS 3000
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: hbmon-server [--config FILE] [--KEY VALUE ...]\n"
+	           "\n"
+	           "Records trading robots' heartbeats and raises alerts.\n"
+	           "Every key of the config file is also a flag; flags win.\n"
+	           "\n");
+	config_print_help(&settings_spec, f);
+}
+
+/* mkdir -p with mode 0700 for directories it creates. */
+static int
+make_dirs(const char *path)
+{
+	char buf[SETTINGS_PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+				return -1;
+			}
+			*p = '/';
+		}
+	}
+	if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Holds data_dir/server.lock for the life of the process, so a second
+ * server on the same data dir is refused instead of corrupting state.
+ * Returns the fd, or -1 with a message printed.
+ */
+static int
+lock_data_dir(const char *data_dir)
+{
+	char path[SETTINGS_PATH_MAX + 32];
+	char pid[32];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/server.lock", data_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "hbmon-server: cannot open %s: %s\n", path,
+		        strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		n = read(fd, pid, sizeof(pid) - 1);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		fprintf(stderr,
+		        "hbmon-server: another hbmon-server%s%s%s is already "
+		        "using data dir %s; stop it first or choose another "
+		        "--data-dir\n",
+		        pid[0] != '\0' ? " (pid " : "", pid,
+		        pid[0] != '\0' ? ")" : "", data_dir);
+		close(fd);
+		return -1;
+	}
+	snprintf(pid, sizeof(pid), "%ld\n", (long) getpid());
+	if (ftruncate(fd, 0) != 0 ||
+	    pwrite(fd, pid, strlen(pid), 0) != (ssize_t) strlen(pid)) {
+		/* The lock is what matters; the pid is only a courtesy. */
+		log_warn("cannot write the pid to the lock file", "path=%s",
+		         path);
+	}
+	return fd;
+}
+
+static void *
+close_thread(void *arg)
+{
+	ingest_close(arg);
+	return NULL;
+}
+
+/*
+ * Closes the robot socket, but gives up after timeout_ms. nng 1.5.2 can
+ * hang in nng_close when a robot connects while the socket shuts down
+ * (a pipe is orphaned; nanomsg/nng#1498, fixed after 1.5.2). Everything
+ * acknowledged is committed before this runs, so leaving instead of
+ * hanging loses nothing. Returns false when the close did not finish.
+ */
+static bool
+close_bounded(struct ingest *ing, int timeout_ms)
+{
+	struct timespec until;
+	pthread_t thread;
+
+	if (pthread_create(&thread, NULL, close_thread, ing) != 0) {
+		ingest_close(ing);
+		return true;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long) (timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	return pthread_timedjoin_np(thread, NULL, &until) == 0;
+}
+
+static int
+load_robot(void *arg, const struct store_robot *row)
+{
+	return registry_add(arg, row->robot, row->secret, row->last_seq,
+	                    row->last_sig, row->interval_max_ms);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct server_settings set;
+	struct config_error err;
+	struct registry reg;
+	struct store *store = NULL;
+	struct recorder *rec = NULL;
+	struct ingest *ing = NULL;
+	struct recorder_options ropts;
+	struct ingest_options iopts;
+	sigset_t stop_signals;
+	char why[1024];
+	int npos = 0;
+	int lock_fd;
+	int sig = 0;
+	int rv;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("hbmon-server %s\n", HBMON_VERSION);
+			return 0;
+		}
+	}
+	if (settings_load(&set, argc, argv, &npos, &err) != HBMON_OK) {
+		fprintf(stderr, "hbmon-server: %s\n", err.text);
+		return 2;
+	}
+	if (npos > 0) {
+		fprintf(stderr,
+		        "hbmon-server: unexpected argument '%s' (settings are "
+		        "given as --key value; see --help)\n",
+		        argv[1]);
+		return 2;
+	}
+	log_set_level((enum log_level) set.log_level);
+
+	/* Block the stop signals before any thread exists, so that they are
+	 * delivered only to sigwait below. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (make_dirs(set.data_dir) != 0) {
+		fprintf(stderr, "hbmon-server: cannot create data dir %s: %s\n",
+		        set.data_dir, strerror(errno));
+		return 1;
+	}
+	if ((lock_fd = lock_data_dir(set.data_dir)) < 0) {
+		return 1;
+	}
+	if (store_open(set.data_dir, (enum store_durability) set.durability,
+	               &store, why, sizeof(why)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-server: %s\n", why);
+		return 1;
+	}
+	if (registry_init(&reg, set.auth == AUTH_NONE, set.auth_window) !=
+	    HBMON_OK) {
+		fprintf(stderr, "hbmon-server: out of memory\n");
+		store_close(store);
+		return 1;
+	}
+	if ((rv = store_robots_each(store, load_robot, &reg)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-server: cannot load robots: %s (%s)\n",
+		        hbmon_strerror(rv), store_errmsg(store));
+		goto fail;
+	}
+	if (set.auth == AUTH_NONE) {
+		log_warn("authentication is off (auth = none): any process "
+		         "that reaches the socket can report as any robot; "
+		         "use only for local development",
+		         "listen=%s", set.listen);
+	}
+
+	ropts.retention_ms = set.retention;
+	ropts.batch_max = set.batch_max;
+	ropts.auth_none = set.auth == AUTH_NONE;
+	if ((rv = recorder_start(store, &ropts, &rec)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-server: cannot load state: %s (%s)\n",
+		        hbmon_strerror(rv), store_errmsg(store));
+		goto fail;
+	}
+	store = NULL; /* the recorder owns it now */
+
+	iopts.url = set.listen;
+	iopts.recv_max = (size_t) set.recv_max;
+	iopts.workers = set.workers;
+	if (ingest_start(&iopts, &reg, rec, &ing, why, sizeof(why)) !=
+	    HBMON_OK) {
+		fprintf(stderr, "hbmon-server: %s\n", why);
+		goto fail;
+	}
+	log_info("hbmon-server ready",
+	         "version=%s data_dir=%s listen=%s auth=%s", HBMON_VERSION,
+	         set.data_dir, set.listen,
+	         set.auth == AUTH_NONE ? "none" : "hmac");
+
+	while (sigwait(&stop_signals, &sig) != 0) {
+	}
+	log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	if (ingest_drain(ing, DRAIN_TIMEOUT_MS) > 0) {
+		log_warn("requests still in progress after the drain timeout",
+		         "timeout_ms=%d", DRAIN_TIMEOUT_MS);
+	}
+	recorder_stop(rec);
+	if (!close_bounded(ing, CLOSE_TIMEOUT_MS)) {
+		/* exit() would run nng_fini, which can hang the same way. */
+		log_warn("the robot socket did not close in time; everything "
+		         "acknowledged is recorded, exiting anyway",
+		         "timeout_ms=%d", CLOSE_TIMEOUT_MS);
+		_exit(0);
+	}
+	registry_destroy(&reg);
+	log_info("stopped", NULL);
+	close(lock_fd);
+	return 0;
+
+fail:
+	recorder_stop(rec);
+	ingest_close(ing);
+	store_close(store);
+	registry_destroy(&reg);
+	close(lock_fd);
+	return 1;
+}

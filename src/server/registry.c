@@ -1,0 +1,307 @@
+/* Robot registry and request admission. */
+#include "server/registry.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/envelope.h"
+#include "common/rpc_status.h"
+#include "hbmon/error.h"
+
+static int
+robot_match(const void *record, const void *key, size_t key_len)
+{
+	const struct robot *r = record;
+	return strlen(r->id) == key_len && memcmp(r->id, key, key_len) == 0;
+}
+
+int
+registry_init(struct registry *reg, bool auth_none, int64_t window_ms)
+{
+	memset(reg, 0, sizeof(*reg));
+	if (pthread_rwlock_init(&reg->lock, NULL) != 0) {
+		return HBMON_ENOMEM;
+	}
+	hashtab_init(&reg->robots, robot_match);
+	reg->auth_none = auth_none;
+	reg->window_ms = window_ms;
+	return HBMON_OK;
+}
+
+static int
+free_robot(void *record, void *arg)
+{
+	struct robot *r = record;
+
+	(void) arg;
+	for (int i = 0; i < REGISTRY_CACHE; i++) {
+		free(r->cache[i].reply);
+	}
+	pthread_mutex_destroy(&r->lock);
+	/* The secret must not linger in freed memory. */
+	explicit_bzero(r->secret, sizeof(r->secret));
+	free(r);
+	return 0;
+}
+
+void
+registry_destroy(struct registry *reg)
+{
+	hashtab_each(&reg->robots, free_robot, NULL);
+	hashtab_fini(&reg->robots);
+	pthread_rwlock_destroy(&reg->lock);
+}
+
+int
+registry_add(struct registry *reg, const char *id, const char *secret,
+             uint64_t last_seq, const uint8_t *last_sig,
+             int64_t interval_max_ms)
+{
+	size_t id_len = strlen(id);
+	size_t secret_len = strlen(secret);
+	uint32_t hash = hashtab_hash(id, id_len);
+	struct robot *r;
+	int rv;
+
+	if (id_len == 0 || id_len > RULES_NAME_MAX ||
+	    secret_len >= REGISTRY_SECRET_MAX) {
+		return HBMON_EINVAL;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		return HBMON_ENOMEM;
+	}
+	memcpy(r->id, id, id_len + 1);
+	memcpy(r->secret, secret, secret_len + 1);
+	r->secret_len = secret_len;
+	r->last_seq = last_seq;
+	if (last_sig != NULL) {
+		memcpy(r->last_sig, last_sig, 32);
+		r->has_last_sig = true;
+	}
+	r->interval_max_ms = interval_max_ms;
+	pthread_mutex_init(&r->lock, NULL);
+
+	pthread_rwlock_wrlock(&reg->lock);
+	if (hashtab_find(&reg->robots, hash, id, id_len) != NULL) {
+		rv = HBMON_EEXIST;
+	} else {
+		rv = hashtab_insert(&reg->robots, hash, r);
+	}
+	pthread_rwlock_unlock(&reg->lock);
+	if (rv != HBMON_OK) {
+		free_robot(r, NULL);
+	}
+	return rv;
+}
+
+struct robot *
+registry_find(struct registry *reg, const char *id)
+{
+	size_t id_len = strlen(id);
+	struct robot *r;
+
+	pthread_rwlock_rdlock(&reg->lock);
+	r = hashtab_find(&reg->robots, hashtab_hash(id, id_len), id, id_len);
+	pthread_rwlock_unlock(&reg->lock);
+	return r;
+}
+
+static enum admit reject(int *out_code, int code, char *why, size_t why_len,
+                         const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static enum admit
+reject(int *out_code, int code, char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	*out_code = code;
+	va_start(ap, fmt);
+	vsnprintf(why, why_len, fmt, ap);
+	va_end(ap);
+	return ADMIT_REJECT;
+}
+
+static struct reply_cache *
+cache_find(struct robot *r, uint64_t seq)
+{
+	for (int i = 0; i < REGISTRY_CACHE; i++) {
+		if (r->cache[i].state != REPLY_EMPTY &&
+		    r->cache[i].seq == seq) {
+			return &r->cache[i];
+		}
+	}
+	return NULL;
+}
+
+/* Takes a cache slot for an admitted request, oldest answered first. */
+static void
+cache_claim(struct robot *r, uint64_t seq, const uint8_t sig[32])
+{
+	struct reply_cache *c = NULL;
+
+	for (int i = 0; i < REGISTRY_CACHE && c == NULL; i++) {
+		struct reply_cache *cand =
+		    &r->cache[(r->cache_next + (unsigned) i) % REGISTRY_CACHE];
+		if (cand->state != REPLY_INFLIGHT) {
+			c = cand;
+			r->cache_next =
+			    (unsigned) (cand - r->cache + 1) % REGISTRY_CACHE;
+		}
+	}
+	if (c == NULL) {
+		/* More requests of one robot in flight than slots: this one
+		 * simply cannot be replayed from the cache. */
+		return;
+	}
+	free(c->reply);
+	c->reply = NULL;
+	c->reply_len = 0;
+	c->state = REPLY_INFLIGHT;
+	c->seq = seq;
+	memcpy(c->sig, sig, 32);
+}
+
+enum admit
+registry_admit(struct registry *reg, const Hbmon__V1__RpcRequest *req,
+               int64_t now_ms, struct robot **out_robot, uint8_t **out_reply,
+               size_t *out_reply_len, int *out_code, char *why, size_t why_len)
+{
+	struct robot *r;
+	struct reply_cache *c;
+	uint8_t sig[32] = { 0 };
+	int64_t skew;
+	enum admit result;
+
+	*out_reply = NULL;
+	*out_reply_len = 0;
+	if (rules_check_robot_id(req->robot_id, NULL, 0) != HBMON_OK) {
+		return reject(out_code, RPC_UNAUTHENTICATED, why, why_len,
+		              "robot_id '%.64s' is not a valid robot id",
+		              req->robot_id);
+	}
+	r = registry_find(reg, req->robot_id);
+	if (reg->auth_none) {
+		if (r == NULL) {
+			/* Development mode: any robot id may report. */
+			int rv =
+			    registry_add(reg, req->robot_id, "", 0, NULL, 0);
+			if (rv != HBMON_OK && rv != HBMON_EEXIST) {
+				return reject(
+				    out_code, RPC_RESOURCE_EXHAUSTED, why,
+				    why_len, "cannot register robot '%s': %s",
+				    req->robot_id, hbmon_strerror(rv));
+			}
+			r = registry_find(reg, req->robot_id);
+		}
+		*out_robot = r;
+		return ADMIT_NEW;
+	}
+	if (r == NULL || r->removed) {
+		return reject(out_code, RPC_UNAUTHENTICATED, why, why_len,
+		              "robot '%s' is not registered; add it with "
+		              "`hbctl robot add %s`",
+		              req->robot_id, req->robot_id);
+	}
+	if (req->signature.len != 32 ||
+	    env_request_verify(req, r->secret, r->secret_len) != HBMON_OK) {
+		return reject(out_code, RPC_UNAUTHENTICATED, why, why_len,
+		              "bad signature for robot '%s'; check its secret",
+		              req->robot_id);
+	}
+	memcpy(sig, req->signature.data, 32);
+	skew = req->sent_at_ms - now_ms;
+	if (skew > reg->window_ms || skew < -reg->window_ms) {
+		return reject(out_code, RPC_UNAUTHENTICATED, why, why_len,
+		              "sent_at_ms is %" PRId64 " s %s the server's "
+		              "clock (allowed: %" PRId64 " s); check the "
+		              "robot's clock",
+		              (skew < 0 ? -skew : skew) / 1000,
+		              skew < 0 ? "behind" : "ahead of",
+		              reg->window_ms / 1000);
+	}
+
+	pthread_mutex_lock(&r->lock);
+	if (req->seq > r->last_seq) {
+		r->last_seq = req->seq;
+		memcpy(r->last_sig, sig, 32);
+		r->has_last_sig = true;
+		cache_claim(r, req->seq, sig);
+		*out_robot = r;
+		result = ADMIT_NEW;
+	} else if ((c = cache_find(r, req->seq)) != NULL) {
+		if (memcmp(c->sig, sig, 32) != 0) {
+			result =
+			    reject(out_code, RPC_UNAUTHENTICATED, why, why_len,
+			           "seq %" PRIu64 " was already used for "
+			           "a different request",
+			           req->seq);
+		} else if (c->state == REPLY_DONE) {
+			*out_reply = malloc(c->reply_len + 1);
+			if (*out_reply == NULL) {
+				result =
+				    reject(out_code, RPC_RESOURCE_EXHAUSTED,
+				           why, why_len, "out of memory");
+			} else {
+				memcpy(*out_reply, c->reply, c->reply_len);
+				*out_reply_len = c->reply_len;
+				*out_robot = r;
+				result = ADMIT_REPLAY;
+			}
+		} else if (c->state == REPLY_FAILED) {
+			/* Not recorded the first time: try again. */
+			c->state = REPLY_INFLIGHT;
+			*out_robot = r;
+			result = ADMIT_NEW;
+		} else {
+			result =
+			    reject(out_code, RPC_UNAVAILABLE, why, why_len,
+			           "request seq %" PRIu64 " is still being "
+			           "recorded; send it again",
+			           req->seq);
+		}
+	} else if (req->seq == r->last_seq && r->has_last_sig &&
+	           memcmp(r->last_sig, sig, 32) == 0) {
+		/* Recorded before a restart; the reply itself is gone. */
+		*out_robot = r;
+		result = ADMIT_REPLAY;
+	} else {
+		result = reject(out_code, RPC_UNAUTHENTICATED, why, why_len,
+		                "seq %" PRIu64 " is not above the last "
+		                "accepted seq %" PRIu64 " of robot '%s' "
+		                "(a replayed or reordered request)",
+		                req->seq, r->last_seq, r->id);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return result;
+}
+
+void
+registry_settle(struct registry *reg, struct robot *robot, uint64_t seq,
+                const uint8_t sig[32], bool recorded, const uint8_t *reply,
+                size_t reply_len)
+{
+	struct reply_cache *c;
+
+	if (reg->auth_none) {
+		return;
+	}
+	pthread_mutex_lock(&robot->lock);
+	c = cache_find(robot, seq);
+	if (c != NULL && c->state == REPLY_INFLIGHT &&
+	    memcmp(c->sig, sig, 32) == 0) {
+		if (!recorded || reply == NULL) {
+			c->state = REPLY_FAILED;
+		} else if ((c->reply = malloc(reply_len + 1)) != NULL) {
+			memcpy(c->reply, reply, reply_len);
+			c->reply_len = reply_len;
+			c->state = REPLY_DONE;
+		} else {
+			c->state = REPLY_EMPTY;
+		}
+	}
+	pthread_mutex_unlock(&robot->lock);
+}

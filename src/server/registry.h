@@ -1,0 +1,117 @@
+/*
+ * The robots the server knows (SPEC §2.3), in memory: secrets, the highest
+ * accepted request seq, and a small cache of recent replies so that a
+ * resent request is answered again instead of being recorded twice.
+ *
+ * Robots are loaded from the store at start-up. A struct robot lives until
+ * registry_destroy, so workers can hold a pointer without a reference
+ * count; a removed robot is only marked.
+ */
+#ifndef HBMON_SERVER_REGISTRY_H
+#define HBMON_SERVER_REGISTRY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hbmon/v1/rpc.pb-c.h"
+#include "server/hashtab.h"
+#include "server/rules.h"
+
+#define REGISTRY_SECRET_MAX 128 /* longest secret, with its NUL */
+#define REGISTRY_CACHE      4   /* replies remembered per robot */
+
+enum reply_state {
+	REPLY_EMPTY = 0,
+	REPLY_INFLIGHT, /* admitted, not yet answered */
+	REPLY_DONE,     /* answered; reply holds the bytes */
+	REPLY_FAILED,   /* not recorded; the same request may be retried */
+};
+
+struct reply_cache {
+	enum reply_state state;
+	uint64_t seq;
+	uint8_t sig[32];
+	uint8_t *reply; /* malloc'd RpcResponse bytes when REPLY_DONE */
+	size_t reply_len;
+};
+
+struct robot {
+	char id[RULES_NAME_MAX + 1];
+	char secret[REGISTRY_SECRET_MAX];
+	size_t secret_len;
+	pthread_mutex_t lock; /* guards what follows */
+	uint64_t last_seq;
+	uint8_t last_sig[32];
+	bool has_last_sig;
+	struct reply_cache cache[REGISTRY_CACHE];
+	unsigned cache_next;
+	bool removed;
+	int64_t interval_max_ms; /* 0: global setting */
+};
+
+struct registry {
+	pthread_rwlock_t lock; /* guards the table, not the robots */
+	struct hashtab robots;
+	bool auth_none;    /* accept unsigned requests from any robot id */
+	int64_t window_ms; /* allowed |sent_at_ms - now| */
+};
+
+/* Outcome of registry_admit. */
+enum admit {
+	ADMIT_NEW,    /* record it; answer with registry_settle */
+	ADMIT_REPLAY, /* a resend: send *out_reply, record nothing */
+	ADMIT_REJECT, /* send the error in *out_code / why */
+};
+
+/*
+ * Prepares an empty registry. window_ms: the ±window for sent_at_ms.
+ * Returns HBMON_OK or HBMON_ENOMEM.
+ */
+int registry_init(struct registry *reg, bool auth_none, int64_t window_ms);
+
+/* Frees every robot and cached reply. */
+void registry_destroy(struct registry *reg);
+
+/*
+ * Adds a robot with its secret and persisted seq state. Returns HBMON_OK,
+ * HBMON_EEXIST, HBMON_EINVAL (bad id, secret too long) or HBMON_ENOMEM.
+ * Thread-safe.
+ */
+int registry_add(struct registry *reg, const char *id, const char *secret,
+                 uint64_t last_seq, const uint8_t *last_sig,
+                 int64_t interval_max_ms);
+
+/* The robot named id, or NULL. Thread-safe. */
+struct robot *registry_find(struct registry *reg, const char *id);
+
+/*
+ * Decides what to do with a request (SPEC §2.3): robot known, signature
+ * valid, sent_at_ms within the window, seq above the last accepted one —
+ * or the same seq and signature again, answered from the cache.
+ * now_ms: server wall clock.
+ * out_robot: the robot on ADMIT_NEW and ADMIT_REPLAY.
+ * out_reply: on ADMIT_REPLAY a malloc'd copy of the reply to send (caller
+ * frees), or NULL when the original reply is unknown (recorded before a
+ * restart): then answer OK with an empty payload.
+ * out_code, why: on ADMIT_REJECT the gRPC code and a sentence.
+ * Thread-safe.
+ */
+enum admit registry_admit(struct registry *reg,
+                          const Hbmon__V1__RpcRequest *req, int64_t now_ms,
+                          struct robot **out_robot, uint8_t **out_reply,
+                          size_t *out_reply_len, int *out_code, char *why,
+                          size_t why_len);
+
+/*
+ * Records the answer to an admitted request. recorded: whether its
+ * heartbeats were committed; if not, the same request may come again and
+ * is then treated as new. reply: the RpcResponse bytes (copied; may be
+ * NULL when recorded is false). Thread-safe.
+ */
+void registry_settle(struct registry *reg, struct robot *robot, uint64_t seq,
+                     const uint8_t sig[32], bool recorded, const uint8_t *reply,
+                     size_t reply_len);
+
+#endif

@@ -1,0 +1,106 @@
+/* hbmon-server's key table. */
+#include "server/settings.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "hbmon/error.h"
+
+#define OFF(f) offsetof(struct server_settings, f)
+#define STR(f) CONFIG_STRING, OFF(f), sizeof(((struct server_settings *) 0)->f)
+
+static const char *const auth_words[] = { "hmac", "none", NULL };
+static const char *const durability_words[] = { "normal", "full", NULL };
+
+static const struct config_key keys[] = {
+	{ "data_dir", STR(data_dir), "./var", 0, 0, NULL, NULL,
+	  "directory for the database, sockets and lock" },
+	{ "listen", STR(listen), "tcp://127.0.0.1:7781", 0, 0, NULL, NULL,
+	  "URL robots report to (tcp://, ipc://)" },
+	{ "admin", STR(admin), "", 0, 0, NULL, NULL,
+	  "admin URL; empty: ipc://DATA_DIR/admin.sock" },
+	{ "publish", STR(publish), "", 0, 0, NULL, NULL,
+	  "alert PUB URL; empty: ipc://DATA_DIR/alerts.sock" },
+	{ "auth", CONFIG_ENUM, OFF(auth), 0, "hmac", 0, 0, auth_words, NULL,
+	  "hmac, or none for local development only" },
+	{ "auth_window", CONFIG_DURATION, OFF(auth_window), 0, "300s", 1000,
+	  86400000, NULL, NULL, "allowed difference of sent_at_ms from now" },
+	{ "interval_min", CONFIG_DURATION, OFF(interval_min), 0, "60s", 1,
+	  INT64_C(31536000000), NULL, NULL,
+	  "shortest expected heartbeat interval" },
+	{ "interval_max", CONFIG_DURATION, OFF(interval_max), 0, "120s", 1,
+	  INT64_C(31536000000), NULL, NULL,
+	  "longest expected interval; misses are counted in these" },
+	{ "miss_threshold", CONFIG_UINT, OFF(miss_threshold), 0, "2", 0,
+	  1000000, NULL, NULL, "misses tolerated before a subject is down" },
+	{ "repeat_interval", CONFIG_DURATION, OFF(repeat_interval), 0, "1h", 1,
+	  INT64_C(31536000000), NULL, NULL,
+	  "repeat a firing, unacknowledged alert this often" },
+	{ "clock_skew_max", CONFIG_DURATION, OFF(clock_skew_max), 0, "30s", 1,
+	  INT64_C(31536000000), NULL, NULL,
+	  "heartbeat timestamp vs receive time before CLOCK_SKEW" },
+	{ "durability", CONFIG_ENUM, OFF(durability), 0, "normal", 0, 0,
+	  durability_words, NULL,
+	  "normal: survives kill -9; full: also power loss" },
+	{ "retention", CONFIG_DURATION, OFF(retention), 0, "30d", 1000,
+	  INT64_C(3153600000000), NULL, NULL,
+	  "how long raw heartbeats are kept" },
+	{ "recv_max", CONFIG_SIZE, OFF(recv_max), 0, "1MiB", 1024,
+	  INT64_C(1073741824), NULL, NULL, "largest request accepted" },
+	{ "log_level", CONFIG_ENUM, OFF(log_level), 0, "info", 0, 0,
+	  log_level_words, NULL, "debug, info, warn or error" },
+	{ "workers", CONFIG_UINT, OFF(workers), 0, "256", 1, 65536, NULL, NULL,
+	  "requests served concurrently" },
+	{ "batch_max", CONFIG_UINT, OFF(batch_max), 0, "1024", 1, 1000000, NULL,
+	  NULL, "requests committed together at most" },
+};
+
+const struct config_spec settings_spec = {
+	keys,
+	sizeof(keys) / sizeof(keys[0]),
+	"server",
+};
+
+static int
+derive_url(char *url, size_t url_len, const char *data_dir, const char *name,
+           const char *key, struct config_error *err)
+{
+	int n;
+
+	if (url[0] != '\0') {
+		return HBMON_OK;
+	}
+	n = snprintf(url, url_len, "ipc://%s/%s", data_dir, name);
+	if (n < 0 || (size_t) n >= url_len) {
+		snprintf(err->text, sizeof(err->text),
+		         "%s: data_dir is too long for a socket path", key);
+		return HBMON_EINVAL;
+	}
+	return HBMON_OK;
+}
+
+int
+settings_load(struct server_settings *s, int argc, char **argv, int *out_npos,
+              struct config_error *err)
+{
+	int rv;
+
+	memset(s, 0, sizeof(*s));
+	rv = config_load(&settings_spec, s, argc, argv, out_npos, err);
+	if (rv != HBMON_OK) {
+		return rv;
+	}
+	if (s->interval_min > s->interval_max) {
+		snprintf(err->text, sizeof(err->text),
+		         "interval_min is longer than interval_max");
+		return HBMON_EINVAL;
+	}
+	if ((rv = derive_url(s->admin, sizeof(s->admin), s->data_dir,
+	                     "admin.sock", "admin", err)) != HBMON_OK) {
+		return rv;
+	}
+	return derive_url(s->publish, sizeof(s->publish), s->data_dir,
+	                  "alerts.sock", "publish", err);
+}

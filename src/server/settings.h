@@ -1,0 +1,52 @@
+/*
+ * hbmon-server's settings (SPEC §6): every key in the INI file is also a
+ * flag (`miss_threshold` <-> `--miss-threshold 3`), flags win over the file.
+ */
+#ifndef HBMON_SERVER_SETTINGS_H
+#define HBMON_SERVER_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/config.h"
+
+#define SETTINGS_URL_MAX  512
+#define SETTINGS_PATH_MAX 1024
+
+enum settings_auth { AUTH_HMAC = 0, AUTH_NONE = 1 };
+enum settings_durability { DURABILITY_NORMAL = 0, DURABILITY_FULL = 1 };
+
+struct server_settings {
+	char data_dir[SETTINGS_PATH_MAX];
+	char listen[SETTINGS_URL_MAX];  /* robots (Monitor service) */
+	char admin[SETTINGS_URL_MAX];   /* "" -> ipc://DATA_DIR/admin.sock */
+	char publish[SETTINGS_URL_MAX]; /* "" -> ipc://DATA_DIR/alerts.sock */
+	int auth;                       /* enum settings_auth */
+	int64_t auth_window;            /* ms, allowed |sent_at - now| */
+	int64_t interval_min;           /* ms */
+	int64_t interval_max;           /* ms: lateness is counted in these */
+	uint32_t miss_threshold;
+	int64_t repeat_interval; /* ms */
+	int64_t clock_skew_max;  /* ms */
+	int durability;          /* enum settings_durability */
+	int64_t retention;       /* ms */
+	uint64_t recv_max;       /* bytes, largest request */
+	int log_level;           /* enum log_level */
+	uint32_t workers;        /* concurrent requests in progress */
+	uint32_t batch_max;      /* requests per group commit, at most */
+};
+
+/* The key table, for config_load and --help. */
+extern const struct config_spec settings_spec;
+
+/*
+ * Loads settings from defaults, --config FILE, environment and flags (see
+ * config_load), then checks what no single key can: interval_min <=
+ * interval_max, and fills the derived admin/publish URLs.
+ * Returns HBMON_OK or an error with err filled. out_npos: positional
+ * arguments left at the front of argv + 1.
+ */
+int settings_load(struct server_settings *s, int argc, char **argv,
+                  int *out_npos, struct config_error *err);
+
+#endif

@@ -1,0 +1,604 @@
+/*
+ * SQLite store. Statements used on the hot path are prepared once per
+ * connection; everything the recorder writes for a batch of requests goes
+ * into one transaction (group commit).
+ */
+#include "server/store.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "hbmon/error.h"
+
+/*
+ * Schema migrations, applied in order; migration i brings user_version
+ * from i to i+1. Released migrations never change: add a new one.
+ */
+static const char *const migrations[] = {
+	/* 1: the first schema. */
+	"CREATE TABLE robots ("
+	"  robot TEXT PRIMARY KEY,"
+	"  secret TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  last_seq INTEGER NOT NULL DEFAULT 0,"
+	"  last_sig BLOB,"
+	"  interval_max_ms INTEGER NOT NULL DEFAULT 0"
+	");"
+	/* Latest state of every robot (account = '') and account. */
+	"CREATE TABLE subjects ("
+	"  id INTEGER PRIMARY KEY,"
+	"  robot TEXT NOT NULL,"
+	"  account TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  status INTEGER NOT NULL DEFAULT 0,"
+	"  session_valid INTEGER NOT NULL DEFAULT 0,"
+	"  open_orders INTEGER NOT NULL DEFAULT 0,"
+	"  active_accounts INTEGER NOT NULL DEFAULT 0,"
+	"  active_tasks INTEGER NOT NULL DEFAULT 0,"
+	"  timestamp TEXT NOT NULL DEFAULT '',"
+	"  last_seen_ms INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (robot, account)"
+	");"
+	/* Raw heartbeats, pruned after `retention`. Rows are appended in
+	 * receive order, so rowid order is time order for pruning. */
+	"CREATE TABLE heartbeats ("
+	"  id INTEGER PRIMARY KEY,"
+	"  subject_id INTEGER NOT NULL,"
+	"  received_ms INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  status INTEGER NOT NULL,"
+	"  session_valid INTEGER NOT NULL,"
+	"  open_orders INTEGER NOT NULL,"
+	"  active_accounts INTEGER NOT NULL,"
+	"  active_tasks INTEGER NOT NULL,"
+	"  timestamp TEXT NOT NULL,"
+	"  timestamp_ms INTEGER NOT NULL"
+	");"
+	"CREATE INDEX heartbeats_subject ON heartbeats (subject_id, "
+	"received_ms);"
+	/* Every state change, kept forever. */
+	"CREATE TABLE transitions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  subject_id INTEGER NOT NULL,"
+	"  received_ms INTEGER NOT NULL,"
+	"  from_status INTEGER NOT NULL,"
+	"  to_status INTEGER NOT NULL,"
+	"  allowed INTEGER NOT NULL"
+	");"
+	"CREATE INDEX transitions_subject ON transitions (subject_id, "
+	"received_ms);"
+	/* The alert outbox: seq is the alert's durable sequence number. */
+	"CREATE TABLE alerts ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  dedupe_key TEXT NOT NULL,"
+	"  kind INTEGER NOT NULL,"
+	"  severity INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  robot TEXT NOT NULL,"
+	"  account TEXT NOT NULL,"
+	"  summary TEXT NOT NULL,"
+	"  raised_ms INTEGER NOT NULL,"
+	"  body BLOB NOT NULL" /* the packed hbmon.v1.Alert */
+	");",
+};
+
+enum stmt_id {
+	ST_HB_INSERT,
+	ST_SUBJECT_UPDATE,
+	ST_SUBJECT_CREATE,
+	ST_TRANSITION_INSERT,
+	ST_ROBOT_SEQ,
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_COUNT_
+};
+
+static const char *const stmt_sql[ST_COUNT_] = {
+	[ST_HB_INSERT] =
+	    "INSERT INTO heartbeats (subject_id, received_ms, seq, status,"
+	    " session_valid, open_orders, active_accounts, active_tasks,"
+	    " timestamp, timestamp_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+	[ST_SUBJECT_UPDATE] =
+	    "UPDATE subjects SET status = ?2, session_valid = ?3,"
+	    " open_orders = ?4, active_accounts = ?5, active_tasks = ?6,"
+	    " timestamp = ?7, last_seen_ms = ?8 WHERE id = ?1",
+	[ST_SUBJECT_CREATE] =
+	    "INSERT INTO subjects (robot, account, created_ms) VALUES (?,?,?)",
+	[ST_TRANSITION_INSERT] =
+	    "INSERT INTO transitions (subject_id, received_ms, from_status,"
+	    " to_status, allowed) VALUES (?,?,?,?,?)",
+	[ST_ROBOT_SEQ] =
+	    "UPDATE robots SET last_seq = ?2, last_sig = ?3 WHERE robot = ?1",
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_COUNT_];
+	sqlite3_stmt *get_subject; /* prepared on first use */
+	char path[4096];
+};
+
+static void
+set_why(char *why, size_t why_len, const char *fmt, const char *a,
+        const char *b)
+{
+	if (why != NULL && why_len > 0) {
+		snprintf(why, why_len, fmt, a, b);
+	}
+}
+
+const char *
+store_errmsg(struct store *s)
+{
+	return s != NULL && s->db != NULL ? sqlite3_errmsg(s->db)
+	                                  : "no database";
+}
+
+static int
+exec(struct store *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK
+	           ? HBMON_OK
+	           : HBMON_EIO;
+}
+
+static int
+user_version(struct store *s, int *out)
+{
+	sqlite3_stmt *st;
+	int rv = HBMON_EIO;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rv = HBMON_OK;
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+static int
+migrate(struct store *s, char *why, size_t why_len)
+{
+	int version;
+	int n = (int) (sizeof(migrations) / sizeof(migrations[0]));
+
+	static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
+	                  STORE_SCHEMA_VERSION,
+	              "one migration per schema version");
+	if (user_version(s, &version) != HBMON_OK) {
+		set_why(why, why_len, "%s: cannot read the schema version: %s",
+		        s->path, sqlite3_errmsg(s->db));
+		return HBMON_EIO;
+	}
+	if (version > n) {
+		char v[32];
+		snprintf(v, sizeof(v), "%d", version);
+		set_why(why, why_len,
+		        "%s: schema version %s is newer than this hbmon-server "
+		        "knows; run a newer hbmon",
+		        s->path, v);
+		return HBMON_EINVAL;
+	}
+	for (; version < n; version++) {
+		char bump[64];
+
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d",
+		         version + 1);
+		if (exec(s, "BEGIN IMMEDIATE") != HBMON_OK ||
+		    exec(s, migrations[version]) != HBMON_OK ||
+		    exec(s, bump) != HBMON_OK) {
+			set_why(why, why_len, "%s: schema migration failed: %s",
+			        s->path, sqlite3_errmsg(s->db));
+			exec(s, "ROLLBACK");
+			return HBMON_EIO;
+		}
+		if (exec(s, "COMMIT") != HBMON_OK) {
+			set_why(why, why_len, "%s: schema migration failed: %s",
+			        s->path, sqlite3_errmsg(s->db));
+			exec(s, "ROLLBACK");
+			return HBMON_EIO;
+		}
+	}
+	return HBMON_OK;
+}
+
+static int
+open_db(const char *data_dir, int flags, struct store **out, char *why,
+        size_t why_len)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int n;
+
+	if (s == NULL) {
+		return HBMON_ENOMEM;
+	}
+	n = snprintf(s->path, sizeof(s->path), "%s/%s", data_dir, STORE_FILE);
+	if (n < 0 || (size_t) n >= sizeof(s->path)) {
+		set_why(why, why_len, "data dir path is too long: %s%s",
+		        data_dir, "");
+		free(s);
+		return HBMON_EINVAL;
+	}
+	if (sqlite3_open_v2(s->path, &s->db, flags | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
+		set_why(why, why_len, "%s: cannot open: %s", s->path,
+		        s->db != NULL ? sqlite3_errmsg(s->db)
+		                      : "out of memory");
+		sqlite3_close(s->db);
+		free(s);
+		return HBMON_EIO;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	*out = s;
+	return HBMON_OK;
+}
+
+int
+store_open(const char *data_dir, enum store_durability durability,
+           struct store **out, char *why, size_t why_len)
+{
+	struct store *s;
+	int rv;
+
+	rv = open_db(data_dir, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &s,
+	             why, why_len);
+	if (rv != HBMON_OK) {
+		return rv;
+	}
+	/* WAL: readers never block the writer. NORMAL syncs only at
+	 * checkpoints, so a commit survives a process crash but may be lost
+	 * on power failure; FULL syncs the WAL on every commit. */
+	if (exec(s, "PRAGMA journal_mode = WAL") != HBMON_OK ||
+	    exec(s, durability == STORE_FULL
+	                ? "PRAGMA synchronous = FULL"
+	                : "PRAGMA synchronous = NORMAL") != HBMON_OK) {
+		set_why(why, why_len, "%s: %s", s->path, sqlite3_errmsg(s->db));
+		rv = sqlite3_errcode(s->db) == SQLITE_NOTADB ? HBMON_EINVAL
+		                                             : HBMON_EIO;
+		goto fail;
+	}
+	if ((rv = migrate(s, why, why_len)) != HBMON_OK) {
+		goto fail;
+	}
+	for (int i = 0; i < ST_COUNT_; i++) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		                       SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+		                       NULL) != SQLITE_OK) {
+			set_why(why, why_len, "%s: %s", s->path,
+			        sqlite3_errmsg(s->db));
+			rv = HBMON_EIO;
+			goto fail;
+		}
+	}
+	*out = s;
+	return HBMON_OK;
+
+fail:
+	store_close(s);
+	return rv;
+}
+
+int
+store_open_reader(const char *data_dir, struct store **out, char *why,
+                  size_t why_len)
+{
+	return open_db(data_dir, SQLITE_OPEN_READONLY, out, why, why_len);
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL) {
+		return;
+	}
+	for (int i = 0; i < ST_COUNT_; i++) {
+		sqlite3_finalize(s->stmt[i]);
+	}
+	sqlite3_finalize(s->get_subject);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+/* Runs a prepared statement to completion and resets it. */
+static int
+step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? HBMON_OK : HBMON_EIO;
+}
+
+int
+store_robot_add(struct store *s, const char *robot, const char *secret,
+                int64_t now_ms)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       "INSERT INTO robots (robot, secret, created_ms)"
+	                       " VALUES (?,?,?)",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_text(st, 1, robot, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, secret, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now_ms);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_CONSTRAINT) {
+		return HBMON_EEXIST;
+	}
+	return rc == SQLITE_DONE ? HBMON_OK : HBMON_EIO;
+}
+
+int
+store_robots_each(struct store *s,
+                  int (*fn)(void *arg, const struct store_robot *row),
+                  void *arg)
+{
+	sqlite3_stmt *st;
+	int rc, rv = HBMON_OK;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT robot, secret, created_ms, last_seq,"
+	                       " last_sig, interval_max_ms FROM robots"
+	                       " ORDER BY robot",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_robot row = {
+			.robot = (const char *) sqlite3_column_text(st, 0),
+			.secret = (const char *) sqlite3_column_text(st, 1),
+			.created_ms = sqlite3_column_int64(st, 2),
+			.last_seq = (uint64_t) sqlite3_column_int64(st, 3),
+			.last_sig = sqlite3_column_bytes(st, 4) == 32
+			                ? sqlite3_column_blob(st, 4)
+			                : NULL,
+			.interval_max_ms = sqlite3_column_int64(st, 5),
+		};
+		if ((rv = fn(arg, &row)) != 0) {
+			break;
+		}
+	}
+	if (rv == HBMON_OK && rc != SQLITE_DONE) {
+		rv = HBMON_EIO;
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+#define SUBJECT_COLUMNS                                                        \
+	"id, robot, account, status, session_valid, open_orders,"              \
+	" active_accounts, active_tasks, last_seen_ms, timestamp"
+
+static void
+subject_row(sqlite3_stmt *st, struct store_subject *row)
+{
+	row->id = sqlite3_column_int64(st, 0);
+	row->robot = (const char *) sqlite3_column_text(st, 1);
+	row->account = (const char *) sqlite3_column_text(st, 2);
+	row->status = sqlite3_column_int(st, 3);
+	row->session_valid = sqlite3_column_int(st, 4) != 0;
+	row->open_orders = (uint32_t) sqlite3_column_int64(st, 5);
+	row->active_accounts = (uint32_t) sqlite3_column_int64(st, 6);
+	row->active_tasks = (uint32_t) sqlite3_column_int64(st, 7);
+	row->last_seen_ms = sqlite3_column_int64(st, 8);
+	row->timestamp = (const char *) sqlite3_column_text(st, 9);
+}
+
+int
+store_subjects_each(struct store *s,
+                    int (*fn)(void *arg, const struct store_subject *row),
+                    void *arg)
+{
+	sqlite3_stmt *st;
+	int rc, rv = HBMON_OK;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT " SUBJECT_COLUMNS " FROM subjects", -1,
+	                       &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_subject row;
+		subject_row(st, &row);
+		if ((rv = fn(arg, &row)) != 0) {
+			break;
+		}
+	}
+	if (rv == HBMON_OK && rc != SQLITE_DONE) {
+		rv = HBMON_EIO;
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+int
+store_subject_get(struct store *s, int64_t id, struct store_subject *row)
+{
+	int rc;
+
+	if (s->get_subject == NULL &&
+	    sqlite3_prepare_v2(
+	        s->db, "SELECT " SUBJECT_COLUMNS " FROM subjects WHERE id = ?",
+	        -1, &s->get_subject, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	sqlite3_reset(s->get_subject);
+	sqlite3_bind_int64(s->get_subject, 1, id);
+	rc = sqlite3_step(s->get_subject);
+	if (rc == SQLITE_ROW) {
+		subject_row(s->get_subject, row);
+		return HBMON_OK;
+	}
+	sqlite3_reset(s->get_subject);
+	return rc == SQLITE_DONE ? HBMON_ENOENT : HBMON_EIO;
+}
+
+int
+store_begin(struct store *s)
+{
+	return step_done(s->stmt[ST_BEGIN]);
+}
+
+int
+store_commit(struct store *s)
+{
+	return step_done(s->stmt[ST_COMMIT]);
+}
+
+void
+store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db)) {
+		(void) step_done(s->stmt[ST_ROLLBACK]);
+	}
+}
+
+int
+store_subject_create(struct store *s, const char *robot, const char *account,
+                     int64_t now_ms, int64_t *out_id)
+{
+	sqlite3_stmt *st = s->stmt[ST_SUBJECT_CREATE];
+	int rv;
+
+	sqlite3_bind_text(st, 1, robot, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now_ms);
+	if ((rv = step_done(st)) == HBMON_OK) {
+		*out_id = sqlite3_last_insert_rowid(s->db);
+	}
+	return rv;
+}
+
+int
+store_heartbeat_record(struct store *s, const struct store_heartbeat *hb)
+{
+	sqlite3_stmt *ins = s->stmt[ST_HB_INSERT];
+	sqlite3_stmt *upd = s->stmt[ST_SUBJECT_UPDATE];
+	int rv;
+
+	sqlite3_bind_int64(ins, 1, hb->subject_id);
+	sqlite3_bind_int64(ins, 2, hb->received_ms);
+	sqlite3_bind_int64(ins, 3, (sqlite3_int64) hb->seq);
+	sqlite3_bind_int(ins, 4, hb->status);
+	sqlite3_bind_int(ins, 5, hb->session_valid);
+	sqlite3_bind_int64(ins, 6, hb->open_orders);
+	sqlite3_bind_int64(ins, 7, hb->active_accounts);
+	sqlite3_bind_int64(ins, 8, hb->active_tasks);
+	sqlite3_bind_text(ins, 9, hb->timestamp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 10, hb->timestamp_ms);
+	if ((rv = step_done(ins)) != HBMON_OK) {
+		return rv;
+	}
+	sqlite3_bind_int64(upd, 1, hb->subject_id);
+	sqlite3_bind_int(upd, 2, hb->status);
+	sqlite3_bind_int(upd, 3, hb->session_valid);
+	sqlite3_bind_int64(upd, 4, hb->open_orders);
+	sqlite3_bind_int64(upd, 5, hb->active_accounts);
+	sqlite3_bind_int64(upd, 6, hb->active_tasks);
+	sqlite3_bind_text(upd, 7, hb->timestamp, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(upd, 8, hb->received_ms);
+	return step_done(upd);
+}
+
+int
+store_transition_record(struct store *s, int64_t subject_id,
+                        int64_t received_ms, int from, int to, bool allowed)
+{
+	sqlite3_stmt *st = s->stmt[ST_TRANSITION_INSERT];
+
+	sqlite3_bind_int64(st, 1, subject_id);
+	sqlite3_bind_int64(st, 2, received_ms);
+	sqlite3_bind_int(st, 3, from);
+	sqlite3_bind_int(st, 4, to);
+	sqlite3_bind_int(st, 5, allowed);
+	return step_done(st);
+}
+
+int
+store_robot_seq(struct store *s, const char *robot, uint64_t seq,
+                const uint8_t sig[32])
+{
+	sqlite3_stmt *st = s->stmt[ST_ROBOT_SEQ];
+
+	sqlite3_bind_text(st, 1, robot, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64) seq);
+	if (sig != NULL) {
+		sqlite3_bind_blob(st, 3, sig, 32, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_null(st, 3);
+	}
+	return step_done(st);
+}
+
+int
+store_prune(struct store *s, int64_t cutoff_ms, int limit, int *out_deleted)
+{
+	sqlite3_stmt *st;
+	int rv;
+
+	/* Look only at the `limit` oldest rows (rowid order is receive
+	 * order), so one step costs the same however large the table is. */
+	if (sqlite3_prepare_v2(s->db,
+	                       "DELETE FROM heartbeats WHERE id IN ("
+	                       " SELECT id FROM (SELECT id, received_ms FROM"
+	                       " heartbeats ORDER BY id LIMIT ?1)"
+	                       " WHERE received_ms < ?2)",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int(st, 1, limit);
+	sqlite3_bind_int64(st, 2, cutoff_ms);
+	rv = sqlite3_step(st) == SQLITE_DONE ? HBMON_OK : HBMON_EIO;
+	if (rv == HBMON_OK) {
+		*out_deleted = sqlite3_changes(s->db);
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+int
+store_count(struct store *s, const char *table, int64_t *out)
+{
+	static const char *const tables[] = { "heartbeats", "transitions",
+		                              "subjects", "robots", "alerts" };
+	char sql[64];
+	sqlite3_stmt *st;
+	int rv = HBMON_EINVAL;
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		if (strcmp(table, tables[i]) == 0) {
+			rv = HBMON_OK;
+		}
+	}
+	if (rv != HBMON_OK) {
+		return rv;
+	}
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+	} else {
+		rv = HBMON_EIO;
+	}
+	sqlite3_finalize(st);
+	return rv;
+}

@@ -1,0 +1,176 @@
+/*
+ * The server's database (SPEC §3.5): one SQLite file in the data dir, WAL
+ * mode, versioned schema migrations. Kept: the robot registry, the latest
+ * state of every subject, every heartbeat for `retention`, every state
+ * transition (forever) and every alert (the outbox).
+ *
+ * One writer: the recorder thread owns the write connection (store_begin ..
+ * store_commit). Other threads read through connections of their own
+ * (store_open_reader), which WAL lets run beside the writer.
+ */
+#ifndef HBMON_SERVER_STORE_H
+#define HBMON_SERVER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+/* What `durability` selects (SPEC §3.5). */
+enum store_durability {
+	STORE_NORMAL =
+	    0,          /* survives kill -9 of the server (WAL, sync NORMAL) */
+	STORE_FULL = 1, /* also survives power loss (fsync every commit) */
+};
+
+/* Name of the database file inside the data dir. */
+#define STORE_FILE "hbmon.db"
+
+/* Latest schema version this build knows. */
+#define STORE_SCHEMA_VERSION 1
+
+/*
+ * Opens (creating if needed) data_dir/hbmon.db and brings its schema up to
+ * date, each migration in its own transaction. A database from a newer
+ * hbmon is refused. out: a store closed with store_close.
+ * why: on failure a sentence naming the file and the reason.
+ * Returns HBMON_OK, HBMON_EIO, HBMON_EBUSY (locked too long), or
+ * HBMON_EINVAL (not an hbmon database, or too new).
+ */
+int store_open(const char *data_dir, enum store_durability durability,
+               struct store **out, char *why, size_t why_len);
+
+/*
+ * Opens a read-only connection to an existing store (for queries beside
+ * the writer). Returns as store_open; never migrates.
+ */
+int store_open_reader(const char *data_dir, struct store **out, char *why,
+                      size_t why_len);
+
+/* Closes the connection; NULL is fine. */
+void store_close(struct store *s);
+
+/* The last SQLite error message of this connection, for logs. */
+const char *store_errmsg(struct store *s);
+
+/* ---- robot registry ---- */
+
+struct store_robot {
+	const char *robot;
+	const char *secret;
+	int64_t created_ms;
+	uint64_t last_seq;       /* highest accepted request seq */
+	const uint8_t *last_sig; /* its signature (32 bytes), or NULL */
+	int64_t interval_max_ms; /* 0: the global setting */
+};
+
+/*
+ * Registers a robot with its secret. Returns HBMON_OK, HBMON_EEXIST, or
+ * HBMON_EIO. Runs its own transaction (not inside store_begin).
+ */
+int store_robot_add(struct store *s, const char *robot, const char *secret,
+                    int64_t now_ms);
+
+/*
+ * Calls fn for every registered robot, in name order. The row's strings
+ * are valid only during the call. Stops at fn's first non-zero return and
+ * returns it; otherwise HBMON_OK or HBMON_EIO.
+ */
+int store_robots_each(struct store *s,
+                      int (*fn)(void *arg, const struct store_robot *row),
+                      void *arg);
+
+/* ---- subjects: the latest state of robots and accounts ---- */
+
+/* One heartbeat as recorded. account is "" for a robot heartbeat. */
+struct store_heartbeat {
+	int64_t subject_id;
+	int64_t received_ms;      /* server wall clock */
+	uint64_t seq;             /* request seq it came in */
+	int status;               /* HealthStatus or AccountStatus number */
+	bool session_valid;       /* accounts */
+	uint32_t open_orders;     /* accounts */
+	uint32_t active_accounts; /* robots */
+	uint32_t active_tasks;    /* robots */
+	const char *timestamp;    /* as sent */
+	int64_t timestamp_ms;     /* parsed */
+};
+
+/* A subject as loaded at start-up. */
+struct store_subject {
+	int64_t id;
+	const char *robot;
+	const char *account; /* "" for the robot itself */
+	int status;          /* 0 when never heard from */
+	bool session_valid;
+	uint32_t open_orders;
+	uint32_t active_accounts;
+	uint32_t active_tasks;
+	int64_t last_seen_ms; /* 0 when never heard from */
+	const char *timestamp;
+};
+
+/*
+ * Calls fn for every subject. Strings valid during the call only. Returns
+ * as store_robots_each.
+ */
+int store_subjects_each(struct store *s,
+                        int (*fn)(void *arg, const struct store_subject *row),
+                        void *arg);
+
+/*
+ * Reads one subject by id into row (strings valid until the next call on
+ * this store). Returns HBMON_OK, HBMON_ENOENT, or HBMON_EIO.
+ */
+int store_subject_get(struct store *s, int64_t id, struct store_subject *row);
+
+/* ---- writing (the recorder thread, between store_begin and commit) ---- */
+
+/* Starts a write transaction. Returns HBMON_OK or HBMON_EIO. */
+int store_begin(struct store *s);
+
+/* Commits. Returns HBMON_OK or HBMON_EIO (then call store_rollback). */
+int store_commit(struct store *s);
+
+/* Rolls back a failed transaction; harmless when none is open. */
+void store_rollback(struct store *s);
+
+/*
+ * Creates the subject row for robot/account (account "" for the robot).
+ * out_id: its id. Returns HBMON_OK or HBMON_EIO.
+ */
+int store_subject_create(struct store *s, const char *robot,
+                         const char *account, int64_t now_ms, int64_t *out_id);
+
+/* Appends hb to the raw heartbeats and makes it the subject's latest. */
+int store_heartbeat_record(struct store *s, const struct store_heartbeat *hb);
+
+/*
+ * Appends a state transition. from is 0 for a subject's first heartbeat.
+ */
+int store_transition_record(struct store *s, int64_t subject_id,
+                            int64_t received_ms, int from, int to,
+                            bool allowed);
+
+/* Remembers the highest accepted seq of a robot and its signature. */
+int store_robot_seq(struct store *s, const char *robot, uint64_t seq,
+                    const uint8_t sig[32]);
+
+/*
+ * Deletes up to limit raw heartbeats received before cutoff_ms, oldest
+ * first, in its own transaction. out_deleted: how many went. Returns
+ * HBMON_OK or HBMON_EIO.
+ */
+int store_prune(struct store *s, int64_t cutoff_ms, int limit,
+                int *out_deleted);
+
+/* ---- queries used by tests and the admin service ---- */
+
+/*
+ * Counts rows: table is one of "heartbeats", "transitions", "subjects",
+ * "robots", "alerts". Returns HBMON_OK or HBMON_EINVAL / HBMON_EIO.
+ */
+int store_count(struct store *s, const char *table, int64_t *out);
+
+#endif

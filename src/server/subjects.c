@@ -1,0 +1,108 @@
+/* In-memory latest state, keyed by "robot\0account". */
+#include "server/subjects.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hbmon/error.h"
+#include "server/rules.h"
+
+/* key: robot, NUL, account (no trailing NUL); key_len covers both. */
+static int
+subject_match(const void *record, const void *key, size_t key_len)
+{
+	const struct subject *s = record;
+	size_t account_len = strlen(subject_account(s));
+
+	return (size_t) s->robot_len + 1 + account_len == key_len &&
+	       memcmp(s->names, key, key_len) == 0;
+}
+
+static size_t
+make_key(char *key, const char *robot, const char *account)
+{
+	size_t r = strlen(robot);
+	size_t a = strlen(account);
+
+	memcpy(key, robot, r);
+	key[r] = '\0';
+	memcpy(key + r + 1, account, a);
+	return r + 1 + a;
+}
+
+void
+subjects_init(struct subjects *set)
+{
+	hashtab_init(&set->table, subject_match);
+}
+
+static int
+free_subject(void *record, void *arg)
+{
+	(void) arg;
+	free(record);
+	return 0;
+}
+
+void
+subjects_fini(struct subjects *set)
+{
+	hashtab_each(&set->table, free_subject, NULL);
+	hashtab_fini(&set->table);
+}
+
+struct subject *
+subjects_find(struct subjects *set, const char *robot, const char *account)
+{
+	char key[2 * RULES_NAME_MAX + 2];
+	size_t len;
+
+	if (strlen(robot) > RULES_NAME_MAX ||
+	    strlen(account) > RULES_NAME_MAX) {
+		return NULL;
+	}
+	len = make_key(key, robot, account);
+	return hashtab_find(&set->table, hashtab_hash(key, len), key, len);
+}
+
+int
+subjects_add(struct subjects *set, const char *robot, const char *account,
+             int64_t id, struct subject **out)
+{
+	char key[2 * RULES_NAME_MAX + 2];
+	struct subject *s;
+	size_t len;
+	uint32_t hash;
+	int rv;
+
+	if (strlen(robot) > RULES_NAME_MAX ||
+	    strlen(account) > RULES_NAME_MAX) {
+		return HBMON_EINVAL;
+	}
+	len = make_key(key, robot, account);
+	hash = hashtab_hash(key, len);
+	if (hashtab_find(&set->table, hash, key, len) != NULL) {
+		return HBMON_EEXIST;
+	}
+	/* names holds the key plus the account's terminating NUL. */
+	if ((s = calloc(1, sizeof(*s) + len + 1)) == NULL) {
+		return HBMON_ENOMEM;
+	}
+	s->id = id;
+	s->hash = hash;
+	s->robot_len = (uint8_t) strlen(robot);
+	memcpy(s->names, key, len);
+	s->names[len] = '\0';
+	if ((rv = hashtab_insert(&set->table, hash, s)) != HBMON_OK) {
+		free(s);
+		return rv;
+	}
+	*out = s;
+	return HBMON_OK;
+}
+
+size_t
+subjects_count(const struct subjects *set)
+{
+	return set->table.count;
+}

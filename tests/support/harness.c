@@ -1,0 +1,389 @@
+/* Test harness: real server processes on scratch ipc:// addresses. */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "common/clock.h"
+#include "common/sign.h"
+#include "hbmon/error.h"
+#include "hbmon/v1/monitor.pb-c.h"
+#include "hbmon/v1/rpc.pb-c.h"
+#include "server/store.h"
+
+const char *
+harness_bin(const char *relative)
+{
+	static __thread char path[1024];
+	const char *build = getenv("HBMON_BUILD_DIR");
+
+	cr_assert_not_null(build, "HBMON_BUILD_DIR is not set (run via ctest)");
+	snprintf(path, sizeof(path), "%s/%s", build, relative);
+	return path;
+}
+
+void
+harness_tmpdir(char *out, size_t out_len)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(out, out_len, "%s/hbmon-test-XXXXXX",
+	         tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+	cr_assert_not_null(mkdtemp(out), "mkdtemp: %s", strerror(errno));
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void) st;
+	(void) flag;
+	(void) ftw;
+	remove(path);
+	return 0;
+}
+
+void
+harness_rmrf(const char *dir)
+{
+	if (dir[0] != '\0') {
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+}
+
+void
+harness_server_init(struct harness_server *srv)
+{
+	memset(srv, 0, sizeof(*srv));
+	harness_tmpdir(srv->dir, sizeof(srv->dir));
+	snprintf(srv->listen, sizeof(srv->listen), "ipc://%s/robots.sock",
+	         srv->dir);
+	snprintf(srv->admin, sizeof(srv->admin), "ipc://%s/admin.sock",
+	         srv->dir);
+	snprintf(srv->publish, sizeof(srv->publish), "ipc://%s/alerts.sock",
+	         srv->dir);
+	snprintf(srv->log_path, sizeof(srv->log_path), "%s/server.log",
+	         srv->dir);
+}
+
+void
+harness_robot_add(struct harness_server *srv, const char *robot,
+                  const char *secret)
+{
+	struct store *s;
+	char why[512];
+
+	cr_assert_eq(store_open(srv->dir, STORE_NORMAL, &s, why, sizeof(why)),
+	             HBMON_OK, "%s", why);
+	cr_assert_eq(store_robot_add(s, robot, secret, clock_wall_ms()),
+	             HBMON_OK, "robot add %s: %s", robot, store_errmsg(s));
+	store_close(s);
+}
+
+/* Whether the server answers anything at all on its robot socket. */
+static bool
+answers(const struct harness_server *srv)
+{
+	struct rpc_client_options o = { .url = srv->listen, .timeout_ms = 300 };
+	struct rpc_client *c;
+	struct rpc_status st;
+	char why[256];
+	Hbmon__V1__RobotHeartbeat hb = HBMON__V1__ROBOT_HEARTBEAT__INIT;
+	int rv;
+
+	if (rpc_client_open(&o, &c, why, sizeof(why)) != HBMON_OK) {
+		return false;
+	}
+	rv = rpc_client_call(c, "/hbmon.v1.Monitor/ReportRobot", &hb.base, NULL,
+	                     NULL, &st);
+	rpc_client_close(c);
+	return rv == HBMON_OK;
+}
+
+bool
+harness_server_start_status(struct harness_server *srv,
+                            const char *const *extra, int *status)
+{
+	const char *argv[64];
+	int n = 0;
+	pid_t pid;
+
+	argv[n++] = harness_bin("src/server/hbmon-server");
+	argv[n++] = "--data-dir";
+	argv[n++] = srv->dir;
+	argv[n++] = "--listen";
+	argv[n++] = srv->listen;
+	argv[n++] = "--admin";
+	argv[n++] = srv->admin;
+	argv[n++] = "--publish";
+	argv[n++] = srv->publish;
+	for (int i = 0; extra != NULL && extra[i] != NULL && n < 62; i++) {
+		argv[n++] = extra[i];
+	}
+	argv[n] = NULL;
+
+	pid = fork();
+	cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int fd =
+		    open(srv->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(argv[0], (char *const *) argv);
+		_exit(127);
+	}
+	srv->pid = pid;
+	for (int i = 0; i < 200; i++) {
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			srv->pid = 0;
+			if (status != NULL) {
+				*status = st;
+			}
+			return false;
+		}
+		if (answers(srv)) {
+			return true;
+		}
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
+bool
+harness_server_start(struct harness_server *srv, const char *const *extra)
+{
+	return harness_server_start_status(srv, extra, NULL);
+}
+
+int
+harness_server_stop(struct harness_server *srv)
+{
+	int st = -1;
+
+	if (srv->pid <= 0) {
+		return -1;
+	}
+	kill(srv->pid, SIGTERM);
+	/* Bounded wait: a server that does not stop fails the test. */
+	for (int i = 0; i < 600; i++) {
+		if (waitpid(srv->pid, &st, WNOHANG) == srv->pid) {
+			srv->pid = 0;
+			return st;
+		}
+		usleep(50 * 1000);
+	}
+	kill(srv->pid, SIGKILL);
+	waitpid(srv->pid, &st, 0);
+	srv->pid = 0;
+	cr_assert_fail("hbmon-server did not stop within 30 s of SIGTERM");
+	return st;
+}
+
+void
+harness_server_kill(struct harness_server *srv)
+{
+	int st;
+
+	if (srv->pid > 0) {
+		kill(srv->pid, SIGKILL);
+		waitpid(srv->pid, &st, 0);
+		srv->pid = 0;
+	}
+}
+
+void
+harness_server_fini(struct harness_server *srv)
+{
+	if (srv->pid > 0) {
+		harness_server_kill(srv);
+	}
+	harness_rmrf(srv->dir);
+}
+
+char *
+harness_server_log(const struct harness_server *srv)
+{
+	FILE *f = fopen(srv->log_path, "r");
+	char *buf;
+	long n;
+
+	if (f == NULL) {
+		return strdup("");
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t) n + 1);
+	if (buf != NULL && n > 0 &&
+	    fread(buf, 1, (size_t) n, f) != (size_t) n) {
+		buf[0] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+struct rpc_client *
+harness_client(const char *url, const char *robot, const char *secret)
+{
+	struct rpc_client_options o = {
+		.url = url,
+		.robot_id = robot,
+		.key = secret,
+		.key_len = secret != NULL ? strlen(secret) : 0,
+		.timeout_ms = 5000,
+	};
+	struct rpc_client *c;
+	char why[512];
+
+	cr_assert_eq(rpc_client_open(&o, &c, why, sizeof(why)), HBMON_OK, "%s",
+	             why);
+	return c;
+}
+
+int64_t
+harness_query_int(struct harness_server *srv, const char *sql)
+{
+	char path[600];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", srv->dir, STORE_FILE);
+	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+	             SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK,
+	             "%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		v = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+int64_t
+harness_count(struct harness_server *srv, const char *table)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	return harness_query_int(srv, sql);
+}
+
+uint8_t *
+harness_signed_request(const char *method, const char *robot,
+                       const char *secret, uint64_t seq, int64_t sent_at_ms,
+                       const uint8_t *payload, size_t payload_len,
+                       size_t *out_len)
+{
+	Hbmon__V1__RpcRequest rq = HBMON__V1__RPC_REQUEST__INIT;
+	struct sign_fields f = { method,     robot,   seq,
+		                 sent_at_ms, payload, payload_len };
+	uint8_t sig[SIGN_LEN];
+	uint8_t *buf;
+
+	cr_assert_eq(sign_compute(secret, strlen(secret), &f, sig), HBMON_OK);
+	rq.method = (char *) method;
+	rq.robot_id = (char *) robot;
+	rq.seq = seq;
+	rq.sent_at_ms = sent_at_ms;
+	rq.payload.data = (uint8_t *) payload;
+	rq.payload.len = payload_len;
+	rq.signature.data = sig;
+	rq.signature.len = SIGN_LEN;
+	buf = malloc(hbmon__v1__rpc_request__get_packed_size(&rq) + 1);
+	cr_assert_not_null(buf);
+	*out_len = hbmon__v1__rpc_request__pack(&rq, buf);
+	return buf;
+}
+
+/* Reads all of fd into a malloc'd string. */
+static char *
+slurp_fd(int fd)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	cr_assert_not_null(buf);
+	lseek(fd, 0, SEEK_SET);
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t) n;
+		if (cap - len < 2) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			cr_assert_not_null(buf);
+		}
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+int
+harness_run(const char *const *argv, const char *stdin_text, char **out,
+            char **err, int timeout_ms)
+{
+	char out_path[] = "/tmp/hbmon-run-out-XXXXXX";
+	char err_path[] = "/tmp/hbmon-run-err-XXXXXX";
+	char in_path[] = "/tmp/hbmon-run-in-XXXXXX";
+	int out_fd = mkstemp(out_path);
+	int err_fd = mkstemp(err_path);
+	int in_fd = mkstemp(in_path);
+	int st = -1;
+	pid_t pid;
+
+	cr_assert(out_fd >= 0 && err_fd >= 0 && in_fd >= 0);
+	unlink(out_path);
+	unlink(err_path);
+	unlink(in_path);
+	if (stdin_text != NULL) {
+		cr_assert_eq(write(in_fd, stdin_text, strlen(stdin_text)),
+		             (ssize_t) strlen(stdin_text));
+		lseek(in_fd, 0, SEEK_SET);
+	}
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		dup2(in_fd, 0);
+		dup2(out_fd, 1);
+		dup2(err_fd, 2);
+		execv(argv[0], (char *const *) argv);
+		_exit(127);
+	}
+	for (int waited = 0;; waited += 10) {
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			break;
+		}
+		if (waited >= timeout_ms) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			break;
+		}
+		usleep(10 * 1000);
+	}
+	if (out != NULL) {
+		*out = slurp_fd(out_fd);
+	}
+	if (err != NULL) {
+		*err = slurp_fd(err_fd);
+	}
+	close(out_fd);
+	close(err_fd);
+	close(in_fd);
+	return st;
+}
