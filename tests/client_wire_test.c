@@ -737,6 +737,23 @@ Test(client, automatic_mode_sends_the_table_in_batches, .timeout = 30)
 	hbmon_client_close(c);
 }
 
+Test(client, state_set_after_start_goes_out_without_waiting, .timeout = 30)
+{
+	hbmon_client *c = client_for_fake(1);
+	hbmon_robot_state r = { HBMON_HEALTHY, 0, 0 };
+
+	/* Default schedule: 60-120 s. Nothing is set when it starts, so the
+	 * first tick has nothing to send; the first setter must not have to
+	 * wait for the next one. */
+	cr_assert_eq(hbmon_client_start(c), HBMON_OK);
+	usleep(100000);
+	cr_assert_eq(seen_count(), 0);
+	cr_assert_eq(hbmon_set_robot(c, &r), HBMON_OK);
+	await_seen(1);
+	cr_assert_not_null(fake.seen[0].batch->robot);
+	hbmon_client_close(c);
+}
+
 Test(client, automatic_mode_counts_failures_and_recovers, .timeout = 30)
 {
 	hbmon_client *c = client_for_fake(1);

@@ -289,8 +289,9 @@ int hbmon_set_account(hbmon_client *c, const hbmon_account_state *account);
 int hbmon_remove_account(hbmon_client *c, const char *account);
 
 /*
- * Starts the background thread: it sends a first batch at once, then one
- * every interval (hbmon_client_set_interval). A failed batch is not
+ * Starts the background thread: it sends a first batch at once (or, when
+ * nothing is set yet, as soon as a setter is called), then one every
+ * interval (hbmon_client_set_interval). A failed batch is not
  * retried in a hurry; the next tick sends the then-current state.
  * Returns HBMON_OK, HBMON_EBUSY (already started), HBMON_ECLOSED, or
  * HBMON_ENOMEM (no thread could be created). Thread-safe.

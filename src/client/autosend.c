@@ -33,6 +33,20 @@ jitter_ms(hbmon_client *c)
 	       (int64_t) (next_random(&c->rng) % span);
 }
 
+/*
+ * A robot that starts automatic mode before setting any state must not
+ * wait a whole interval for its first heartbeat: the first setter call
+ * wakes the thread. Call with c->lock held.
+ */
+static void
+wake_for_first(hbmon_client *c)
+{
+	if (c->thread_running && !c->first_sent && !c->send_now) {
+		c->send_now = true;
+		pthread_cond_signal(&c->wake);
+	}
+}
+
 /* Index of account name in the table, or -1. Call with c->lock held. */
 static long
 find_account(const hbmon_client *c, const char *name)
@@ -55,6 +69,7 @@ hbmon_set_robot(hbmon_client *c, const hbmon_robot_state *robot)
 	pthread_mutex_lock(&c->lock);
 	c->robot = *robot;
 	c->has_robot = true;
+	wake_for_first(c);
 	pthread_mutex_unlock(&c->lock);
 	return HBMON_OK;
 }
@@ -85,6 +100,7 @@ hbmon_set_account(hbmon_client *c, const hbmon_account_state *account)
 	a->status = account->status;
 	a->session_valid = account->session_valid;
 	a->open_orders = account->open_orders;
+	wake_for_first(c);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return rv;
@@ -222,6 +238,7 @@ auto_main(void *arg)
 		if (!items.has_robot && items.n_accounts == 0) {
 			continue; /* nothing to report yet */
 		}
+		c->first_sent = true;
 		pthread_mutex_unlock(&c->lock);
 		send_batch(c, &items);
 		pthread_mutex_lock(&c->lock);
@@ -248,6 +265,7 @@ hbmon_client_start(hbmon_client *c)
 	c->stopping = false;
 	c->thread_exited = false;
 	c->send_now = false;
+	c->first_sent = false;
 	if (pthread_create(&c->thread, NULL, auto_main, c) != 0) {
 		rv = HBMON_ENOMEM;
 		goto out;

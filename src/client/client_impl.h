@@ -65,6 +65,7 @@ struct hbmon_client {
 	bool stopping;       /* asks the thread to leave */
 	bool send_now;       /* asks the thread for a batch at once */
 	bool auto_sending;   /* the thread holds send_lock for a batch */
+	bool first_sent;     /* the thread has had something to send */
 	pthread_t thread;
 	uint64_t rng; /* jitter */
 
