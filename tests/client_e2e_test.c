@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -268,10 +269,14 @@ Test(client, frozen_server_costs_at_most_the_timeout, .timeout = 60)
 	hbmon_client *c = open_client("R1", SECRET, 0);
 	hbmon_result res;
 	int64_t t0, spent;
+	int st;
 
 	cr_assert_eq(hbmon_report_robot(c, &r, &res), HBMON_OK);
 	hbmon_client_set_timeout(c, 500);
 	kill(srv.pid, SIGSTOP);
+	/* Stopped for certain: its threads could otherwise still answer. */
+	cr_assert_eq(waitpid(srv.pid, &st, WUNTRACED), srv.pid);
+	cr_assert(WIFSTOPPED(st));
 	t0 = clock_mono_ms();
 	cr_assert_eq(hbmon_report_robot(c, &r, &res), HBMON_ETIMEDOUT, "%s",
 	             res.message);
