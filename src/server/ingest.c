@@ -1,68 +1,42 @@
-/* Robots' REQ/REP socket: workers, authentication, Monitor handlers. */
+/* Robots' socket: registry admission, Monitor handlers, recorder jobs. */
 #include "server/ingest.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
 
 #include "common/clock.h"
 #include "common/dispatch.h"
-#include "common/envelope.h"
-#include "common/log.h"
 #include "common/rpc_status.h"
 #include "hbmon/error.h"
 #include "hbmon/v1/monitor.pb-c.h"
+#include "server/rpcserver.h"
 #include "server/rules.h"
-
-enum worker_state { W_RECV, W_SEND };
-
-struct worker {
-	struct ingest *ing;
-	nng_aio *aio;
-	nng_ctx ctx;
-	enum worker_state state;
-
-	/* The request in progress (WORK): */
-	Hbmon__V1__RpcRequest *req;
-	struct rpc_call call;
-	struct robot *robot; /* admitted as new: settle the reply cache */
-	ProtobufCClosure done;
-	bool counted; /* counted in ingest.busy until its reply is sent */
-	struct recorder_job job;
-	struct recorder_item one_item; /* single reports need no malloc */
-};
 
 struct ingest {
 	/* The generated service struct the handlers are dispatched through. */
 	Hbmon__V1__Monitor_Service monitor;
 	struct registry *reg;
 	struct recorder *rec;
-	nng_socket sock;
-	nng_listener listener;
-	struct worker *workers;
-	uint32_t n_workers;
-	atomic_bool draining;
-	/* Admitted requests not yet answered: what a drain waits for.
-	 * Refusals are not counted; they need no waiting for. */
-	atomic_size_t busy;
+	struct rpcserver *srv;
 };
 
-/* ---- replies ---- */
+/* Per-worker state of a Monitor call (the rpcserver's scratch). */
+struct worker {
+	struct ingest *ing;
+	struct rpc_call *call;
+	struct robot *robot; /* admitted; NULL when auth is off */
+	ProtobufCClosure done;
+	struct recorder_job job;
+	struct recorder_item one_item; /* single reports need no malloc */
+};
 
-/* Frees what the request in progress holds. */
+/* Frees what a call left behind, after its reply. */
 static void
-request_release(struct worker *w)
+worker_release(void *scratch)
 {
-	rpc_call_release(&w->call);
-	if (w->req != NULL) {
-		hbmon__v1__rpc_request__free_unpacked(w->req, NULL);
-		w->req = NULL;
-	}
+	struct worker *w = scratch;
+
 	for (size_t i = 0; i < w->job.n_items; i++) {
 		free(w->job.items[i].note);
 	}
@@ -71,81 +45,21 @@ request_release(struct worker *w)
 	}
 	w->job.items = NULL;
 	w->job.n_items = 0;
-	w->robot = NULL;
-}
-
-/* Sends msg as the reply and moves to SEND. */
-static void
-send_reply(struct worker *w, nng_msg *msg)
-{
-	request_release(w);
-	w->state = W_SEND;
-	nng_aio_set_msg(w->aio, msg);
-	nng_ctx_send(w->ctx, w->aio);
-}
-
-/* Packs an RpcResponse into a new nng message, or NULL without memory. */
-static nng_msg *
-pack_reply(int code, const char *message, const ProtobufCMessage *output)
-{
-	size_t size = env_response_size(code, message, output);
-	nng_msg *msg;
-
-	if (nng_msg_alloc(&msg, size) != 0) {
-		return NULL;
-	}
-	env_response_pack_to(code, message, output, nng_msg_body(msg));
-	return msg;
-}
-
-static void
-reply_status(struct worker *w, int code, const char *message)
-{
-	nng_msg *msg = pack_reply(code, message, NULL);
-
-	if (msg == NULL) {
-		/* Nothing can be sent; the robot's REQ will resend. */
-		request_release(w);
-		if (w->counted) {
-			w->counted = false;
-			atomic_fetch_sub(&w->ing->busy, 1);
-		}
-		w->state = W_RECV;
-		nng_ctx_recv(w->ctx, w->aio);
-		return;
-	}
-	send_reply(w, msg);
 }
 
 /*
- * The closure every Monitor handler ends with: output is the method's
- * reply message, or NULL when the call failed (status in the call).
+ * The worker state of the call a handler is running for. svc is the
+ * generated service struct, the first member of struct ingest.
  */
-static void
-call_done(const ProtobufCMessage *output, void *data)
+static struct worker *
+worker_of(Hbmon__V1__Monitor_Service *svc, struct rpc_call *call)
 {
-	struct rpc_call *call = data;
-	struct worker *w = call->user;
-	nng_msg *msg;
+	struct worker *w = rpcserver_scratch(call);
 
-	if (output == NULL && call->code == RPC_OK) {
-		rpc_call_fail(call, RPC_INTERNAL, "handler gave no reply");
-	}
-	msg = pack_reply(call->code, call->message, output);
-	if (w->robot != NULL) {
-		/* A transient failure may be retried with the same seq; any
-		 * other answer is final and is what a resend gets. */
-		bool final = call->code != RPC_UNAVAILABLE && msg != NULL;
-		registry_settle(w->ing->reg, w->robot, w->req->seq,
-		                w->req->signature.data, final,
-		                msg != NULL ? nng_msg_body(msg) : NULL,
-		                msg != NULL ? nng_msg_len(msg) : 0);
-	}
-	if (msg == NULL) {
-		reply_status(w, RPC_RESOURCE_EXHAUSTED, "out of memory");
-		return;
-	}
-	send_reply(w, msg);
+	w->call = call;
+	w->ing = (struct ingest *) svc;
+	w->robot = rpcserver_principal(call);
+	return w;
 }
 
 /* ---- Monitor handlers ---- */
@@ -198,11 +112,11 @@ single_done(struct recorder_job *job)
 	item_result(job, &job->items[0], RPC_INVALID_ARGUMENT, &res, subject,
 	            sizeof(subject));
 	if (res.code != RPC_OK) {
-		rpc_call_fail(&w->call, res.code, "%s", res.message);
-		w->done(NULL, &w->call);
+		rpc_call_fail(w->call, res.code, "%s", res.message);
+		w->done(NULL, w->call);
 		return;
 	}
-	w->done(&res.base, &w->call);
+	w->done(&res.base, w->call);
 }
 
 static void
@@ -210,7 +124,7 @@ batch_done(struct recorder_job *job)
 {
 	struct worker *w = job->arg;
 	const Hbmon__V1__HeartbeatBatch *in =
-	    (const Hbmon__V1__HeartbeatBatch *) w->call.input;
+	    (const Hbmon__V1__HeartbeatBatch *) w->call->input;
 	Hbmon__V1__BatchReply reply = HBMON__V1__BATCH_REPLY__INIT;
 	Hbmon__V1__ReportResult robot_res;
 	Hbmon__V1__ReportResult *results = NULL;
@@ -229,9 +143,9 @@ batch_done(struct recorder_job *job)
 			free(results);
 			free(ptrs);
 			free(subjects);
-			rpc_call_fail(&w->call, RPC_RESOURCE_EXHAUSTED,
+			rpc_call_fail(w->call, RPC_RESOURCE_EXHAUSTED,
 			              "out of memory building the reply");
-			w->done(NULL, &w->call);
+			w->done(NULL, w->call);
 			return;
 		}
 	}
@@ -250,7 +164,7 @@ batch_done(struct recorder_job *job)
 	reply.n_accounts = n;
 	/* w->done packs the reply before returning, so the results may live
 	 * on this stack and be freed right after. */
-	w->done(&reply.base, &w->call);
+	w->done(&reply.base, w->call);
 	free(results);
 	free(ptrs);
 	free(subjects);
@@ -263,13 +177,14 @@ job_prepare(struct worker *w, size_t n_items, struct recorder_item *items,
 	struct recorder_job *job = &w->job;
 
 	memset(items, 0, n_items * sizeof(*items));
-	job->robot = w->robot != NULL
-	                 ? w->robot
-	                 : registry_find(w->ing->reg, w->req->robot_id);
-	job->seq = w->req->seq;
-	job->has_sig = w->req->signature.len == 32;
+	job->robot =
+	    w->robot != NULL
+	        ? w->robot
+	        : registry_find(w->ing->reg, w->call->request->robot_id);
+	job->seq = w->call->request->seq;
+	job->has_sig = w->call->request->signature.len == 32;
 	if (job->has_sig) {
-		memcpy(job->sig, w->req->signature.data, 32);
+		memcpy(job->sig, w->call->request->signature.data, 32);
 	}
 	job->received_ms = clock_wall_ms();
 	job->n_items = n_items;
@@ -284,10 +199,10 @@ static void
 job_submit(struct worker *w)
 {
 	if (recorder_submit(w->ing->rec, &w->job) != HBMON_OK) {
-		rpc_call_fail(&w->call, RPC_UNAVAILABLE,
+		rpc_call_fail(w->call, RPC_UNAVAILABLE,
 		              "hbmon-server is shutting down; send it again "
 		              "in a moment");
-		w->done(NULL, &w->call);
+		w->done(NULL, w->call);
 	}
 }
 
@@ -297,11 +212,10 @@ report_robot(Hbmon__V1__Monitor_Service *svc,
              Hbmon__V1__ReportResult_Closure closure, void *data)
 {
 	struct rpc_call *call = data;
-	struct worker *w = call->user;
+	struct worker *w = worker_of(svc, call);
 	char why[256];
 	int64_t ts_ms;
 
-	(void) svc;
 	w->done = (ProtobufCClosure) closure;
 	if (rules_check_robot(in, &ts_ms, why, sizeof(why)) != HBMON_OK) {
 		rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s", why);
@@ -320,11 +234,10 @@ report_account(Hbmon__V1__Monitor_Service *svc,
                Hbmon__V1__ReportResult_Closure closure, void *data)
 {
 	struct rpc_call *call = data;
-	struct worker *w = call->user;
+	struct worker *w = worker_of(svc, call);
 	char why[256];
 	int64_t ts_ms;
 
-	(void) svc;
 	w->done = (ProtobufCClosure) closure;
 	if (rules_check_account(in, &ts_ms, why, sizeof(why)) != HBMON_OK) {
 		rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s", why);
@@ -343,14 +256,13 @@ report_batch(Hbmon__V1__Monitor_Service *svc,
              Hbmon__V1__BatchReply_Closure closure, void *data)
 {
 	struct rpc_call *call = data;
-	struct worker *w = call->user;
+	struct worker *w = worker_of(svc, call);
 	size_t first = in->robot != NULL ? 1 : 0;
 	size_t n = first + in->n_accounts;
 	struct recorder_item *items;
 	size_t valid = 0;
 	char why[256];
 
-	(void) svc;
 	w->done = (ProtobufCClosure) closure;
 	if (n == 0) {
 		rpc_call_fail(call, RPC_INVALID_ARGUMENT,
@@ -397,124 +309,39 @@ report_batch(Hbmon__V1__Monitor_Service *svc,
 	job_submit(w);
 }
 
-/* ---- the worker state machine ---- */
+/* ---- admission: the robot registry ---- */
 
-static void
-handle_request(struct worker *w, nng_msg *msg)
+static enum rpcserver_admit
+admit(void *arg, const Hbmon__V1__RpcRequest *req, int64_t now_ms,
+      void **principal, uint8_t **reply, size_t *reply_len, int *code,
+      char *why, size_t why_len)
 {
-	struct ingest *ing = w->ing;
-	char why[512];
-	uint8_t *cached = NULL;
-	size_t cached_len = 0;
-	int code = RPC_OK;
-	enum admit admit;
+	struct ingest *ing = arg;
+	struct robot *robot = NULL;
 
-	if (env_request_unpack(nng_msg_body(msg), nng_msg_len(msg), &w->req,
-	                       why, sizeof(why)) != HBMON_OK) {
-		nng_msg_free(msg);
-		w->req = NULL;
-		reply_status(w, RPC_INVALID_ARGUMENT, why);
-		return;
-	}
-	nng_msg_free(msg);
-	rpc_call_init(&w->call, w->req, w);
-	if (atomic_load(&ing->draining)) {
-		reply_status(w, RPC_UNAVAILABLE,
-		             "hbmon-server is shutting down; send it again in "
-		             "a moment");
-		return;
-	}
-	admit = registry_admit(ing->reg, w->req, clock_wall_ms(), &w->robot,
-	                       &cached, &cached_len, &code, why, sizeof(why));
-	switch (admit) {
-	case ADMIT_REJECT:
-		log_info("request refused", "robot=%s method=%s code=%s why=%s",
-		         w->req->robot_id, w->req->method, rpc_code_name(code),
-		         why);
-		w->robot = NULL;
-		reply_status(w, code, why);
-		return;
-	case ADMIT_REPLAY:
-		w->robot = NULL;
-		if (cached == NULL) {
-			reply_status(w, RPC_OK,
-			             "this request was already recorded");
-			return;
-		}
-		if (nng_msg_alloc(&msg, cached_len) != 0) {
-			free(cached);
-			reply_status(w, RPC_RESOURCE_EXHAUSTED,
-			             "out of memory");
-			return;
-		}
-		memcpy(nng_msg_body(msg), cached, cached_len);
-		free(cached);
-		send_reply(w, msg);
-		return;
+	switch (registry_admit(ing->reg, req, now_ms, &robot, reply, reply_len,
+	                       code, why, why_len)) {
 	case ADMIT_NEW:
-		w->counted = true;
-		atomic_fetch_add(&ing->busy, 1);
-		if (ing->reg->auth_none) {
-			w->robot = NULL; /* no replay cache without auth */
-		}
-		rpc_dispatch(&ing->monitor.base, &w->call, call_done);
-		return;
+		/* Without auth there is no reply cache to settle. */
+		*principal = ing->reg->auth_none ? NULL : robot;
+		return RPCSERVER_NEW;
+	case ADMIT_REPLAY:
+		return RPCSERVER_REPLAY;
+	case ADMIT_REJECT:
+	default:
+		return RPCSERVER_REJECT;
 	}
 }
 
 static void
-worker_cb(void *arg)
+settle(void *arg, void *principal, const Hbmon__V1__RpcRequest *req, bool final,
+       const uint8_t *reply, size_t reply_len)
 {
-	struct worker *w = arg;
-	int rv = nng_aio_result(w->aio);
+	struct ingest *ing = arg;
 
-	switch (w->state) {
-	case W_RECV:
-		if (rv == NNG_ECLOSED) {
-			return;
-		}
-		if (rv != 0) {
-			nng_ctx_recv(w->ctx, w->aio);
-			return;
-		}
-		handle_request(w, nng_aio_get_msg(w->aio));
-		return;
-	case W_SEND:
-		if (rv != 0) {
-			/* The robot went away; the message is still ours. */
-			nng_msg_free(nng_aio_get_msg(w->aio));
-		}
-		if (w->counted) {
-			w->counted = false;
-			atomic_fetch_sub(&w->ing->busy, 1);
-		}
-		if (rv == NNG_ECLOSED) {
-			return;
-		}
-		w->state = W_RECV;
-		nng_ctx_recv(w->ctx, w->aio);
-		return;
-	}
-}
-
-static int
-map_nng(int rv)
-{
-	switch (rv) {
-	case 0:
-		return HBMON_OK;
-	case NNG_ENOMEM:
-		return HBMON_ENOMEM;
-	case NNG_EADDRINUSE:
-		return HBMON_EBUSY;
-	case NNG_EADDRINVAL:
-	case NNG_ENOTSUP:
-	case NNG_EINVAL:
-		return HBMON_EINVAL;
-	case NNG_EPERM:
-		return HBMON_EPERM;
-	default:
-		return HBMON_EIO;
+	if (principal != NULL) {
+		registry_settle(ing->reg, principal, req->seq,
+		                req->signature.data, final, reply, reply_len);
 	}
 }
 
@@ -524,6 +351,7 @@ ingest_start(const struct ingest_options *opts, struct registry *reg,
              size_t why_len)
 {
 	struct ingest *ing = calloc(1, sizeof(*ing));
+	struct rpcserver_options ro = { 0 };
 	int rv;
 
 	if (ing == NULL) {
@@ -535,71 +363,27 @@ ingest_start(const struct ingest_options *opts, struct registry *reg,
 	ing->monitor.report_batch = report_batch;
 	ing->reg = reg;
 	ing->rec = rec;
-	atomic_init(&ing->draining, false);
-	atomic_init(&ing->busy, 0);
-
-	if ((rv = nng_rep0_open(&ing->sock)) != 0) {
-		snprintf(why, why_len, "cannot open a REP socket: %s",
-		         nng_strerror(rv));
+	ro.url = opts->url;
+	ro.recv_max = opts->recv_max;
+	ro.workers = opts->workers;
+	ro.service = &ing->monitor.base;
+	ro.admit = admit;
+	ro.settle = settle;
+	ro.arg = ing;
+	ro.scratch_size = sizeof(struct worker);
+	ro.release = worker_release;
+	if ((rv = rpcserver_start(&ro, &ing->srv, why, why_len)) != HBMON_OK) {
 		free(ing);
-		return map_nng(rv);
-	}
-	/* Before listening: nng's default is no limit at all. */
-	nng_socket_set_size(ing->sock, NNG_OPT_RECVMAXSZ, opts->recv_max);
-
-	ing->n_workers = opts->workers;
-	ing->workers = calloc(opts->workers, sizeof(*ing->workers));
-	if (ing->workers == NULL) {
-		rv = NNG_ENOMEM;
-		goto fail;
-	}
-	for (uint32_t i = 0; i < opts->workers; i++) {
-		struct worker *w = &ing->workers[i];
-		w->ing = ing;
-		if ((rv = nng_aio_alloc(&w->aio, worker_cb, w)) != 0 ||
-		    (rv = nng_ctx_open(&w->ctx, ing->sock)) != 0) {
-			goto fail;
-		}
-	}
-	if ((rv = nng_listener_create(&ing->listener, ing->sock, opts->url)) !=
-	        0 ||
-	    (rv = nng_listener_start(ing->listener, 0)) != 0) {
-		snprintf(why, why_len, "cannot listen on %s: %s", opts->url,
-		         nng_strerror(rv));
-		goto fail_quiet;
-	}
-	for (uint32_t i = 0; i < opts->workers; i++) {
-		ing->workers[i].state = W_RECV;
-		nng_ctx_recv(ing->workers[i].ctx, ing->workers[i].aio);
+		return rv;
 	}
 	*out = ing;
 	return HBMON_OK;
-
-fail:
-	snprintf(why, why_len, "cannot start the robot socket: %s",
-	         nng_strerror(rv));
-fail_quiet:
-	ingest_close(ing);
-	return map_nng(rv);
 }
 
 size_t
 ingest_drain(struct ingest *ing, int64_t timeout_ms)
 {
-	int64_t until = clock_mono_ms() + timeout_ms;
-	struct timespec pause = { 0, 2 * 1000 * 1000 };
-	size_t busy;
-
-	/* The listener stays open until nng_close: closing it on its own
-	 * while robots reconnect can orphan a half-made pipe and hang
-	 * nng_close forever (nng 1.5.2, nanomsg/nng#1498). New requests are
-	 * answered UNAVAILABLE instead. */
-	atomic_store(&ing->draining, true);
-	while ((busy = atomic_load(&ing->busy)) > 0 &&
-	       clock_mono_ms() < until) {
-		nanosleep(&pause, NULL);
-	}
-	return busy;
+	return rpcserver_drain(ing->srv, timeout_ms);
 }
 
 void
@@ -608,22 +392,6 @@ ingest_close(struct ingest *ing)
 	if (ing == NULL) {
 		return;
 	}
-	/* Stop every worker first, so no callback issues new work while the
-	 * socket goes down, then close the socket. */
-	atomic_store(&ing->draining, true);
-	for (uint32_t i = 0; ing->workers != NULL && i < ing->n_workers; i++) {
-		if (ing->workers[i].aio != NULL) {
-			nng_aio_stop(ing->workers[i].aio);
-		}
-	}
-	nng_close(ing->sock);
-	for (uint32_t i = 0; ing->workers != NULL && i < ing->n_workers; i++) {
-		struct worker *w = &ing->workers[i];
-		if (w->aio != NULL) {
-			nng_aio_free(w->aio);
-		}
-		request_release(w);
-	}
-	free(ing->workers);
+	rpcserver_close(ing->srv);
 	free(ing);
 }

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "hbmon/error.h"
 #include "server/ingest.h"
+#include "server/publisher.h"
 #include "server/recorder.h"
 #include "server/registry.h"
 #include "server/settings.h"
@@ -159,6 +160,7 @@ main(int argc, char **argv)
 	struct store *store = NULL;
 	struct recorder *rec = NULL;
 	struct ingest *ing = NULL;
+	struct publisher *pub = NULL;
 	struct recorder_options ropts;
 	struct ingest_options iopts;
 	sigset_t stop_signals;
@@ -231,9 +233,22 @@ main(int argc, char **argv)
 		         "listen=%s", set.listen);
 	}
 
+	if (publisher_open(set.publish, (int) set.publish_buffer, &pub, why,
+	                   sizeof(why)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-server: %s\n", why);
+		goto fail;
+	}
+	memset(&ropts, 0, sizeof(ropts));
 	ropts.retention_ms = set.retention;
 	ropts.batch_max = set.batch_max;
 	ropts.auth_none = set.auth == AUTH_NONE;
+	ropts.interval_max_ms = set.interval_max;
+	ropts.tick_ms = set.tick;
+	ropts.engine.miss_threshold = set.miss_threshold;
+	ropts.engine.repeat_interval_ms = set.repeat_interval;
+	ropts.engine.clock_skew_max_ms = set.clock_skew_max;
+	ropts.registry = &reg;
+	ropts.publisher = pub;
 	if ((rv = recorder_start(store, &ropts, &rec)) != HBMON_OK) {
 		fprintf(stderr, "hbmon-server: cannot load state: %s (%s)\n",
 		        hbmon_strerror(rv), store_errmsg(store));
@@ -269,6 +284,7 @@ main(int argc, char **argv)
 		         "timeout_ms=%d", CLOSE_TIMEOUT_MS);
 		_exit(0);
 	}
+	publisher_close(pub);
 	registry_destroy(&reg);
 	log_info("stopped", NULL);
 	close(lock_fd);
@@ -277,6 +293,7 @@ main(int argc, char **argv)
 fail:
 	recorder_stop(rec);
 	ingest_close(ing);
+	publisher_close(pub);
 	store_close(store);
 	registry_destroy(&reg);
 	close(lock_fd);

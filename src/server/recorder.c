@@ -1,8 +1,6 @@
-/* The writer thread: state rules, group commit, retention. */
+/* The writer thread: state rules, alerts, group commit, retention. */
 #include "server/recorder.h"
 
-#include <assert.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,16 +17,14 @@
 #define PRUNE_STEP     1000
 #define PRUNE_EVERY_MS 10000
 
-/* A subject the current batch changed, to undo if the commit fails. */
-struct touched {
-	struct subject *subject;
-	bool created;
-};
+/* How often the server notes that it is alive, for SERVER_RESTARTED. */
+#define ALIVE_EVERY_MS 1000
 
 struct recorder {
 	struct store *store;
 	struct recorder_options opts;
 	struct subjects subjects;
+	struct engine *engine; /* NULL only while the state is rebuilt */
 
 	pthread_t thread;
 	pthread_mutex_t lock; /* guards the queue and the flags below */
@@ -39,10 +35,53 @@ struct recorder {
 	bool stopping;
 
 	/* recorder thread only */
-	struct touched *touched;
-	size_t n_touched, cap_touched;
+	int64_t now;          /* liveness clock of the current iteration */
+	int64_t wall;         /* wall clock of the current iteration */
+	int64_t last_mono;    /* monotonic clock of the previous iteration */
+	int64_t stalled_ms;   /* recorder stalls taken out of the clock */
+	int64_t stall_min_ms; /* a gap longer than this is a stall */
+	int64_t started_ms;
+	int64_t alive_written_ms;
 	int64_t next_prune_ms;
 };
+
+static int64_t
+robot_interval(struct recorder *rec, const char *robot_id)
+{
+	struct robot *r = rec->opts.registry != NULL
+	                      ? registry_find(rec->opts.registry, robot_id)
+	                      : NULL;
+
+	return r != NULL && r->interval_max_ms > 0 ? r->interval_max_ms
+	                                           : rec->opts.interval_max_ms;
+}
+
+/* ---- the clocks ---- */
+
+/*
+ * Reads the clocks for one iteration. A gap since the previous one longer
+ * than a stall is time the recorder could not look: it is taken out of the
+ * liveness clock, so deadlines move with it.
+ */
+static void
+read_clocks(struct recorder *rec)
+{
+	int64_t mono = clock_mono_ms();
+	int64_t gap = mono - rec->last_mono;
+
+	if (rec->last_mono != 0 && gap > rec->stall_min_ms) {
+		rec->stalled_ms += gap - rec->opts.tick_ms;
+		log_warn("the server stalled; the time is not counted against "
+		         "robots",
+		         "stall_ms=%lld",
+		         (long long) (gap - rec->opts.tick_ms));
+	}
+	rec->last_mono = mono;
+	rec->now = mono - rec->stalled_ms;
+	rec->wall = clock_wall_ms();
+}
+
+/* ---- state loading ---- */
 
 static int
 load_subject(void *arg, const struct store_subject *row)
@@ -62,31 +101,45 @@ load_subject(void *arg, const struct store_subject *row)
 	s->active_accounts = row->active_accounts;
 	s->active_tasks = row->active_tasks;
 	s->last_seen_ms = row->last_seen_ms;
+	s->paused_until_ms = row->paused_until_ms;
+	s->interval_ms = (uint32_t) robot_interval(rec, row->robot);
 	return HBMON_OK;
 }
 
+/* Builds the in-memory state and the engine from the store. */
 static int
-touch(struct recorder *rec, struct subject *s, bool created)
+load_state(struct recorder *rec)
 {
-	if (rec->n_touched == rec->cap_touched) {
-		size_t cap = rec->cap_touched == 0 ? 256 : 2 * rec->cap_touched;
-		struct touched *t = realloc(rec->touched, cap * sizeof(*t));
-		if (t == NULL) {
-			return HBMON_ENOMEM;
-		}
-		rec->touched = t;
-		rec->cap_touched = cap;
+	int rv;
+
+	subjects_init(&rec->subjects);
+	if ((rv = store_subjects_each(rec->store, load_subject, rec)) !=
+	    HBMON_OK) {
+		subjects_fini(&rec->subjects);
+		return rv;
 	}
-	rec->touched[rec->n_touched].subject = s;
-	rec->touched[rec->n_touched].created = created;
-	rec->n_touched++;
-	return HBMON_OK;
+	rv = engine_start(rec->store, &rec->subjects, &rec->opts.engine,
+	                  rec->now, rec->wall, &rec->engine);
+	if (rv != HBMON_OK) {
+		subjects_fini(&rec->subjects);
+		rec->engine = NULL;
+	}
+	return rv;
 }
 
-/* Finds or creates the subject, remembering it for a rollback. */
-static int
-subject_for(struct recorder *rec, const char *robot, const char *account,
-            int64_t now_ms, struct subject **out)
+static void
+unload_state(struct recorder *rec)
+{
+	engine_stop(rec->engine);
+	rec->engine = NULL;
+	subjects_fini(&rec->subjects);
+}
+
+/* ---- recording heartbeats ---- */
+
+int
+recorder_subject(struct recorder *rec, const char *robot, const char *account,
+                 struct subject **out)
 {
 	struct subject *s = subjects_find(&rec->subjects, robot, account);
 	int64_t id;
@@ -94,9 +147,17 @@ subject_for(struct recorder *rec, const char *robot, const char *account,
 
 	if (s != NULL) {
 		*out = s;
-		return touch(rec, s, false);
+		return HBMON_OK;
 	}
-	if ((rv = store_subject_create(rec->store, robot, account, now_ms,
+	if (account[0] != '\0') {
+		/* Accounts hang off their robot's subject; make it first, so
+		 * roll-up works even for robots that only report accounts. */
+		struct subject *r;
+		if ((rv = recorder_subject(rec, robot, "", &r)) != HBMON_OK) {
+			return rv;
+		}
+	}
+	if ((rv = store_subject_create(rec->store, robot, account, rec->wall,
 	                               &id)) != HBMON_OK) {
 		return rv;
 	}
@@ -104,8 +165,9 @@ subject_for(struct recorder *rec, const char *robot, const char *account,
 	    HBMON_OK) {
 		return rv;
 	}
+	s->interval_ms = (uint32_t) robot_interval(rec, robot);
 	*out = s;
-	return touch(rec, s, true);
+	return HBMON_OK;
 }
 
 static void
@@ -124,121 +186,115 @@ not_allowed_note(struct recorder_item *item, const char *what, const char *from,
 	}
 }
 
+/*
+ * Records one heartbeat: raw row, latest state, transition, then tells the
+ * engine. out_subject: the subject it was about.
+ */
 static int
-apply_robot(struct recorder *rec, struct recorder_job *job,
-            struct recorder_item *item)
+apply_item(struct recorder *rec, struct recorder_job *job,
+           struct recorder_item *item, struct subject **out_subject)
 {
-	const Hbmon__V1__RobotHeartbeat *hb = item->robot_hb;
+	const Hbmon__V1__RobotHeartbeat *r = item->robot_hb;
+	const Hbmon__V1__AccountHeartbeat *a = item->account_hb;
 	struct store_heartbeat row = { 0 };
+	struct engine_heartbeat seen;
 	struct subject *s;
 	bool allowed;
-	int from;
+	int from, to;
 	int rv;
 
-	rv = subject_for(rec, job->robot->id, "", job->received_ms, &s);
+	rv = recorder_subject(rec, job->robot->id, a != NULL ? a->account : "",
+	                      &s);
 	if (rv != HBMON_OK) {
 		return rv;
 	}
 	from = s->status;
-	allowed = rules_health_allowed(from, hb->status);
+	to = r != NULL ? (int) r->status : (int) a->status;
+	allowed = r != NULL ? rules_health_allowed(from, to)
+	                    : rules_account_allowed(from, to);
 	row.subject_id = s->id;
 	row.received_ms = job->received_ms;
 	row.seq = job->seq;
-	row.status = hb->status;
-	row.active_accounts = hb->active_accounts;
-	row.active_tasks = hb->active_tasks;
-	row.timestamp = hb->timestamp;
+	row.status = to;
 	row.timestamp_ms = item->timestamp_ms;
+	if (r != NULL) {
+		row.active_accounts = r->active_accounts;
+		row.active_tasks = r->active_tasks;
+		row.timestamp = r->timestamp;
+	} else {
+		row.session_valid = a->session_valid;
+		row.open_orders = a->open_orders;
+		row.timestamp = a->timestamp;
+	}
 	if ((rv = store_heartbeat_record(rec->store, &row)) != HBMON_OK) {
 		return rv;
 	}
-	if (from != (int) hb->status) {
-		rv =
-		    store_transition_record(rec->store, s->id, job->received_ms,
-		                            from, hb->status, allowed);
-		if (rv != HBMON_OK) {
-			return rv;
-		}
-	}
-	if (!allowed) {
-		not_allowed_note(item, "health", words_health(from),
-		                 words_health(hb->status));
-	}
-	s->status = hb->status;
-	s->active_accounts = hb->active_accounts;
-	s->active_tasks = hb->active_tasks;
-	s->last_seen_ms = job->received_ms;
-	item->recorded = true;
-	return HBMON_OK;
-}
-
-static int
-apply_account(struct recorder *rec, struct recorder_job *job,
-              struct recorder_item *item)
-{
-	const Hbmon__V1__AccountHeartbeat *hb = item->account_hb;
-	struct store_heartbeat row = { 0 };
-	struct subject *s;
-	bool allowed;
-	int from;
-	int rv;
-
-	rv =
-	    subject_for(rec, job->robot->id, hb->account, job->received_ms, &s);
-	if (rv != HBMON_OK) {
+	if (from != to &&
+	    (rv = store_transition_record(rec->store, s->id, job->received_ms,
+	                                  from, to, allowed)) != HBMON_OK) {
 		return rv;
 	}
-	from = s->status;
-	allowed = rules_account_allowed(from, hb->status);
-	row.subject_id = s->id;
-	row.received_ms = job->received_ms;
-	row.seq = job->seq;
-	row.status = hb->status;
-	row.session_valid = hb->session_valid;
-	row.open_orders = hb->open_orders;
-	row.timestamp = hb->timestamp;
-	row.timestamp_ms = item->timestamp_ms;
-	if ((rv = store_heartbeat_record(rec->store, &row)) != HBMON_OK) {
+	if (!allowed) {
+		not_allowed_note(
+		    item, r != NULL ? "health" : "account",
+		    r != NULL ? words_health(from) : words_account(from),
+		    r != NULL ? words_health(to) : words_account(to));
+	}
+	s->status = to;
+	s->active_accounts = row.active_accounts;
+	s->active_tasks = row.active_tasks;
+	s->session_valid = row.session_valid;
+	s->open_orders = row.open_orders;
+	s->last_seen_ms = job->received_ms;
+	seen.from_status = from;
+	seen.to_status = to;
+	seen.allowed = allowed;
+	seen.timestamp_ms = item->timestamp_ms;
+	if ((rv = engine_heard(rec->engine, s, &seen, rec->now, rec->wall)) !=
+	    HBMON_OK) {
 		return rv;
 	}
-	if (from != (int) hb->status) {
-		rv =
-		    store_transition_record(rec->store, s->id, job->received_ms,
-		                            from, hb->status, allowed);
-		if (rv != HBMON_OK) {
-			return rv;
-		}
-	}
-	if (!allowed) {
-		not_allowed_note(item, "account", words_account(from),
-		                 words_account(hb->status));
-	}
-	s->status = hb->status;
-	s->session_valid = hb->session_valid;
-	s->open_orders = hb->open_orders;
-	s->last_seen_ms = job->received_ms;
 	item->recorded = true;
+	*out_subject = s;
 	return HBMON_OK;
 }
 
 static int
 apply_job(struct recorder *rec, struct recorder_job *job)
 {
+	struct subject *robot = NULL;
 	int rv;
 
+	if (job->exec != NULL) {
+		job->status = job->exec(rec, job);
+		/* Only a store failure spoils the batch; a refusal is the
+		 * job's own answer. */
+		return job->status == HBMON_EIO ? HBMON_EIO : HBMON_OK;
+	}
 	for (size_t i = 0; i < job->n_items; i++) {
 		struct recorder_item *item = &job->items[i];
+		struct subject *s = NULL;
+
 		if (item->skip) {
 			continue;
 		}
 		item->recorded = false;
 		item->not_allowed = false;
-		rv = item->robot_hb != NULL ? apply_robot(rec, job, item)
-		                            : apply_account(rec, job, item);
-		if (rv != HBMON_OK) {
+		if ((rv = apply_item(rec, job, item, &s)) != HBMON_OK) {
 			return rv;
 		}
+		if (item->robot_hb != NULL) {
+			robot = s;
+		}
 	}
+	/* With every account of the request in, compare what the robot
+	 * says it runs with what it reported. */
+	if (robot != NULL &&
+	    (rv = engine_robot_reported(rec->engine, robot, rec->now,
+	                                rec->wall)) != HBMON_OK) {
+		return rv;
+	}
+	job->status = HBMON_OK;
 	if (job->has_sig && !rec->opts.auth_none) {
 		return store_robot_seq(rec->store, job->robot->id, job->seq,
 		                       job->sig);
@@ -246,61 +302,59 @@ apply_job(struct recorder *rec, struct recorder_job *job)
 	return HBMON_OK;
 }
 
-/*
- * After a failed transaction the database holds none of the batch: put the
- * in-memory state back as the database has it.
- */
-static void
-undo_batch(struct recorder *rec)
-{
-	/* Newest first: a subject created in this batch and touched again
-	 * later is freed only at its creation entry, after the later ones. */
-	for (size_t i = rec->n_touched; i-- > 0;) {
-		struct subject *s = rec->touched[i].subject;
-		struct store_subject row;
-
-		if (rec->touched[i].created) {
-			hashtab_remove(&rec->subjects.table, s->hash, s->names,
-			               (size_t) s->robot_len + 1 +
-			                   strlen(subject_account(s)));
-			free(s);
-			continue;
-		}
-		if (store_subject_get(rec->store, s->id, &row) == HBMON_OK) {
-			s->status = row.status;
-			s->session_valid = row.session_valid;
-			s->open_orders = row.open_orders;
-			s->active_accounts = row.active_accounts;
-			s->active_tasks = row.active_tasks;
-			s->last_seen_ms = row.last_seen_ms;
-		}
-	}
-}
+/* ---- one iteration: a batch of jobs and a tick, one transaction ---- */
 
 static void
-write_batch(struct recorder *rec, struct recorder_job *jobs)
+iterate(struct recorder *rec, struct recorder_job *jobs)
 {
 	struct recorder_job *job, *next;
 	int rv;
 
-	rec->n_touched = 0;
-	rv = store_begin(rec->store);
+	read_clocks(rec);
+	if (rec->engine == NULL) {
+		/* The state is being rebuilt after a failure; try again. */
+		rv = load_state(rec);
+		if (rv != HBMON_OK) {
+			log_error("cannot load state from the database",
+			          "error=%s", store_errmsg(rec->store));
+		}
+	} else {
+		rv = HBMON_OK;
+	}
+	if (rv == HBMON_OK) {
+		rv = store_begin(rec->store);
+	}
 	for (job = jobs; job != NULL && rv == HBMON_OK; job = job->next) {
 		rv = apply_job(rec, job);
 	}
 	if (rv == HBMON_OK) {
+		rv = engine_tick(rec->engine, rec->now, rec->wall);
+	}
+	if (rv == HBMON_OK &&
+	    rec->wall - rec->alive_written_ms >= ALIVE_EVERY_MS) {
+		rv = store_state_set(rec->store, rec->started_ms, rec->wall);
+		rec->alive_written_ms = rec->wall;
+	}
+	if (rv == HBMON_OK) {
 		rv = store_commit(rec->store);
 	}
-	if (rv != HBMON_OK) {
-		log_error("recording failed; the batch is not acknowledged",
+	if (rv == HBMON_OK) {
+		engine_flush(rec->engine, publisher_send, rec->opts.publisher);
+	} else {
+		log_error("recording failed; the batch is not acknowledged and "
+		          "the state is reloaded from the database",
 		          "error=%s", store_errmsg(rec->store));
 		store_rollback(rec->store);
-		undo_batch(rec);
+		/* Memory may be ahead of the database now: rebuild it from
+		 * what was committed. */
+		if (rec->engine != NULL) {
+			unload_state(rec);
+		}
 	}
 	for (job = jobs; job != NULL; job = next) {
 		next = job->next;
-		job->status = rv == HBMON_OK ? HBMON_OK : HBMON_EIO;
 		if (rv != HBMON_OK) {
+			job->status = HBMON_EIO;
 			for (size_t i = 0; i < job->n_items; i++) {
 				job->items[i].recorded = false;
 			}
@@ -327,55 +381,69 @@ prune_step(struct recorder *rec)
 	    clock_mono_ms() + (deleted == PRUNE_STEP ? 0 : PRUNE_EVERY_MS);
 }
 
+static void
+wait_until(struct recorder *rec, int64_t mono_ms)
+{
+	int64_t wait_ms = mono_ms - clock_mono_ms();
+	struct timespec until;
+
+	if (wait_ms <= 0) {
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (wait_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&rec->wake, &rec->lock, &until);
+}
+
 static void *
 recorder_main(void *arg)
 {
 	struct recorder *rec = arg;
+	int64_t next_tick = clock_mono_ms();
 
 	pthread_mutex_lock(&rec->lock);
 	for (;;) {
-		struct recorder_job *jobs, *last;
+		struct recorder_job *jobs = NULL, *last;
 		size_t n = 0;
+		int64_t mono;
 
-		while (rec->head == NULL && !rec->stopping) {
-			int64_t wait_ms = rec->next_prune_ms - clock_mono_ms();
-			struct timespec until;
-
-			if (wait_ms <= 0) {
-				pthread_mutex_unlock(&rec->lock);
-				prune_step(rec);
-				pthread_mutex_lock(&rec->lock);
-				continue;
-			}
-			clock_gettime(CLOCK_MONOTONIC, &until);
-			until.tv_sec += wait_ms / 1000;
-			until.tv_nsec += (wait_ms % 1000) * 1000000;
-			if (until.tv_nsec >= 1000000000) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&rec->wake, &rec->lock, &until);
+		while (rec->head == NULL && !rec->stopping &&
+		       clock_mono_ms() < next_tick) {
+			wait_until(rec, next_tick);
 		}
 		if (rec->head == NULL && rec->stopping) {
 			break;
 		}
 		/* Take up to batch_max jobs: everything that queued while the
 		 * last batch was being committed goes into this one. */
-		jobs = last = rec->head;
-		for (n = 1; n < rec->opts.batch_max && last->next != NULL;
-		     n++) {
-			last = last->next;
+		if (rec->head != NULL) {
+			jobs = last = rec->head;
+			for (n = 1;
+			     n < rec->opts.batch_max && last->next != NULL;
+			     n++) {
+				last = last->next;
+			}
+			rec->head = last->next;
+			if (rec->head == NULL) {
+				rec->tail = NULL;
+			}
+			last->next = NULL;
+			rec->queued -= n;
+			rec->writing = n;
 		}
-		rec->head = last->next;
-		if (rec->head == NULL) {
-			rec->tail = NULL;
-		}
-		last->next = NULL;
-		rec->queued -= n;
-		rec->writing = n;
 		pthread_mutex_unlock(&rec->lock);
 
-		write_batch(rec, jobs);
+		iterate(rec, jobs);
+		mono = clock_mono_ms();
+		next_tick = mono + rec->opts.tick_ms;
+		if (jobs == NULL && mono >= rec->next_prune_ms) {
+			prune_step(rec);
+		}
 
 		pthread_mutex_lock(&rec->lock);
 		rec->writing = 0;
@@ -384,12 +452,46 @@ recorder_main(void *arg)
 	return NULL;
 }
 
+/* At start-up: SERVER_RESTARTED for the time since the last run. */
+static int
+note_start(struct recorder *rec)
+{
+	int64_t started = 0, last_alive = 0;
+	int rv = store_state_get(rec->store, &started, &last_alive);
+
+	if (rv != HBMON_OK && rv != HBMON_ENOENT) {
+		return rv;
+	}
+	if ((rv = store_begin(rec->store)) != HBMON_OK) {
+		return rv;
+	}
+	if (last_alive > 0) {
+		int64_t outage = rec->wall - last_alive;
+		rv = engine_server_restarted(
+		    rec->engine, outage > 0 ? outage : 0, rec->wall);
+	}
+	if (rv == HBMON_OK || rv == HBMON_ENOENT) {
+		rv = store_state_set(rec->store, rec->started_ms, rec->wall);
+	}
+	if (rv == HBMON_OK) {
+		rv = store_commit(rec->store);
+	}
+	if (rv != HBMON_OK) {
+		store_rollback(rec->store);
+		return rv;
+	}
+	rec->alive_written_ms = rec->wall;
+	engine_flush(rec->engine, publisher_send, rec->opts.publisher);
+	return HBMON_OK;
+}
+
 int
 recorder_start(struct store *store, const struct recorder_options *opts,
                struct recorder **out)
 {
 	struct recorder *rec = calloc(1, sizeof(*rec));
 	pthread_condattr_t attr;
+	int64_t quarter;
 	int rv;
 
 	if (rec == NULL) {
@@ -400,9 +502,22 @@ recorder_start(struct store *store, const struct recorder_options *opts,
 	if (rec->opts.batch_max == 0) {
 		rec->opts.batch_max = 1;
 	}
-	subjects_init(&rec->subjects);
-	if ((rv = store_subjects_each(store, load_subject, rec)) != HBMON_OK) {
-		subjects_fini(&rec->subjects);
+	if (rec->opts.tick_ms <= 0) {
+		rec->opts.tick_ms = 10;
+	}
+	rec->opts.engine.tick_ms = rec->opts.tick_ms;
+	/* A gap of a quarter interval (at least 50 ms, at most 1 s) is a
+	 * stall; scheduling noise below that is not worth a correction. */
+	quarter = rec->opts.interval_max_ms / 4;
+	rec->stall_min_ms = quarter < 50 ? 50 : quarter > 1000 ? 1000 : quarter;
+	read_clocks(rec);
+	rec->started_ms = rec->wall;
+	if ((rv = load_state(rec)) != HBMON_OK) {
+		free(rec);
+		return rv;
+	}
+	if ((rv = note_start(rec)) != HBMON_OK) {
+		unload_state(rec);
 		free(rec);
 		return rv;
 	}
@@ -417,12 +532,13 @@ recorder_start(struct store *store, const struct recorder_options *opts,
 	if (pthread_create(&rec->thread, NULL, recorder_main, rec) != 0) {
 		pthread_cond_destroy(&rec->wake);
 		pthread_mutex_destroy(&rec->lock);
-		subjects_fini(&rec->subjects);
+		unload_state(rec);
 		free(rec);
 		return HBMON_ENOMEM;
 	}
-	log_info("state loaded", "subjects=%zu",
-	         subjects_count(&rec->subjects));
+	log_info("state loaded", "subjects=%zu last_alert_seq=%llu",
+	         subjects_count(&rec->subjects),
+	         (unsigned long long) engine_last_seq(rec->engine));
 	*out = rec;
 	return HBMON_OK;
 }
@@ -459,6 +575,31 @@ recorder_pending(struct recorder *rec)
 	return n;
 }
 
+struct store *
+recorder_store(struct recorder *rec)
+{
+	return rec->store;
+}
+
+struct subjects *
+recorder_subjects(struct recorder *rec)
+{
+	return &rec->subjects;
+}
+
+struct engine *
+recorder_engine(struct recorder *rec)
+{
+	return rec->engine;
+}
+
+void
+recorder_clock(struct recorder *rec, int64_t *now, int64_t *wall)
+{
+	*now = rec->now;
+	*wall = rec->wall;
+}
+
 void
 recorder_stop(struct recorder *rec)
 {
@@ -470,9 +611,13 @@ recorder_stop(struct recorder *rec)
 	pthread_cond_signal(&rec->wake);
 	pthread_mutex_unlock(&rec->lock);
 	pthread_join(rec->thread, NULL);
+	/* The last moment the server was surely alive, for the outage
+	 * length the next start reports. */
+	if (rec->engine != NULL) {
+		store_state_set(rec->store, rec->started_ms, clock_wall_ms());
+	}
+	unload_state(rec);
 	store_close(rec->store);
-	subjects_fini(&rec->subjects);
-	free(rec->touched);
 	pthread_cond_destroy(&rec->wake);
 	pthread_mutex_destroy(&rec->lock);
 	free(rec);

@@ -1,10 +1,17 @@
 /*
- * The recorder: the one thread that owns the database connection and the
- * in-memory latest state. Workers hand it jobs (one per request); it applies
- * the state rules in arrival order, writes everything a batch of jobs
- * produces in one transaction (group commit), and only then tells each job
- * it is done, so that a reply never promises what is not on disk.
- * Between batches it prunes raw heartbeats older than `retention`.
+ * The recorder: the one thread that owns the database connection, the
+ * in-memory latest state and the alert engine. Workers hand it jobs (one
+ * per request); it applies the state rules in arrival order, writes
+ * everything a batch of jobs produces in one transaction (group commit),
+ * and only then tells each job it is done, so that a reply never promises
+ * what is not on disk. Every tick (10 ms) it also advances the engine's
+ * deadlines in the same transaction, then publishes the alerts that were
+ * committed. Between batches it prunes raw heartbeats older than
+ * `retention`.
+ *
+ * Its liveness clock is the monotonic clock minus the time the recorder
+ * itself was stalled (a paused process, an overloaded machine, a slow
+ * disk): a stall of the server is not blamed on robots (SPEC §3.2).
  */
 #ifndef HBMON_SERVER_RECORDER_H
 #define HBMON_SERVER_RECORDER_H
@@ -14,6 +21,8 @@
 #include <stdint.h>
 
 #include "hbmon/v1/heartbeat.pb-c.h"
+#include "server/engine.h"
+#include "server/publisher.h"
 #include "server/registry.h"
 #include "server/store.h"
 #include "server/subjects.h"
@@ -32,7 +41,14 @@ struct recorder_item {
 	char *note;
 };
 
+struct recorder;
+
 struct recorder_job {
+	/* An operation to run on the recorder thread instead of recording
+	 * heartbeats (the admin service's reads and writes): called inside
+	 * the transaction; its return value becomes job->status (an
+	 * hbmon_err; HBMON_EIO rolls the whole batch back). */
+	int (*exec)(struct recorder *rec, struct recorder_job *job);
 	struct robot *robot;
 	uint64_t seq;
 	uint8_t sig[32];
@@ -53,15 +69,19 @@ struct recorder_job {
 struct recorder_options {
 	int64_t retention_ms;
 	uint32_t batch_max;
-	bool auth_none; /* robots unknown to the store are created */
+	bool auth_none;          /* robots unknown to the store are created */
+	int64_t interval_max_ms; /* unless a robot has its own */
+	int64_t tick_ms;         /* how often deadlines are looked at */
+	struct engine_options engine;
+	struct registry *registry;   /* per-robot interval overrides */
+	struct publisher *publisher; /* may be NULL */
 };
 
-struct recorder;
-
 /*
- * Loads the latest state from store and starts the recorder thread, which
- * then owns store (closed by recorder_stop). Returns HBMON_OK,
- * HBMON_ENOMEM, or HBMON_EIO.
+ * Loads the latest state from store, starts the alert engine (raising
+ * SERVER_RESTARTED when the store shows an earlier run) and the recorder
+ * thread, which then owns store (closed by recorder_stop). Returns
+ * HBMON_OK, HBMON_ENOMEM, or HBMON_EIO.
  */
 int recorder_start(struct store *store, const struct recorder_options *opts,
                    struct recorder **out);
@@ -75,6 +95,22 @@ int recorder_submit(struct recorder *rec, struct recorder_job *job);
 
 /* Jobs queued or being written right now. Thread-safe. */
 size_t recorder_pending(struct recorder *rec);
+
+/*
+ * For exec jobs, on the recorder thread only: the state they may read and
+ * change, and the current readings of the liveness and wall clocks.
+ */
+struct store *recorder_store(struct recorder *rec);
+struct subjects *recorder_subjects(struct recorder *rec);
+struct engine *recorder_engine(struct recorder *rec);
+void recorder_clock(struct recorder *rec, int64_t *now, int64_t *wall);
+
+/*
+ * On the recorder thread: the subject robot/account, created (with no
+ * state) when missing. Returns HBMON_OK, HBMON_ENOMEM or HBMON_EIO.
+ */
+int recorder_subject(struct recorder *rec, const char *robot,
+                     const char *account, struct subject **out);
 
 /*
  * Records every queued job, commits, stops the thread, and closes the

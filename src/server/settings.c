@@ -27,9 +27,9 @@ static const struct config_key keys[] = {
 	  "hmac, or none for local development only" },
 	{ "auth_window", CONFIG_DURATION, OFF(auth_window), 0, "300s", 1000,
 	  86400000, NULL, NULL, "allowed difference of sent_at_ms from now" },
-	{ "interval_min", CONFIG_DURATION, OFF(interval_min), 0, "60s", 1,
+	{ "interval_min", CONFIG_DURATION, OFF(interval_min), 0, "0", 0,
 	  INT64_C(31536000000), NULL, NULL,
-	  "shortest expected heartbeat interval" },
+	  "shortest expected interval; 0: half of interval_max" },
 	{ "interval_max", CONFIG_DURATION, OFF(interval_max), 0, "120s", 1,
 	  INT64_C(31536000000), NULL, NULL,
 	  "longest expected interval; misses are counted in these" },
@@ -55,6 +55,10 @@ static const struct config_key keys[] = {
 	  "requests served concurrently" },
 	{ "batch_max", CONFIG_UINT, OFF(batch_max), 0, "1024", 1, 1000000, NULL,
 	  NULL, "requests committed together at most" },
+	{ "publish_buffer", CONFIG_UINT, OFF(publish_buffer), 0, "1024", 1,
+	  8192, NULL, NULL, "alerts queued per PUB subscriber before drops" },
+	{ "tick", CONFIG_DURATION, OFF(tick), 0, "10ms", 1, 1000, NULL, NULL,
+	  "how often deadlines are looked at" },
 };
 
 const struct config_spec settings_spec = {
@@ -92,9 +96,17 @@ settings_load(struct server_settings *s, int argc, char **argv, int *out_npos,
 	if (rv != HBMON_OK) {
 		return rv;
 	}
+	/* The seed's 60-120 s: by default the shortest interval is half the
+	 * longest, so setting interval_max alone is enough. */
+	if (s->interval_min == 0) {
+		s->interval_min = s->interval_max / 2;
+	}
 	if (s->interval_min > s->interval_max) {
 		snprintf(err->text, sizeof(err->text),
-		         "interval_min is longer than interval_max");
+		         "interval_min (%lld ms) is longer than interval_max "
+		         "(%lld ms)",
+		         (long long) s->interval_min,
+		         (long long) s->interval_max);
 		return HBMON_EINVAL;
 	}
 	if ((rv = derive_url(s->admin, sizeof(s->admin), s->data_dir,

@@ -34,6 +34,8 @@ struct server_settings {
 	int log_level;           /* enum log_level */
 	uint32_t workers;        /* concurrent requests in progress */
 	uint32_t batch_max;      /* requests per group commit, at most */
+	uint32_t publish_buffer; /* alerts queued per PUB subscriber */
+	int64_t tick;            /* ms between looks at deadlines */
 };
 
 /* The key table, for config_load and --help. */

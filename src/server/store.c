@@ -84,19 +84,66 @@ static const char *const migrations[] = {
 	"  raised_ms INTEGER NOT NULL,"
 	"  body BLOB NOT NULL" /* the packed hbmon.v1.Alert */
 	");",
+
+	/* 2: alert episodes, maintenance pauses, the server's own life. */
+	"ALTER TABLE subjects ADD COLUMN paused_until_ms INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE subjects ADD COLUMN pause_reason TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE alerts ADD COLUMN episode INTEGER NOT NULL DEFAULT 0;"
+	/* An episode: one problem of one subject from firing to resolved.
+	 * Its id is the seq of the alert that opened it. */
+	"CREATE TABLE episodes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  subject_id INTEGER NOT NULL,"
+	"  kind INTEGER NOT NULL,"
+	"  severity INTEGER NOT NULL,"
+	"  opened_ms INTEGER NOT NULL,"
+	"  last_alert_ms INTEGER NOT NULL,"
+	"  repeats INTEGER NOT NULL DEFAULT 0,"
+	"  acked_ms INTEGER NOT NULL DEFAULT 0,"
+	"  acked_by TEXT NOT NULL DEFAULT '',"
+	"  resolved_ms INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX episodes_open ON episodes (resolved_ms);"
+	"CREATE TABLE server_state ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  started_ms INTEGER NOT NULL,"
+	"  last_alive_ms INTEGER NOT NULL"
+	");",
 };
 
 enum stmt_id {
 	ST_HB_INSERT,
 	ST_SUBJECT_UPDATE,
 	ST_SUBJECT_CREATE,
+	ST_SUBJECT_GET,
+	ST_SUBJECT_PAUSE,
 	ST_TRANSITION_INSERT,
 	ST_ROBOT_SEQ,
+	ST_ALERT_INSERT,
+	ST_ALERT_LAST_SEQ,
+	ST_ALERT_EPISODE,
+	ST_ALERTS_AFTER,
+	ST_EPISODE_OPEN,
+	ST_EPISODE_UPDATE,
+	ST_EPISODE_ACK,
+	ST_EPISODE_RESOLVE,
+	ST_STATE_GET,
+	ST_STATE_SET,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_COUNT_
 };
+
+#define SUBJECT_COLUMNS                                                        \
+	"id, robot, account, status, session_valid, open_orders,"              \
+	" active_accounts, active_tasks, last_seen_ms, timestamp,"             \
+	" paused_until_ms, pause_reason"
+
+#define ALERT_COLUMNS                                                          \
+	"seq, dedupe_key, kind, severity, state, robot, account, summary,"     \
+	" raised_ms, episode, body"
 
 static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_HB_INSERT] =
@@ -109,11 +156,35 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	    " timestamp = ?7, last_seen_ms = ?8 WHERE id = ?1",
 	[ST_SUBJECT_CREATE] =
 	    "INSERT INTO subjects (robot, account, created_ms) VALUES (?,?,?)",
+	[ST_SUBJECT_GET] =
+	    "SELECT " SUBJECT_COLUMNS " FROM subjects WHERE id = ?",
+	[ST_SUBJECT_PAUSE] = "UPDATE subjects SET paused_until_ms = ?2,"
+	                     " pause_reason = ?3 WHERE id = ?1",
 	[ST_TRANSITION_INSERT] =
 	    "INSERT INTO transitions (subject_id, received_ms, from_status,"
 	    " to_status, allowed) VALUES (?,?,?,?,?)",
 	[ST_ROBOT_SEQ] =
 	    "UPDATE robots SET last_seq = ?2, last_sig = ?3 WHERE robot = ?1",
+	[ST_ALERT_INSERT] = "INSERT INTO alerts (" ALERT_COLUMNS
+	                    ") VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_ALERT_LAST_SEQ] = "SELECT coalesce(max(seq), 0) FROM alerts",
+	[ST_ALERT_EPISODE] = "SELECT episode FROM alerts WHERE seq = ?",
+	[ST_ALERTS_AFTER] = "SELECT " ALERT_COLUMNS
+	                    " FROM alerts WHERE seq > ? ORDER BY seq LIMIT ?",
+	[ST_EPISODE_OPEN] =
+	    "INSERT INTO episodes (id, subject_id, kind, severity, opened_ms,"
+	    " last_alert_ms, repeats) VALUES (?,?,?,?,?,?,?)",
+	[ST_EPISODE_UPDATE] = "UPDATE episodes SET severity = ?2,"
+	                      " last_alert_ms = ?3, repeats = ?4 WHERE id = ?1",
+	[ST_EPISODE_ACK] = "UPDATE episodes SET acked_ms = ?2, acked_by = ?3"
+	                   " WHERE id = ?1",
+	[ST_EPISODE_RESOLVE] = "UPDATE episodes SET resolved_ms = ?2"
+	                       " WHERE id = ?1",
+	[ST_STATE_GET] = "SELECT started_ms, last_alive_ms FROM server_state"
+	                 " WHERE id = 1",
+	[ST_STATE_SET] = "INSERT INTO server_state (id, started_ms,"
+	                 " last_alive_ms) VALUES (1, ?1, ?2) ON CONFLICT (id)"
+	                 " DO UPDATE SET started_ms = ?1, last_alive_ms = ?2",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
@@ -121,8 +192,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
 
 struct store {
 	sqlite3 *db;
-	sqlite3_stmt *stmt[ST_COUNT_];
-	sqlite3_stmt *get_subject; /* prepared on first use */
+	sqlite3_stmt *stmt[ST_COUNT_]; /* each prepared on first use */
 	char path[4096];
 };
 
@@ -272,16 +342,6 @@ store_open(const char *data_dir, enum store_durability durability,
 	if ((rv = migrate(s, why, why_len)) != HBMON_OK) {
 		goto fail;
 	}
-	for (int i = 0; i < ST_COUNT_; i++) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-		                       SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
-		                       NULL) != SQLITE_OK) {
-			set_why(why, why_len, "%s: %s", s->path,
-			        sqlite3_errmsg(s->db));
-			rv = HBMON_EIO;
-			goto fail;
-		}
-	}
 	*out = s;
 	return HBMON_OK;
 
@@ -306,16 +366,36 @@ store_close(struct store *s)
 	for (int i = 0; i < ST_COUNT_; i++) {
 		sqlite3_finalize(s->stmt[i]);
 	}
-	sqlite3_finalize(s->get_subject);
 	sqlite3_close(s->db);
 	free(s);
+}
+
+/*
+ * The statement id of this connection, prepared on its first use (so a
+ * read-only connection never prepares the writes). NULL on failure.
+ */
+static sqlite3_stmt *
+stmt(struct store *s, enum stmt_id id)
+{
+	if (s->stmt[id] == NULL &&
+	    sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+	                       SQLITE_PREPARE_PERSISTENT, &s->stmt[id],
+	                       NULL) != SQLITE_OK) {
+		return NULL;
+	}
+	return s->stmt[id];
 }
 
 /* Runs a prepared statement to completion and resets it. */
 static int
 step_done(sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
+	int rc;
+
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
+	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc == SQLITE_DONE ? HBMON_OK : HBMON_EIO;
@@ -382,10 +462,6 @@ store_robots_each(struct store *s,
 	return rv;
 }
 
-#define SUBJECT_COLUMNS                                                        \
-	"id, robot, account, status, session_valid, open_orders,"              \
-	" active_accounts, active_tasks, last_seen_ms, timestamp"
-
 static void
 subject_row(sqlite3_stmt *st, struct store_subject *row)
 {
@@ -399,6 +475,8 @@ subject_row(sqlite3_stmt *st, struct store_subject *row)
 	row->active_tasks = (uint32_t) sqlite3_column_int64(st, 7);
 	row->last_seen_ms = sqlite3_column_int64(st, 8);
 	row->timestamp = (const char *) sqlite3_column_text(st, 9);
+	row->paused_until_ms = sqlite3_column_int64(st, 10);
+	row->pause_reason = (const char *) sqlite3_column_text(st, 11);
 }
 
 int
@@ -409,9 +487,11 @@ store_subjects_each(struct store *s,
 	sqlite3_stmt *st;
 	int rc, rv = HBMON_OK;
 
+	/* Robots first, so their accounts find them when loaded. */
 	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT " SUBJECT_COLUMNS " FROM subjects", -1,
-	                       &st, NULL) != SQLITE_OK) {
+	                       "SELECT " SUBJECT_COLUMNS " FROM subjects"
+	                       " ORDER BY account != '', id",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		return HBMON_EIO;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -431,42 +511,58 @@ store_subjects_each(struct store *s,
 int
 store_subject_get(struct store *s, int64_t id, struct store_subject *row)
 {
+	sqlite3_stmt *st = stmt(s, ST_SUBJECT_GET);
 	int rc;
 
-	if (s->get_subject == NULL &&
-	    sqlite3_prepare_v2(
-	        s->db, "SELECT " SUBJECT_COLUMNS " FROM subjects WHERE id = ?",
-	        -1, &s->get_subject, NULL) != SQLITE_OK) {
+	if (st == NULL) {
 		return HBMON_EIO;
 	}
-	sqlite3_reset(s->get_subject);
-	sqlite3_bind_int64(s->get_subject, 1, id);
-	rc = sqlite3_step(s->get_subject);
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		subject_row(s->get_subject, row);
+		/* Left unreset: the row's strings stay valid until the next
+		 * call, as documented. */
+		subject_row(st, row);
 		return HBMON_OK;
 	}
-	sqlite3_reset(s->get_subject);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? HBMON_ENOENT : HBMON_EIO;
+}
+
+int
+store_subject_pause(struct store *s, int64_t id, int64_t until_ms,
+                    const char *reason)
+{
+	sqlite3_stmt *st = stmt(s, ST_SUBJECT_PAUSE);
+
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, until_ms);
+	sqlite3_bind_text(st, 3, reason != NULL ? reason : "", -1,
+	                  SQLITE_STATIC);
+	return step_done(st);
 }
 
 int
 store_begin(struct store *s)
 {
-	return step_done(s->stmt[ST_BEGIN]);
+	return step_done(stmt(s, ST_BEGIN));
 }
 
 int
 store_commit(struct store *s)
 {
-	return step_done(s->stmt[ST_COMMIT]);
+	return step_done(stmt(s, ST_COMMIT));
 }
 
 void
 store_rollback(struct store *s)
 {
 	if (!sqlite3_get_autocommit(s->db)) {
-		(void) step_done(s->stmt[ST_ROLLBACK]);
+		(void) step_done(stmt(s, ST_ROLLBACK));
 	}
 }
 
@@ -474,9 +570,12 @@ int
 store_subject_create(struct store *s, const char *robot, const char *account,
                      int64_t now_ms, int64_t *out_id)
 {
-	sqlite3_stmt *st = s->stmt[ST_SUBJECT_CREATE];
+	sqlite3_stmt *st = stmt(s, ST_SUBJECT_CREATE);
 	int rv;
 
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
 	sqlite3_bind_text(st, 1, robot, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now_ms);
@@ -489,10 +588,13 @@ store_subject_create(struct store *s, const char *robot, const char *account,
 int
 store_heartbeat_record(struct store *s, const struct store_heartbeat *hb)
 {
-	sqlite3_stmt *ins = s->stmt[ST_HB_INSERT];
-	sqlite3_stmt *upd = s->stmt[ST_SUBJECT_UPDATE];
+	sqlite3_stmt *ins = stmt(s, ST_HB_INSERT);
+	sqlite3_stmt *upd = stmt(s, ST_SUBJECT_UPDATE);
 	int rv;
 
+	if (ins == NULL || upd == NULL) {
+		return HBMON_EIO;
+	}
 	sqlite3_bind_int64(ins, 1, hb->subject_id);
 	sqlite3_bind_int64(ins, 2, hb->received_ms);
 	sqlite3_bind_int64(ins, 3, (sqlite3_int64) hb->seq);
@@ -521,8 +623,11 @@ int
 store_transition_record(struct store *s, int64_t subject_id,
                         int64_t received_ms, int from, int to, bool allowed)
 {
-	sqlite3_stmt *st = s->stmt[ST_TRANSITION_INSERT];
+	sqlite3_stmt *st = stmt(s, ST_TRANSITION_INSERT);
 
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
 	sqlite3_bind_int64(st, 1, subject_id);
 	sqlite3_bind_int64(st, 2, received_ms);
 	sqlite3_bind_int(st, 3, from);
@@ -535,8 +640,11 @@ int
 store_robot_seq(struct store *s, const char *robot, uint64_t seq,
                 const uint8_t sig[32])
 {
-	sqlite3_stmt *st = s->stmt[ST_ROBOT_SEQ];
+	sqlite3_stmt *st = stmt(s, ST_ROBOT_SEQ);
 
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
 	sqlite3_bind_text(st, 1, robot, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64) seq);
 	if (sig != NULL) {
@@ -544,6 +652,252 @@ store_robot_seq(struct store *s, const char *robot, uint64_t seq,
 	} else {
 		sqlite3_bind_null(st, 3);
 	}
+	return step_done(st);
+}
+
+/* ---- alerts, episodes, server state ---- */
+
+int
+store_alert_insert(struct store *s, const struct store_alert *a)
+{
+	sqlite3_stmt *st = stmt(s, ST_ALERT_INSERT);
+
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64) a->seq);
+	sqlite3_bind_text(st, 2, a->dedupe_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, a->kind);
+	sqlite3_bind_int(st, 4, a->severity);
+	sqlite3_bind_int(st, 5, a->state);
+	sqlite3_bind_text(st, 6, a->robot, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, a->account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, a->summary, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, a->raised_ms);
+	sqlite3_bind_int64(st, 10, (sqlite3_int64) a->episode);
+	sqlite3_bind_blob(st, 11, a->body, (int) a->body_len, SQLITE_STATIC);
+	return step_done(st);
+}
+
+/* Runs a one-row, one-integer query bound with up to one integer. */
+static int
+query_int(struct store *s, enum stmt_id id, bool bind, int64_t arg,
+          int64_t *out)
+{
+	sqlite3_stmt *st = stmt(s, id);
+	int rc;
+
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
+	if (bind) {
+		sqlite3_bind_int64(st, 1, arg);
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW) {
+		return HBMON_OK;
+	}
+	return rc == SQLITE_DONE ? HBMON_ENOENT : HBMON_EIO;
+}
+
+int
+store_alert_last_seq(struct store *s, uint64_t *out)
+{
+	int64_t v = 0;
+	int rv = query_int(s, ST_ALERT_LAST_SEQ, false, 0, &v);
+
+	*out = (uint64_t) v;
+	return rv;
+}
+
+int
+store_alert_episode(struct store *s, uint64_t seq, uint64_t *out)
+{
+	int64_t v = 0;
+	int rv = query_int(s, ST_ALERT_EPISODE, true, (int64_t) seq, &v);
+
+	*out = (uint64_t) v;
+	return rv;
+}
+
+int
+store_alerts_after(struct store *s, uint64_t after, uint32_t limit,
+                   int (*fn)(void *arg, const struct store_alert *a), void *arg)
+{
+	sqlite3_stmt *st = stmt(s, ST_ALERTS_AFTER);
+	int rc, rv = HBMON_OK;
+
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64) after);
+	sqlite3_bind_int64(st, 2, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_alert a = {
+			.seq = (uint64_t) sqlite3_column_int64(st, 0),
+			.dedupe_key = (const char *) sqlite3_column_text(st, 1),
+			.kind = sqlite3_column_int(st, 2),
+			.severity = sqlite3_column_int(st, 3),
+			.state = sqlite3_column_int(st, 4),
+			.robot = (const char *) sqlite3_column_text(st, 5),
+			.account = (const char *) sqlite3_column_text(st, 6),
+			.summary = (const char *) sqlite3_column_text(st, 7),
+			.raised_ms = sqlite3_column_int64(st, 8),
+			.episode = (uint64_t) sqlite3_column_int64(st, 9),
+			.body = sqlite3_column_blob(st, 10),
+			.body_len = (size_t) sqlite3_column_bytes(st, 10),
+		};
+		if ((rv = fn(arg, &a)) != 0) {
+			break;
+		}
+	}
+	if (rv == HBMON_OK && rc != SQLITE_DONE) {
+		rv = HBMON_EIO;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rv;
+}
+
+int
+store_episode_open(struct store *s, const struct store_episode *e)
+{
+	sqlite3_stmt *st = stmt(s, ST_EPISODE_OPEN);
+
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64) e->id);
+	sqlite3_bind_int64(st, 2, e->subject_id);
+	sqlite3_bind_int(st, 3, e->kind);
+	sqlite3_bind_int(st, 4, e->severity);
+	sqlite3_bind_int64(st, 5, e->opened_ms);
+	sqlite3_bind_int64(st, 6, e->last_alert_ms);
+	sqlite3_bind_int64(st, 7, e->repeats);
+	return step_done(st);
+}
+
+int
+store_episode_update(struct store *s, uint64_t id, int severity,
+                     int64_t last_alert_ms, uint32_t repeats)
+{
+	sqlite3_stmt *st = stmt(s, ST_EPISODE_UPDATE);
+
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+	sqlite3_bind_int(st, 2, severity);
+	sqlite3_bind_int64(st, 3, last_alert_ms);
+	sqlite3_bind_int64(st, 4, repeats);
+	return step_done(st);
+}
+
+int
+store_episode_ack(struct store *s, uint64_t id, int64_t ms, const char *by)
+{
+	sqlite3_stmt *st = stmt(s, ST_EPISODE_ACK);
+
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+	sqlite3_bind_int64(st, 2, ms);
+	sqlite3_bind_text(st, 3, by != NULL ? by : "", -1, SQLITE_STATIC);
+	return step_done(st);
+}
+
+int
+store_episode_resolve(struct store *s, uint64_t id, int64_t ms)
+{
+	sqlite3_stmt *st = stmt(s, ST_EPISODE_RESOLVE);
+
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
+	sqlite3_bind_int64(st, 2, ms);
+	return step_done(st);
+}
+
+int
+store_episodes_open_each(struct store *s,
+                         int (*fn)(void *arg, const struct store_episode *e),
+                         void *arg)
+{
+	sqlite3_stmt *st;
+	int rc, rv = HBMON_OK;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT e.id, e.subject_id, e.kind, e.severity,"
+	                       " e.opened_ms, e.last_alert_ms, e.repeats,"
+	                       " e.acked_ms, e.acked_by, s.robot, s.account"
+	                       " FROM episodes e JOIN subjects s ON"
+	                       " s.id = e.subject_id WHERE e.resolved_ms = 0"
+	                       " ORDER BY e.id",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_episode e = {
+			.id = (uint64_t) sqlite3_column_int64(st, 0),
+			.subject_id = sqlite3_column_int64(st, 1),
+			.kind = sqlite3_column_int(st, 2),
+			.severity = sqlite3_column_int(st, 3),
+			.opened_ms = sqlite3_column_int64(st, 4),
+			.last_alert_ms = sqlite3_column_int64(st, 5),
+			.repeats = (uint32_t) sqlite3_column_int64(st, 6),
+			.acked_ms = sqlite3_column_int64(st, 7),
+			.acked_by = (const char *) sqlite3_column_text(st, 8),
+			.robot = (const char *) sqlite3_column_text(st, 9),
+			.account = (const char *) sqlite3_column_text(st, 10),
+		};
+		if ((rv = fn(arg, &e)) != 0) {
+			break;
+		}
+	}
+	if (rv == HBMON_OK && rc != SQLITE_DONE) {
+		rv = HBMON_EIO;
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+int
+store_state_get(struct store *s, int64_t *started_ms, int64_t *last_alive_ms)
+{
+	sqlite3_stmt *st = stmt(s, ST_STATE_GET);
+	int rc;
+
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*started_ms = sqlite3_column_int64(st, 0);
+		*last_alive_ms = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW) {
+		return HBMON_OK;
+	}
+	return rc == SQLITE_DONE ? HBMON_ENOENT : HBMON_EIO;
+}
+
+int
+store_state_set(struct store *s, int64_t started_ms, int64_t last_alive_ms)
+{
+	sqlite3_stmt *st = stmt(s, ST_STATE_SET);
+
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(st, 1, started_ms);
+	sqlite3_bind_int64(st, 2, last_alive_ms);
 	return step_done(st);
 }
 

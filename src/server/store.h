@@ -28,7 +28,7 @@ enum store_durability {
 #define STORE_FILE "hbmon.db"
 
 /* Latest schema version this build knows. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /*
  * Opens (creating if needed) data_dir/hbmon.db and brings its schema up to
@@ -109,6 +109,8 @@ struct store_subject {
 	uint32_t active_tasks;
 	int64_t last_seen_ms; /* 0 when never heard from */
 	const char *timestamp;
+	int64_t paused_until_ms; /* wall clock; 0: not paused */
+	const char *pause_reason;
 };
 
 /*
@@ -124,6 +126,13 @@ int store_subjects_each(struct store *s,
  * this store). Returns HBMON_OK, HBMON_ENOENT, or HBMON_EIO.
  */
 int store_subject_get(struct store *s, int64_t id, struct store_subject *row);
+
+/*
+ * Silences a subject for maintenance until until_ms (wall clock; 0 ends a
+ * pause). Returns HBMON_OK or HBMON_EIO.
+ */
+int store_subject_pause(struct store *s, int64_t id, int64_t until_ms,
+                        const char *reason);
 
 /* ---- writing (the recorder thread, between store_begin and commit) ---- */
 
@@ -164,6 +173,77 @@ int store_robot_seq(struct store *s, const char *robot, uint64_t seq,
  */
 int store_prune(struct store *s, int64_t cutoff_ms, int limit,
                 int *out_deleted);
+
+/* ---- the alert outbox and alert episodes ---- */
+
+/* One alert as kept in the outbox; body is the packed hbmon.v1.Alert. */
+struct store_alert {
+	uint64_t seq;
+	const char *dedupe_key;
+	int kind;
+	int severity;
+	int state;
+	const char *robot;
+	const char *account;
+	const char *summary;
+	int64_t raised_ms;
+	uint64_t episode; /* 0 for one-off alerts */
+	const uint8_t *body;
+	size_t body_len;
+};
+
+/* Appends an alert to the outbox (inside the writer's transaction). */
+int store_alert_insert(struct store *s, const struct store_alert *a);
+
+/* The highest seq in the outbox (0 when empty). */
+int store_alert_last_seq(struct store *s, uint64_t *out);
+
+/* The episode an alert belongs to. HBMON_ENOENT for an unknown seq. */
+int store_alert_episode(struct store *s, uint64_t seq, uint64_t *out);
+
+/*
+ * Calls fn for up to limit alerts with seq > after, in seq order. Row
+ * pointers are valid during the call only. Returns as store_robots_each.
+ */
+int store_alerts_after(struct store *s, uint64_t after, uint32_t limit,
+                       int (*fn)(void *arg, const struct store_alert *a),
+                       void *arg);
+
+/* An alert episode: one problem of one subject, firing until resolved. */
+struct store_episode {
+	uint64_t id; /* seq of the alert that opened it */
+	int64_t subject_id;
+	int kind;
+	int severity;
+	int64_t opened_ms;
+	int64_t last_alert_ms;
+	uint32_t repeats;
+	int64_t acked_ms; /* 0: not acknowledged */
+	const char *acked_by;
+	const char *robot;   /* the subject's names (from the subjects row) */
+	const char *account; /* "" for a robot */
+};
+
+int store_episode_open(struct store *s, const struct store_episode *e);
+int store_episode_update(struct store *s, uint64_t id, int severity,
+                         int64_t last_alert_ms, uint32_t repeats);
+int store_episode_ack(struct store *s, uint64_t id, int64_t ms, const char *by);
+int store_episode_resolve(struct store *s, uint64_t id, int64_t ms);
+
+/* Calls fn for every episode not yet resolved, oldest first. */
+int store_episodes_open_each(struct store *s,
+                             int (*fn)(void *arg,
+                                       const struct store_episode *e),
+                             void *arg);
+
+/*
+ * The server's own life: when it started and when it was last known to be
+ * running (written every second), for SERVER_RESTARTED. HBMON_ENOENT on a
+ * first start.
+ */
+int store_state_get(struct store *s, int64_t *started_ms,
+                    int64_t *last_alive_ms);
+int store_state_set(struct store *s, int64_t started_ms, int64_t last_alive_ms);
 
 /* ---- queries used by tests and the admin service ---- */
 

@@ -90,6 +90,7 @@ subjects_add(struct subjects *set, const char *robot, const char *account,
 	}
 	s->id = id;
 	s->hash = hash;
+	s->timer.kind = WHEEL_SUBJECT;
 	s->robot_len = (uint8_t) strlen(robot);
 	memcpy(s->names, key, len);
 	s->names[len] = '\0';
@@ -97,8 +98,61 @@ subjects_add(struct subjects *set, const char *robot, const char *account,
 		free(s);
 		return rv;
 	}
+	/* An account joins its robot's list. Callers create the robot's
+	 * subject first (the recorder does, and the store loads robots
+	 * first), so an account is never without one. */
+	if (account[0] != '\0') {
+		struct subject *r = subjects_find(set, robot, "");
+		if (r != NULL) {
+			s->robot = r;
+			s->next_account = r->accounts;
+			r->accounts = s;
+			r->n_accounts++;
+		}
+	}
 	*out = s;
 	return HBMON_OK;
+}
+
+void
+subjects_remove(struct subjects *set, struct subject *s)
+{
+	if (s->robot != NULL) {
+		struct subject **p = &s->robot->accounts;
+		while (*p != NULL && *p != s) {
+			p = &(*p)->next_account;
+		}
+		if (*p == s) {
+			*p = s->next_account;
+			s->robot->n_accounts--;
+		}
+	}
+	for (struct subject *a = s->accounts; a != NULL; a = a->next_account) {
+		a->robot = NULL;
+	}
+	hashtab_remove(&set->table, s->hash, s->names,
+	               (size_t) s->robot_len + 1 + strlen(subject_account(s)));
+	free(s);
+}
+
+struct each_ctx {
+	int (*fn)(struct subject *, void *);
+	void *arg;
+};
+
+static int
+each_one(void *record, void *arg)
+{
+	struct each_ctx *c = arg;
+	return c->fn(record, c->arg);
+}
+
+int
+subjects_each(struct subjects *set, int (*fn)(struct subject *s, void *arg),
+              void *arg)
+{
+	struct each_ctx c = { fn, arg };
+	return hashtab_each(&set->table, each_one, &c);
 }
 
 size_t

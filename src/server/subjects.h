@@ -13,16 +13,43 @@
 #include <stdint.h>
 
 #include "server/hashtab.h"
+#include "server/wheel.h"
+
+struct episode;
+
+/* What the server concludes from timing (SPEC §3.2). */
+enum liveness {
+	LIVE_OK = 0,   /* heard within interval_max (or in start-up grace) */
+	LIVE_LATE = 1, /* miss count >= 1 */
+	LIVE_DOWN = 2, /* miss count > miss_threshold */
+};
 
 struct subject {
+	/* Liveness deadline in the engine's wheel. First member: the wheel
+	 * hands back the entry and the engine casts it to the subject. */
+	struct wheel_entry timer;
 	int64_t id;               /* subjects.id in the store */
-	int32_t status;           /* last reported; 0 before the first */
-	bool session_valid;       /* accounts */
+	struct subject *robot;    /* accounts: their robot's subject, if any */
+	struct subject *accounts; /* robots: first of their accounts */
+	struct subject *next_account; /* accounts: next of the same robot */
+	struct episode *episodes;     /* open alert episodes */
+	int64_t last_seen_ms;         /* server wall clock; 0: never */
+	int64_t heard_at;             /* liveness clock of the last heartbeat in
+	                                 this run; 0: not heard since start */
+	int64_t count_from;       /* liveness clock misses are counted from */
+	int64_t paused_until_ms;  /* wall clock; 0: not paused */
+	int64_t mismatch_since;   /* robots: liveness clock the
+	                             active_accounts mismatch began; 0: none */
+	uint32_t interval_ms;     /* interval_max for this subject */
+	uint32_t n_accounts;      /* robots: accounts known */
 	uint32_t open_orders;     /* accounts */
 	uint32_t active_accounts; /* robots */
 	uint32_t active_tasks;    /* robots */
-	int64_t last_seen_ms;     /* server wall clock; 0: never */
+	int32_t status;           /* last reported; 0 before the first */
 	uint32_t hash;
+	uint8_t liveness;   /* enum liveness */
+	bool session_valid; /* accounts */
+	bool heard;         /* has ever sent a heartbeat */
 	uint8_t robot_len;
 	/* robot id, NUL, account name, NUL */
 	char names[];
@@ -62,6 +89,23 @@ struct subject *subjects_find(struct subjects *set, const char *robot,
  */
 int subjects_add(struct subjects *set, const char *robot, const char *account,
                  int64_t id, struct subject **out);
+
+/* Whether s is a robot's own subject (not an account). */
+static inline bool
+subject_is_robot(const struct subject *s)
+{
+	return s->names[s->robot_len + 1] == '\0';
+}
+
+/*
+ * Removes s from the set and frees it, unlinking it from its robot's
+ * account list. The caller has already cancelled its timer and episodes.
+ */
+void subjects_remove(struct subjects *set, struct subject *s);
+
+/* Calls fn for every subject; fn must not add or remove subjects. */
+int subjects_each(struct subjects *set, int (*fn)(struct subject *s, void *arg),
+                  void *arg);
 
 /* Number of subjects. */
 size_t subjects_count(const struct subjects *set);

@@ -1,0 +1,1233 @@
+/*
+ * The alert engine: liveness deadlines on one wheel, alert episodes, the
+ * outbox, and the words a person reads on a phone at 3 a.m.
+ */
+#include "server/engine.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alert_topic.h"
+#include "common/duration.h"
+#include "common/hbjson.h"
+#include "common/log.h"
+#include "common/words.h"
+#include "hbmon/error.h"
+
+#define H(x)   HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_##x
+#define A(x)   HBMON__V1__ACCOUNT_STATUS__ACCOUNT_STATUS_##x
+#define K(x)   HBMON__V1__ALERT_KIND__ALERT_KIND_##x
+#define SEV(x) HBMON__V1__SEVERITY__SEVERITY_##x
+#define ST(x)  HBMON__V1__ALERT_STATE__ALERT_STATE_##x
+
+/* One turn of the wheel covers this many ticks (65536 x 10 ms = 11 min):
+ * deadlines further away wait a turn or more in their slot. */
+#define WHEEL_SLOTS 65536
+
+/* At most this many accounts are listed in one alert's details; the
+ * summary still counts them all. */
+#define AFFECTED_MAX 1000
+
+/* Names listed in an ACCOUNT_MISMATCH summary before "and N more". */
+#define MISSING_IN_SUMMARY 5
+
+struct episode {
+	struct wheel_entry timer; /* repeats; first member (see fire) */
+	struct episode *next;     /* the subject's open episodes */
+	struct subject *subject;
+	uint64_t id; /* seq of the alert that opened it */
+	int64_t opened_wall;
+	int64_t opened_at; /* liveness clock; 0: opened before start */
+	int64_t last_alert_wall;
+	int64_t value; /* CLOCK_SKEW: skew ms; MISMATCH: heard */
+	uint32_t repeats;
+	int32_t status;   /* STATUS_CHANGED: the status it is about */
+	uint8_t kind;     /* Hbmon__V1__AlertKind */
+	uint8_t severity; /* Hbmon__V1__Severity */
+	bool acked;
+};
+
+/* A committed-to-be alert waiting for engine_flush: topic + body. */
+struct pending {
+	struct pending *next;
+	size_t len;
+	uint8_t msg[];
+};
+
+struct engine {
+	struct store *store;
+	struct subjects *subjects;
+	struct engine_options opts;
+	struct wheel wheel;
+	struct hashtab episodes; /* open episodes by id */
+	uint64_t last_seq;
+	struct pending *pending, **pending_tail;
+	/* The readings of the call in progress, and its first store error
+	 * (wheel callbacks cannot return one). */
+	int64_t now;
+	int64_t wall;
+	int error;
+};
+
+/* ---- small helpers ---- */
+
+static int
+episode_match(const void *record, const void *key, size_t key_len)
+{
+	const struct episode *ep = record;
+	return key_len == sizeof(ep->id) &&
+	       memcmp(&ep->id, key, sizeof(ep->id)) == 0;
+}
+
+static uint32_t
+episode_hash(uint64_t id)
+{
+	return hashtab_hash(&id, sizeof(id));
+}
+
+static struct episode *
+find_episode(const struct subject *s, int kind)
+{
+	for (struct episode *ep = s->episodes; ep != NULL; ep = ep->next) {
+		if (ep->kind == kind) {
+			return ep;
+		}
+	}
+	return NULL;
+}
+
+bool
+engine_paused(const struct subject *s, int64_t wall)
+{
+	return s->paused_until_ms > wall ||
+	       (s->robot != NULL && s->robot->paused_until_ms > wall);
+}
+
+/* When the pause covering s ends, on the liveness clock. */
+static int64_t
+pause_end(const struct engine *e, const struct subject *s)
+{
+	int64_t until = s->paused_until_ms;
+
+	if (s->robot != NULL && s->robot->paused_until_ms > until) {
+		until = s->robot->paused_until_ms;
+	}
+	return e->now + (until > e->wall ? until - e->wall : 0) + 1;
+}
+
+/* "robot R1" or "account R1/ACC_003". */
+static void
+label(char *buf, size_t len, const struct subject *s)
+{
+	if (subject_is_robot(s)) {
+		snprintf(buf, len, "robot %s", subject_robot(s));
+	} else {
+		snprintf(buf, len, "account %s/%s", subject_robot(s),
+		         subject_account(s));
+	}
+}
+
+/* "R1" or "R1/ACC_003". */
+static void
+path(char *buf, size_t len, const struct subject *s)
+{
+	if (subject_is_robot(s)) {
+		snprintf(buf, len, "%s", subject_robot(s));
+	} else {
+		snprintf(buf, len, "%s/%s", subject_robot(s),
+		         subject_account(s));
+	}
+}
+
+static const char *
+plural(uint64_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+static void appendf(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+appendf(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used + 1 >= len) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+static void
+schedule(struct engine *e, struct subject *s, int64_t due)
+{
+	wheel_schedule(&e->wheel, &s->timer, due);
+}
+
+/* How long s has been silent, as a person would count it. */
+static int64_t
+silent_ms(const struct engine *e, const struct subject *s)
+{
+	int64_t ms;
+
+	if (s->heard_at > 0) {
+		ms = e->now - s->heard_at;
+	} else if (s->last_seen_ms > 0) {
+		/* Last heard before this run: only the wall clock spans the
+		 * restart. */
+		ms = e->wall - s->last_seen_ms;
+	} else {
+		ms = 0;
+	}
+	return ms > 0 ? ms : 0;
+}
+
+uint32_t
+engine_misses(const struct engine *e, const struct subject *s, int64_t now)
+{
+	int64_t counted = now - s->count_from;
+
+	(void) e;
+	if (!s->heard || s->interval_ms == 0 || counted <= 0) {
+		return 0;
+	}
+	return (uint32_t) (counted / s->interval_ms);
+}
+
+/* ---- the outbox ---- */
+
+/*
+ * Writes one alert to the outbox and queues it for publishing. key_kind
+ * and episode make the dedupe key (subject + kind + episode); episode 0
+ * means a one-off alert whose own seq is its episode. Returns the seq, or
+ * 0 with e->error set.
+ */
+static uint64_t
+emit(struct engine *e, const struct subject *s, uint64_t episode, int key_kind,
+     int kind, int severity, int state, uint32_t repeat, const char *summary,
+     Hbmon__V1__AlertDetails *details)
+{
+	Hbmon__V1__Alert a = HBMON__V1__ALERT__INIT;
+	struct store_alert row;
+	struct pending *p;
+	char subject[2 * 64 + 8];
+	char key[2 * 64 + 64];
+	uint8_t *body = NULL, *msg = NULL;
+	size_t body_len, msg_len;
+	uint64_t seq = e->last_seq + 1;
+
+	if (s != NULL) {
+		path(subject, sizeof(subject), s);
+	} else {
+		snprintf(subject, sizeof(subject), "server");
+	}
+	snprintf(key, sizeof(key), "%s:%s:%" PRIu64, subject,
+	         words_alert_kind(key_kind), episode != 0 ? episode : seq);
+	a.seq = seq;
+	a.dedupe_key = key;
+	a.kind = kind;
+	a.severity = severity;
+	a.state = state;
+	a.robot = (char *) (s != NULL ? subject_robot(s) : "");
+	a.account = (char *) (s != NULL ? subject_account(s) : "");
+	a.summary = (char *) summary;
+	a.raised_at_ms = e->wall;
+	a.repeat = repeat;
+	a.details = details;
+
+	body_len = hbmon__v1__alert__get_packed_size(&a);
+	if ((body = malloc(body_len + 1)) == NULL ||
+	    alert_topic_pack(&a, &msg, &msg_len) != HBMON_OK) {
+		free(body);
+		e->error = HBMON_ENOMEM;
+		return 0;
+	}
+	hbmon__v1__alert__pack(&a, body);
+	row.seq = seq;
+	row.dedupe_key = key;
+	row.kind = kind;
+	row.severity = severity;
+	row.state = state;
+	row.robot = a.robot;
+	row.account = a.account;
+	row.summary = summary;
+	row.raised_ms = e->wall;
+	row.episode = episode != 0 ? episode : seq;
+	row.body = body;
+	row.body_len = body_len;
+	if (store_alert_insert(e->store, &row) != HBMON_OK) {
+		free(body);
+		free(msg);
+		e->error = HBMON_EIO;
+		return 0;
+	}
+	free(body);
+	if ((p = malloc(sizeof(*p) + msg_len)) == NULL) {
+		free(msg);
+		e->error = HBMON_ENOMEM;
+		return 0;
+	}
+	p->next = NULL;
+	p->len = msg_len;
+	memcpy(p->msg, msg, msg_len);
+	free(msg);
+	*e->pending_tail = p;
+	e->pending_tail = &p->next;
+	e->last_seq = seq;
+	log_info("alert",
+	         "seq=%" PRIu64 " kind=%s severity=%s state=%s "
+	         "subject=%s summary=%s",
+	         seq, words_alert_kind(kind), words_severity(severity),
+	         words_alert_state(state), subject, summary);
+	return seq;
+}
+
+/* The latest heartbeat of s as documented JSON, for alert details. */
+static char *
+last_payload(struct engine *e, const struct subject *s)
+{
+	struct store_subject row;
+	const char *ts = "";
+
+	if (store_subject_get(e->store, s->id, &row) == HBMON_OK &&
+	    row.timestamp != NULL) {
+		ts = row.timestamp;
+	}
+	if (subject_is_robot(s)) {
+		Hbmon__V1__RobotHeartbeat hb = HBMON__V1__ROBOT_HEARTBEAT__INIT;
+		hb.event = "ROBOT_HEARTBEAT";
+		hb.status = s->status;
+		hb.active_accounts = s->active_accounts;
+		hb.active_tasks = s->active_tasks;
+		hb.timestamp = (char *) ts;
+		return hbjson_robot_text(&hb, HBJSON_COMPACT);
+	} else {
+		Hbmon__V1__AccountHeartbeat hb =
+		    HBMON__V1__ACCOUNT_HEARTBEAT__INIT;
+		hb.event = "ACCOUNT_HEARTBEAT";
+		hb.account = (char *) subject_account(s);
+		hb.status = s->status;
+		hb.session_valid = s->session_valid;
+		hb.open_orders = s->open_orders;
+		hb.timestamp = (char *) ts;
+		return hbjson_account_text(&hb, HBJSON_COMPACT);
+	}
+}
+
+/* ---- episodes ---- */
+
+static void
+arm_repeat(struct engine *e, struct episode *ep, int64_t due)
+{
+	if (!ep->acked) {
+		wheel_schedule(&e->wheel, &ep->timer, due);
+	}
+}
+
+/*
+ * Opens an episode of kind for s with its first (firing) alert. Returns
+ * the episode, or NULL with e->error set.
+ */
+static struct episode *
+open_episode(struct engine *e, struct subject *s, int kind, int severity,
+             const char *summary, Hbmon__V1__AlertDetails *details)
+{
+	struct episode *ep = calloc(1, sizeof(*ep));
+	struct store_episode row = { 0 };
+	uint64_t seq;
+
+	if (ep == NULL) {
+		e->error = HBMON_ENOMEM;
+		return NULL;
+	}
+	seq = emit(e, s, e->last_seq + 1, kind, kind, severity, ST(FIRING), 0,
+	           summary, details);
+	if (seq == 0) {
+		free(ep);
+		return NULL;
+	}
+	ep->timer.kind = WHEEL_EPISODE;
+	ep->subject = s;
+	ep->id = seq;
+	ep->opened_wall = e->wall;
+	ep->opened_at = e->now;
+	ep->last_alert_wall = e->wall;
+	ep->status = s->status;
+	ep->kind = (uint8_t) kind;
+	ep->severity = (uint8_t) severity;
+	row.id = seq;
+	row.subject_id = s->id;
+	row.kind = kind;
+	row.severity = severity;
+	row.opened_ms = e->wall;
+	row.last_alert_ms = e->wall;
+	if (store_episode_open(e->store, &row) != HBMON_OK ||
+	    hashtab_insert(&e->episodes, episode_hash(seq), ep) != HBMON_OK) {
+		e->error = HBMON_EIO;
+		free(ep);
+		return NULL;
+	}
+	ep->next = s->episodes;
+	s->episodes = ep;
+	arm_repeat(e, ep, e->now + e->opts.repeat_interval_ms);
+	return ep;
+}
+
+static void
+drop_episode(struct engine *e, struct episode *ep)
+{
+	struct subject *s = ep->subject;
+	struct episode **p = &s->episodes;
+
+	wheel_cancel(&e->wheel, &ep->timer);
+	while (*p != NULL && *p != ep) {
+		p = &(*p)->next;
+	}
+	if (*p == ep) {
+		*p = ep->next;
+	}
+	hashtab_remove(&e->episodes, episode_hash(ep->id), &ep->id,
+	               sizeof(ep->id));
+	free(ep);
+}
+
+/* How long an episode has lasted. */
+static int64_t
+episode_age(const struct engine *e, const struct episode *ep)
+{
+	int64_t ms = ep->opened_at > 0 ? e->now - ep->opened_at
+	                               : e->wall - ep->opened_wall;
+	return ms > 0 ? ms : 0;
+}
+
+/* Resolves an episode with a RECOVERED alert and forgets it. */
+static void
+resolve_episode(struct engine *e, struct episode *ep, const char *summary,
+                Hbmon__V1__AlertDetails *details)
+{
+	details->resolves = ep->kind;
+	if (details->duration_ms == 0) {
+		details->duration_ms = episode_age(e, ep);
+	}
+	if (emit(e, ep->subject, ep->id, ep->kind, K(RECOVERED), SEV(INFO),
+	         ST(RESOLVED), 0, summary, details) == 0) {
+		return;
+	}
+	if (store_episode_resolve(e->store, ep->id, e->wall) != HBMON_OK) {
+		e->error = HBMON_EIO;
+		return;
+	}
+	drop_episode(e, ep);
+}
+
+/* ---- silence: HEARTBEAT_MISSED and RECOVERED ---- */
+
+static int
+missed_severity(const struct subject *s)
+{
+	if (subject_is_robot(s)) {
+		return SEV(CRITICAL); /* it takes its accounts with it */
+	}
+	/* Exposure: orders in the market or a session that needs a person. */
+	if (s->open_orders > 0 || s->status == A(EXPIRED) ||
+	    s->status == A(ERROR) || (s->heard && !s->session_valid)) {
+		return SEV(CRITICAL);
+	}
+	return SEV(WARNING);
+}
+
+/*
+ * The summary and details of a silence alert. Details point into the
+ * caller's affected[] array (of AFFECTED_MAX), which must outlive them.
+ */
+static void
+missed_text(struct engine *e, struct subject *s, bool again, char *buf,
+            size_t len, Hbmon__V1__AlertDetails *d,
+            Hbmon__V1__AffectedAccount *affected,
+            Hbmon__V1__AffectedAccount **affected_ptrs)
+{
+	char who[160], dur[32];
+	int64_t ms = silent_ms(e, s);
+	uint64_t misses =
+	    s->interval_ms > 0 ? (uint64_t) ms / s->interval_ms : 0;
+
+	label(who, sizeof(who), s);
+	duration_human(ms, dur, sizeof(dur));
+	snprintf(buf, len, "%s %ssilent for %s (%" PRIu64 " %s missed)", who,
+	         again ? "still " : "", dur, misses,
+	         plural(misses, "heartbeat", "heartbeats"));
+	d->misses = (uint32_t) misses;
+	d->duration_ms = ms;
+	d->last_seen_ms = s->last_seen_ms;
+	if (subject_is_robot(s)) {
+		uint32_t with_orders = 0;
+		size_t n = 0;
+		for (struct subject *a = s->accounts; a != NULL;
+		     a = a->next_account) {
+			if (a->open_orders > 0) {
+				with_orders++;
+			}
+			if (n < AFFECTED_MAX) {
+				Hbmon__V1__AffectedAccount *x = &affected[n];
+				hbmon__v1__affected_account__init(x);
+				x->account = (char *) subject_account(a);
+				x->status = a->status;
+				x->session_valid = a->session_valid;
+				x->open_orders = a->open_orders;
+				affected_ptrs[n++] = x;
+			}
+		}
+		d->affected = affected_ptrs;
+		d->n_affected = n;
+		if (s->n_accounts > 0) {
+			appendf(buf, len,
+			        "; %u %s affected, %u with open orders",
+			        s->n_accounts,
+			        plural(s->n_accounts, "account", "accounts"),
+			        with_orders);
+		}
+	} else {
+		d->open_orders = s->open_orders;
+		if (s->open_orders > 0) {
+			appendf(buf, len, "; %u open %s", s->open_orders,
+			        plural(s->open_orders, "order", "orders"));
+		} else {
+			appendf(buf, len, "; no open orders");
+		}
+		if (s->status == A(EXPIRED)) {
+			appendf(buf, len, ", session expired");
+		}
+	}
+}
+
+static void
+raise_missed(struct engine *e, struct subject *s)
+{
+	static Hbmon__V1__AffectedAccount affected[AFFECTED_MAX];
+	static Hbmon__V1__AffectedAccount *ptrs[AFFECTED_MAX];
+	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+	char summary[512];
+	char *payload = last_payload(e, s);
+
+	/* affected[] is static: the engine runs on one thread only. */
+	missed_text(e, s, false, summary, sizeof(summary), &d, affected, ptrs);
+	d.last_payload = payload != NULL ? payload : (char *) "";
+	open_episode(e, s, K(HEARTBEAT_MISSED), missed_severity(s), summary,
+	             &d);
+	free(payload);
+}
+
+/*
+ * A subject is down: alert, unless something else speaks for it. An
+ * account of a robot that is itself late or down waits for its robot: if
+ * the robot goes down, the robot's alert lists it; if the robot comes back,
+ * the account gets one more interval before its own alert.
+ */
+static void
+evaluate_down(struct engine *e, struct subject *s)
+{
+	if (find_episode(s, K(HEARTBEAT_MISSED)) != NULL) {
+		return;
+	}
+	if (engine_paused(s, e->wall)) {
+		schedule(e, s, pause_end(e, s));
+		return;
+	}
+	if (!subject_is_robot(s) && s->robot != NULL && s->robot->heard &&
+	    s->robot->liveness != LIVE_OK) {
+		return;
+	}
+	raise_missed(e, s);
+}
+
+static void evaluate_status(struct engine *e, struct subject *s);
+
+static void
+fire_subject(struct engine *e, struct subject *s)
+{
+	uint32_t misses = engine_misses(e, s, e->now);
+	uint32_t t = e->opts.miss_threshold;
+
+	if (!s->heard) {
+		return; /* tracking starts with the first heartbeat */
+	}
+	if (misses == 0) {
+		s->liveness = LIVE_OK;
+		schedule(e, s, s->count_from + s->interval_ms);
+	} else if (misses <= t) {
+		s->liveness = LIVE_LATE;
+		schedule(e, s,
+		         s->count_from + (int64_t) (t + 1) * s->interval_ms);
+	} else {
+		s->liveness = LIVE_DOWN;
+		evaluate_down(e, s);
+	}
+	/* A pause may have ended: say now what it kept quiet. */
+	if (!engine_paused(s, e->wall) && s->heard &&
+	    find_episode(s, K(STATUS_CHANGED)) == NULL) {
+		evaluate_status(e, s);
+	}
+}
+
+/* ---- reported state: STATUS_CHANGED ---- */
+
+static bool
+status_is_bad(const struct subject *s)
+{
+	if (subject_is_robot(s)) {
+		return s->status == H(DEGRADED) || s->status == H(UNHEALTHY);
+	}
+	return s->status == A(EXPIRED) || s->status == A(ERROR);
+}
+
+static int
+status_severity(const struct subject *s)
+{
+	if (subject_is_robot(s)) {
+		return s->status == H(UNHEALTHY) ? SEV(CRITICAL) : SEV(WARNING);
+	}
+	if (s->status == A(ERROR) || s->open_orders > 0) {
+		return SEV(CRITICAL);
+	}
+	return SEV(WARNING); /* expired, nothing in the market */
+}
+
+static const char *
+status_word(const struct subject *s, int status)
+{
+	const char *w =
+	    subject_is_robot(s) ? words_health(status) : words_account(status);
+	return w != NULL ? w : "unknown";
+}
+
+static void
+status_text(struct subject *s, const char *prefix, char *buf, size_t len)
+{
+	char who[160];
+
+	label(who, sizeof(who), s);
+	if (subject_is_robot(s)) {
+		snprintf(buf, len, "%s %s%s", who, prefix,
+		         status_word(s, s->status));
+		if (s->status == H(DEGRADED)) {
+			appendf(buf, len, " (an issue, still running)");
+		}
+		return;
+	}
+	if (s->status == A(EXPIRED)) {
+		snprintf(buf, len, "%s %ssession expired: needs re-login", who,
+		         prefix);
+	} else {
+		snprintf(buf, len, "%s %sin error", who, prefix);
+	}
+	if (s->open_orders > 0) {
+		appendf(buf, len, "; %u open %s", s->open_orders,
+		        plural(s->open_orders, "order", "orders"));
+	} else {
+		appendf(buf, len, "; no open orders");
+	}
+}
+
+static void
+evaluate_status(struct engine *e, struct subject *s)
+{
+	struct episode *ep = find_episode(s, K(STATUS_CHANGED));
+	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+	char summary[512];
+	char *payload;
+
+	if (status_is_bad(s)) {
+		if (engine_paused(s, e->wall)) {
+			return; /* said when the pause ends */
+		}
+		if (ep != NULL && ep->status == s->status) {
+			return;
+		}
+		payload = last_payload(e, s);
+		d.last_payload = payload != NULL ? payload : (char *) "";
+		d.open_orders = s->open_orders;
+		d.to_status = (char *) status_word(s, s->status);
+		if (ep == NULL) {
+			status_text(s, subject_is_robot(s) ? "is " : "",
+			            summary, sizeof(summary));
+			open_episode(e, s, K(STATUS_CHANGED),
+			             status_severity(s), summary, &d);
+		} else {
+			/* Worse or better, but still not well: a new notice
+			 * in the same episode. */
+			d.from_status = (char *) status_word(s, ep->status);
+			status_text(s, subject_is_robot(s) ? "is now " : "now ",
+			            summary, sizeof(summary));
+			appendf(summary, sizeof(summary), " (was %s)",
+			        d.from_status);
+			ep->status = s->status;
+			ep->severity = (uint8_t) status_severity(s);
+			ep->last_alert_wall = e->wall;
+			if (emit(e, s, ep->id, ep->kind, ep->kind, ep->severity,
+			         ST(FIRING), ep->repeats, summary, &d) != 0 &&
+			    store_episode_update(e->store, ep->id, ep->severity,
+			                         e->wall,
+			                         ep->repeats) != HBMON_OK) {
+				e->error = HBMON_EIO;
+			}
+			arm_repeat(e, ep, e->now + e->opts.repeat_interval_ms);
+		}
+		free(payload);
+	} else if (ep != NULL) {
+		char who[160], dur[32];
+		label(who, sizeof(who), s);
+		duration_human(episode_age(e, ep), dur, sizeof(dur));
+		snprintf(summary, sizeof(summary), "%s is %s again after %s %s",
+		         who, status_word(s, s->status), dur,
+		         status_word(s, ep->status));
+		d.from_status = (char *) status_word(s, ep->status);
+		d.to_status = (char *) status_word(s, s->status);
+		d.open_orders = s->open_orders;
+		resolve_episode(e, ep, summary, &d);
+	}
+}
+
+/* ---- CLOCK_SKEW ---- */
+
+static void
+evaluate_skew(struct engine *e, struct subject *s, int64_t skew)
+{
+	struct episode *ep = find_episode(s, K(CLOCK_SKEW));
+	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+	int64_t limit = e->opts.clock_skew_max_ms;
+	char who[160], summary[256];
+
+	label(who, sizeof(who), s);
+	d.skew_ms = skew;
+	if (skew > limit || skew < -limit) {
+		if (ep != NULL || engine_paused(s, e->wall)) {
+			if (ep != NULL) {
+				ep->value = skew;
+			}
+			return;
+		}
+		snprintf(summary, sizeof(summary),
+		         "%s clock is %" PRId64 " s %s the server's "
+		         "(limit %" PRId64 " s)",
+		         who, (skew < 0 ? -skew : skew) / 1000,
+		         skew < 0 ? "behind" : "ahead of", limit / 1000);
+		ep = open_episode(e, s, K(CLOCK_SKEW), SEV(WARNING), summary,
+		                  &d);
+		if (ep != NULL) {
+			ep->value = skew;
+		}
+	} else if (ep != NULL) {
+		snprintf(summary, sizeof(summary),
+		         "%s clock is back within %" PRId64
+		         " s of the server's",
+		         who, limit / 1000);
+		resolve_episode(e, ep, summary, &d);
+	}
+}
+
+/* ---- the engine's entry points ---- */
+
+int
+engine_heard(struct engine *e, struct subject *s,
+             const struct engine_heartbeat *hb, int64_t now, int64_t wall)
+{
+	struct episode *missed = find_episode(s, K(HEARTBEAT_MISSED));
+	bool was_heard = s->heard;
+
+	e->now = now;
+	e->wall = wall;
+	e->error = HBMON_OK;
+
+	if (missed != NULL) {
+		Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+		char who[160], dur[32], summary[256];
+		int64_t ms = silent_ms(e, s);
+		uint64_t misses =
+		    s->interval_ms > 0 ? (uint64_t) ms / s->interval_ms : 0;
+
+		label(who, sizeof(who), s);
+		duration_human(ms, dur, sizeof(dur));
+		snprintf(summary, sizeof(summary),
+		         "%s is back after %s silent (%" PRIu64 " %s missed)",
+		         who, dur, misses,
+		         plural(misses, "heartbeat", "heartbeats"));
+		d.misses = (uint32_t) misses;
+		d.duration_ms = ms;
+		d.last_seen_ms = s->last_seen_ms;
+		resolve_episode(e, missed, summary, &d);
+	}
+	s->heard = true;
+	s->heard_at = now;
+	s->count_from = now;
+	s->liveness = LIVE_OK;
+	/* Lazy: an armed deadline that is not later than the new one simply
+	 * fires and re-arms itself; a later one (a down deadline, a pause
+	 * end) must come forward. */
+	if (!s->timer.armed || s->timer.due > now + s->interval_ms) {
+		schedule(e, s, now + s->interval_ms);
+	}
+	if (subject_is_robot(s)) {
+		/* Accounts held or covered while the robot was away get one
+		 * interval to report before their own alert. */
+		for (struct subject *a = s->accounts; a != NULL;
+		     a = a->next_account) {
+			if (a->liveness == LIVE_DOWN &&
+			    find_episode(a, K(HEARTBEAT_MISSED)) == NULL) {
+				schedule(e, a, now + a->interval_ms);
+			}
+		}
+	}
+
+	if (!hb->allowed && was_heard && !engine_paused(s, wall)) {
+		Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+		char who[160], summary[256];
+		label(who, sizeof(who), s);
+		d.from_status = (char *) status_word(s, hb->from_status);
+		d.to_status = (char *) status_word(s, hb->to_status);
+		snprintf(summary, sizeof(summary),
+		         "%s went %s -> %s, a change the documented diagram "
+		         "does not allow",
+		         who, d.from_status, d.to_status);
+		emit(e, s, 0, K(INVALID_TRANSITION), K(INVALID_TRANSITION),
+		     SEV(WARNING), ST(FIRING), 0, summary, &d);
+	}
+	evaluate_status(e, s);
+	/* A robot's clock is judged on its robot heartbeats; an account's
+	 * only when its robot sends none. */
+	if (subject_is_robot(s) || s->robot == NULL || !s->robot->heard) {
+		evaluate_skew(e, s, hb->timestamp_ms - wall);
+	}
+	return e->error;
+}
+
+int
+engine_robot_reported(struct engine *e, struct subject *robot, int64_t now,
+                      int64_t wall)
+{
+	struct episode *ep = find_episode(robot, K(ACCOUNT_MISMATCH));
+	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+	char who[160], summary[512];
+	uint32_t heard = 0;
+	int64_t window = robot->interval_ms;
+
+	e->now = now;
+	e->wall = wall;
+	e->error = HBMON_OK;
+	for (struct subject *a = robot->accounts; a != NULL;
+	     a = a->next_account) {
+		if (a->heard_at > 0 && now - a->heard_at <= window) {
+			heard++;
+		}
+	}
+	label(who, sizeof(who), robot);
+	if (heard == robot->active_accounts) {
+		robot->mismatch_since = 0;
+		if (ep != NULL) {
+			snprintf(summary, sizeof(summary),
+			         "%s active accounts match again (%u)", who,
+			         heard);
+			resolve_episode(e, ep, summary, &d);
+		}
+		return e->error;
+	}
+	if (robot->mismatch_since == 0) {
+		robot->mismatch_since = now;
+		return e->error;
+	}
+	if (ep != NULL || now - robot->mismatch_since < 2 * window ||
+	    engine_paused(robot, wall)) {
+		return e->error;
+	}
+	{
+		static char *missing[AFFECTED_MAX];
+		size_t n = 0, shown = 0;
+
+		snprintf(summary, sizeof(summary),
+		         "%s reports %u active %s but %u %s heard from", who,
+		         robot->active_accounts,
+		         plural(robot->active_accounts, "account", "accounts"),
+		         heard, plural(heard, "was", "were"));
+		for (struct subject *a = robot->accounts; a != NULL;
+		     a = a->next_account) {
+			if (a->heard_at > 0 && now - a->heard_at <= window) {
+				continue;
+			}
+			if (n < AFFECTED_MAX) {
+				missing[n++] = (char *) subject_account(a);
+			}
+			if (shown < MISSING_IN_SUMMARY) {
+				appendf(summary, sizeof(summary), "%s%s",
+				        shown == 0 ? "; missing: " : ", ",
+				        subject_account(a));
+				shown++;
+			}
+		}
+		if (n > shown) {
+			appendf(summary, sizeof(summary), " and %zu more",
+			        n - shown);
+		} else if (n == 0 && robot->active_accounts > heard) {
+			appendf(summary, sizeof(summary), "; %u never reported",
+			        robot->active_accounts - heard);
+		}
+		d.missing_accounts = missing;
+		d.n_missing_accounts = n;
+		ep = open_episode(e, robot, K(ACCOUNT_MISMATCH), SEV(WARNING),
+		                  summary, &d);
+		if (ep != NULL) {
+			ep->value = heard;
+		}
+	}
+	return e->error;
+}
+
+/* Sends the repeat of an unacknowledged, still firing episode. */
+static void
+fire_episode(struct engine *e, struct episode *ep)
+{
+	static Hbmon__V1__AffectedAccount affected[AFFECTED_MAX];
+	static Hbmon__V1__AffectedAccount *ptrs[AFFECTED_MAX];
+	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+	struct subject *s = ep->subject;
+	char summary[512], who[160], dur[32];
+
+	if (ep->acked) {
+		return;
+	}
+	if (engine_paused(s, e->wall)) {
+		arm_repeat(e, ep, pause_end(e, s));
+		return;
+	}
+	label(who, sizeof(who), s);
+	duration_human(episode_age(e, ep), dur, sizeof(dur));
+	switch (ep->kind) {
+	case K(HEARTBEAT_MISSED):
+		missed_text(e, s, true, summary, sizeof(summary), &d, affected,
+		            ptrs);
+		break;
+	case K(STATUS_CHANGED):
+		status_text(s, subject_is_robot(s) ? "still " : "still ",
+		            summary, sizeof(summary));
+		appendf(summary, sizeof(summary), " (for %s)", dur);
+		break;
+	case K(CLOCK_SKEW):
+		snprintf(summary, sizeof(summary),
+		         "%s clock still %" PRId64
+		         " s %s the server's (for %s)",
+		         who, (ep->value < 0 ? -ep->value : ep->value) / 1000,
+		         ep->value < 0 ? "behind" : "ahead of", dur);
+		d.skew_ms = ep->value;
+		break;
+	default:
+		snprintf(summary, sizeof(summary),
+		         "%s: %s still unresolved (for %s)", who,
+		         words_alert_kind(ep->kind), dur);
+		break;
+	}
+	if (d.duration_ms == 0) {
+		d.duration_ms = episode_age(e, ep);
+	}
+	ep->repeats++;
+	ep->last_alert_wall = e->wall;
+	if (emit(e, s, ep->id, ep->kind, ep->kind, ep->severity, ST(FIRING),
+	         ep->repeats, summary, &d) == 0) {
+		return;
+	}
+	if (store_episode_update(e->store, ep->id, ep->severity, e->wall,
+	                         ep->repeats) != HBMON_OK) {
+		e->error = HBMON_EIO;
+	}
+	arm_repeat(e, ep, e->now + e->opts.repeat_interval_ms);
+}
+
+static void
+fire(struct wheel_entry *entry, void *arg)
+{
+	struct engine *e = arg;
+
+	if (entry->kind == WHEEL_SUBJECT) {
+		fire_subject(e, (struct subject *) entry);
+	} else {
+		fire_episode(e, (struct episode *) entry);
+	}
+}
+
+int
+engine_tick(struct engine *e, int64_t now, int64_t wall)
+{
+	e->now = now;
+	e->wall = wall;
+	e->error = HBMON_OK;
+	wheel_advance(&e->wheel, now, fire, e);
+	return e->error;
+}
+
+int
+engine_server_restarted(struct engine *e, int64_t outage_ms, int64_t wall)
+{
+	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+	char dur[32], summary[256];
+
+	e->wall = wall;
+	e->error = HBMON_OK;
+	duration_human(outage_ms, dur, sizeof(dur));
+	snprintf(summary, sizeof(summary),
+	         "hbmon-server restarted after %s away; silence during that "
+	         "time is not counted against robots",
+	         dur);
+	d.outage_ms = outage_ms;
+	emit(e, NULL, 0, K(SERVER_RESTARTED), K(SERVER_RESTARTED), SEV(INFO),
+	     ST(FIRING), 0, summary, &d);
+	return e->error;
+}
+
+int
+engine_ack(struct engine *e, uint64_t seq, const char *by, int64_t wall,
+           char *why, size_t why_len)
+{
+	uint64_t id = 0;
+	struct episode *ep;
+	int rv = store_alert_episode(e->store, seq, &id);
+
+	if (rv == HBMON_ENOENT) {
+		snprintf(why, why_len, "there is no alert with seq %" PRIu64,
+		         seq);
+		return rv;
+	}
+	if (rv != HBMON_OK) {
+		snprintf(why, why_len, "cannot read the outbox");
+		return rv;
+	}
+	ep = hashtab_find(&e->episodes, episode_hash(id), &id, sizeof(id));
+	if (ep == NULL) {
+		snprintf(why, why_len,
+		         "alert %" PRIu64 " is not firing any more (a one-off "
+		         "notice, or its episode is resolved): nothing repeats",
+		         seq);
+		return HBMON_EINVAL;
+	}
+	if (ep->acked) {
+		return HBMON_OK;
+	}
+	if (store_episode_ack(e->store, ep->id, wall, by) != HBMON_OK) {
+		snprintf(why, why_len, "cannot record the acknowledgement");
+		return HBMON_EIO;
+	}
+	ep->acked = true;
+	wheel_cancel(&e->wheel, &ep->timer);
+	return HBMON_OK;
+}
+
+int
+engine_pause(struct engine *e, struct subject *s, int64_t until_wall,
+             const char *reason, int64_t now, int64_t wall)
+{
+	e->now = now;
+	e->wall = wall;
+	e->error = HBMON_OK;
+	s->paused_until_ms = until_wall > wall ? until_wall : 0;
+	if (store_subject_pause(e->store, s->id, s->paused_until_ms, reason) !=
+	    HBMON_OK) {
+		return HBMON_EIO;
+	}
+	/* When the pause ends (now, on a resume), look again at whatever it
+	 * kept quiet: the subject and, for a robot, its accounts. */
+	{
+		int64_t due = s->paused_until_ms > 0 ? pause_end(e, s) : now;
+		if (s->heard && (!s->timer.armed || s->timer.due > due)) {
+			schedule(e, s, due);
+		}
+		for (struct subject *a = s->accounts; a != NULL;
+		     a = a->next_account) {
+			if (a->heard &&
+			    (!a->timer.armed || a->timer.due > due)) {
+				schedule(e, a, due);
+			}
+		}
+	}
+	return e->error;
+}
+
+size_t
+engine_flush(struct engine *e,
+             void (*publish)(void *arg, const uint8_t *msg, size_t len),
+             void *arg)
+{
+	size_t n = 0;
+
+	while (e->pending != NULL) {
+		struct pending *p = e->pending;
+		e->pending = p->next;
+		if (publish != NULL) {
+			publish(arg, p->msg, p->len);
+		}
+		free(p);
+		n++;
+	}
+	e->pending_tail = &e->pending;
+	return n;
+}
+
+uint64_t
+engine_last_seq(const struct engine *e)
+{
+	return e->last_seq;
+}
+
+void
+engine_forget_subject(struct engine *e, struct subject *s)
+{
+	wheel_cancel(&e->wheel, &s->timer);
+	while (s->episodes != NULL) {
+		drop_episode(e, s->episodes);
+	}
+}
+
+/* ---- start and stop ---- */
+
+struct start_ctx {
+	struct engine *e;
+	int64_t now;
+};
+
+static int
+start_subject(struct subject *s, void *arg)
+{
+	struct start_ctx *c = arg;
+
+	s->heard = s->status != 0 || s->last_seen_ms != 0;
+	s->heard_at = 0;
+	s->liveness = LIVE_OK;
+	s->timer.kind = WHEEL_SUBJECT;
+	if (s->heard) {
+		/* Grace: one full interval from start-up before misses count
+		 * (SPEC §3.2). */
+		s->count_from = c->now;
+		schedule(c->e, s, c->now + s->interval_ms);
+	}
+	return 0;
+}
+
+static int
+load_episode(void *arg, const struct store_episode *row)
+{
+	struct start_ctx *c = arg;
+	struct engine *e = c->e;
+	struct subject *s =
+	    subjects_find(e->subjects, row->robot, row->account);
+	struct episode *ep;
+	int64_t since;
+
+	if (s == NULL) {
+		return HBMON_OK; /* its subject is gone (robot removed) */
+	}
+	if ((ep = calloc(1, sizeof(*ep))) == NULL) {
+		return HBMON_ENOMEM;
+	}
+	ep->timer.kind = WHEEL_EPISODE;
+	ep->subject = s;
+	ep->id = row->id;
+	ep->opened_wall = row->opened_ms;
+	ep->last_alert_wall = row->last_alert_ms;
+	ep->repeats = row->repeats;
+	ep->status = s->status;
+	ep->kind = (uint8_t) row->kind;
+	ep->severity = (uint8_t) row->severity;
+	ep->acked = row->acked_ms != 0;
+	if (hashtab_insert(&e->episodes, episode_hash(ep->id), ep) !=
+	    HBMON_OK) {
+		free(ep);
+		return HBMON_ENOMEM;
+	}
+	ep->next = s->episodes;
+	s->episodes = ep;
+	if (ep->kind == K(HEARTBEAT_MISSED)) {
+		/* Still down: no new alert, and recovery still resolves it. */
+		s->liveness = LIVE_DOWN;
+		wheel_cancel(&e->wheel, &s->timer);
+	}
+	since = c->e->wall - row->last_alert_ms;
+	arm_repeat(e, ep,
+	           c->now + (since >= e->opts.repeat_interval_ms
+	                         ? 0
+	                         : e->opts.repeat_interval_ms - since));
+	return HBMON_OK;
+}
+
+int
+engine_start(struct store *store, struct subjects *subjects,
+             const struct engine_options *opts, int64_t now, int64_t wall,
+             struct engine **out)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	struct start_ctx c = { e, now };
+	int rv;
+
+	if (e == NULL) {
+		return HBMON_ENOMEM;
+	}
+	e->store = store;
+	e->subjects = subjects;
+	e->opts = *opts;
+	e->now = now;
+	e->wall = wall;
+	e->pending_tail = &e->pending;
+	hashtab_init(&e->episodes, episode_match);
+	if ((rv = wheel_init(&e->wheel, opts->tick_ms, WHEEL_SLOTS, now)) !=
+	    HBMON_OK) {
+		free(e);
+		return rv;
+	}
+	if ((rv = store_alert_last_seq(store, &e->last_seq)) != HBMON_OK) {
+		goto fail;
+	}
+	subjects_each(subjects, start_subject, &c);
+	if ((rv = store_episodes_open_each(store, load_episode, &c)) !=
+	    HBMON_OK) {
+		goto fail;
+	}
+	*out = e;
+	return HBMON_OK;
+
+fail:
+	engine_stop(e);
+	return rv;
+}
+
+static int
+free_episode(void *record, void *arg)
+{
+	(void) arg;
+	free(record);
+	return 0;
+}
+
+static int
+detach_subject(struct subject *s, void *arg)
+{
+	(void) arg;
+	s->episodes = NULL;
+	s->timer.armed = false;
+	s->timer.next = s->timer.prev = NULL;
+	return 0;
+}
+
+void
+engine_stop(struct engine *e)
+{
+	if (e == NULL) {
+		return;
+	}
+	engine_flush(e, NULL, NULL);
+	subjects_each(e->subjects, detach_subject, NULL);
+	hashtab_each(&e->episodes, free_episode, NULL);
+	hashtab_fini(&e->episodes);
+	wheel_fini(&e->wheel);
+	free(e);
+}

@@ -1,0 +1,93 @@
+/*
+ * An nng REP server for one generated protobuf-c service: a pool of
+ * contexts, each an explicit state machine (RECV -> WORK -> SEND) as in
+ * nng's async demo, so many peers are served at once without a thread per
+ * request. The robots' Monitor service and the owner's Admin service both
+ * run on it; they differ in who may call (the admit hook) and what their
+ * handlers do.
+ *
+ * A request is decoded (undecodable bytes still get INVALID_ARGUMENT),
+ * admitted, then dispatched through the service descriptor; the handler
+ * finishes with the closure protobuf-c gives it, now or later from another
+ * thread, and the reply goes out then.
+ */
+#ifndef HBMON_SERVER_RPCSERVER_H
+#define HBMON_SERVER_RPCSERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "common/dispatch.h"
+#include "hbmon/v1/rpc.pb-c.h"
+
+/* What an admit hook decides. */
+enum rpcserver_admit {
+	RPCSERVER_NEW,    /* dispatch it */
+	RPCSERVER_REPLAY, /* answer with the given reply bytes, dispatch nothing
+	                   */
+	RPCSERVER_REJECT, /* answer with the given code and sentence */
+};
+
+struct rpcserver_options {
+	const char *url;     /* tcp://, ipc:// */
+	size_t recv_max;     /* NNG_OPT_RECVMAXSZ, set before listening */
+	uint32_t workers;    /* requests in progress at once */
+	int ipc_permissions; /* for ipc:// URLs, e.g. 0600; 0: leave as is */
+	ProtobufCService *service;
+	/*
+	 * Decides whether a request is served. now_ms: wall clock.
+	 * principal: whatever the handler should know about the caller.
+	 * reply: on REPLAY, malloc'd bytes to send (freed by the server), or
+	 * NULL for an OK with no payload. code, why: on REJECT.
+	 */
+	enum rpcserver_admit (*admit)(void *arg,
+	                              const Hbmon__V1__RpcRequest *req,
+	                              int64_t now_ms, void **principal,
+	                              uint8_t **reply, size_t *reply_len,
+	                              int *code, char *why, size_t why_len);
+	/*
+	 * Called with every reply to an admitted request before it is sent
+	 * (may be NULL). final: false for a transient failure (UNAVAILABLE)
+	 * the caller may retry.
+	 */
+	void (*settle)(void *arg, void *principal,
+	               const Hbmon__V1__RpcRequest *req, bool final,
+	               const uint8_t *reply, size_t reply_len);
+	void *arg;
+	size_t scratch_size; /* per-worker memory for the handlers */
+	/* Frees what a handler left in scratch, after each reply. */
+	void (*release)(void *scratch);
+};
+
+struct rpcserver;
+
+/*
+ * Opens the socket, listens on opts->url and starts the workers. why: a
+ * sentence naming the URL on failure. Returns HBMON_OK, HBMON_EINVAL (bad
+ * URL), HBMON_EBUSY (address in use), HBMON_ENOMEM or HBMON_EIO.
+ */
+int rpcserver_start(const struct rpcserver_options *opts,
+                    struct rpcserver **out, char *why, size_t why_len);
+
+/*
+ * For handlers: the caller admitted for this call, and this worker's
+ * scratch memory (zeroed before each request).
+ */
+void *rpcserver_principal(const struct rpc_call *call);
+void *rpcserver_scratch(const struct rpc_call *call);
+
+/*
+ * Stops taking new work: requests that still arrive are answered with
+ * UNAVAILABLE so callers send them again later. Then waits up to
+ * timeout_ms for admitted requests to be answered. Returns the number
+ * still in progress (0 when fully drained).
+ */
+size_t rpcserver_drain(struct rpcserver *srv, int64_t timeout_ms);
+
+/* Stops the workers, closes the socket, frees everything. NULL is fine. */
+void rpcserver_close(struct rpcserver *srv);
+
+#endif
