@@ -64,6 +64,7 @@ struct engine {
 	struct wheel wheel;
 	struct hashtab episodes; /* open episodes by id */
 	uint64_t last_seq;
+	uint64_t committed_seq; /* last_seq at the last flush */
 	struct pending *pending, **pending_tail;
 	/* The readings of the call in progress, and its first store error
 	 * (wheel callbacks cannot return one). */
@@ -1071,6 +1072,7 @@ engine_flush(struct engine *e,
 		n++;
 	}
 	e->pending_tail = &e->pending;
+	e->committed_seq = e->last_seq;
 	return n;
 }
 
@@ -1078,6 +1080,12 @@ uint64_t
 engine_last_seq(const struct engine *e)
 {
 	return e->last_seq;
+}
+
+uint64_t
+engine_committed_seq(const struct engine *e)
+{
+	return e->committed_seq;
 }
 
 void
@@ -1187,6 +1195,7 @@ engine_start(struct store *store, struct subjects *subjects,
 	if ((rv = store_alert_last_seq(store, &e->last_seq)) != HBMON_OK) {
 		goto fail;
 	}
+	e->committed_seq = e->last_seq;
 	subjects_each(subjects, start_subject, &c);
 	if ((rv = store_episodes_open_each(store, load_episode, &c)) !=
 	    HBMON_OK) {

@@ -121,6 +121,9 @@ size_t engine_flush(struct engine *e,
 /* The highest alert seq given out (committed or pending). */
 uint64_t engine_last_seq(const struct engine *e);
 
+/* The highest alert seq known committed (as of the last flush). */
+uint64_t engine_committed_seq(const struct engine *e);
+
 /* Forgets s before it is removed: its timer and open episodes go. */
 void engine_forget_subject(struct engine *e, struct subject *s);
 

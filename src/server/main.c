@@ -19,6 +19,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "hbmon/error.h"
+#include "common/secret.h"
+#include "server/admin.h"
 #include "server/ingest.h"
 #include "server/publisher.h"
 #include "server/recorder.h"
@@ -161,6 +163,9 @@ main(int argc, char **argv)
 	struct recorder *rec = NULL;
 	struct ingest *ing = NULL;
 	struct publisher *pub = NULL;
+	struct admin *adm = NULL;
+	struct admin_options aopts;
+	char admin_secret[REGISTRY_SECRET_MAX] = "";
 	struct recorder_options ropts;
 	struct ingest_options iopts;
 	sigset_t stop_signals;
@@ -202,6 +207,9 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The database holds robot secrets: nothing the server creates is
+	 * for other users' eyes. */
+	umask(0077);
 	if (make_dirs(set.data_dir) != 0) {
 		fprintf(stderr, "hbmon-server: cannot create data dir %s: %s\n",
 		        set.data_dir, strerror(errno));
@@ -256,6 +264,41 @@ main(int argc, char **argv)
 	}
 	store = NULL; /* the recorder owns it now */
 
+	memset(&aopts, 0, sizeof(aopts));
+	aopts.ipc_url = set.admin;
+	aopts.tcp_url = set.admin_tcp;
+	aopts.recv_max = (size_t) set.recv_max;
+	aopts.miss_threshold = set.miss_threshold;
+	aopts.auth_window_ms = set.auth_window;
+	aopts.started_ms = clock_wall_ms();
+	aopts.version = HBMON_VERSION;
+	if (set.admin_tcp[0] != '\0') {
+		if (set.admin_secret_file[0] == '\0') {
+			fprintf(stderr, "hbmon-server: admin_tcp needs "
+			                "admin_secret_file\n");
+			goto fail;
+		}
+		if (secret_load(set.admin_secret_file, NULL, admin_secret,
+		                sizeof(admin_secret), why,
+		                sizeof(why)) != HBMON_OK) {
+			fprintf(stderr, "hbmon-server: %s\n", why);
+			goto fail;
+		}
+		aopts.secret = admin_secret;
+	}
+	if (strncmp(set.admin, "ipc://", 6) != 0) {
+		fprintf(stderr,
+		        "hbmon-server: admin must be an ipc:// URL (only the "
+		        "owner can open it); use admin_tcp for a network "
+		        "listener\n");
+		goto fail;
+	}
+	if (admin_start(&aopts, rec, &reg, &adm, why, sizeof(why)) !=
+	    HBMON_OK) {
+		fprintf(stderr, "hbmon-server: %s\n", why);
+		goto fail;
+	}
+
 	iopts.url = set.listen;
 	iopts.recv_max = (size_t) set.recv_max;
 	iopts.workers = set.workers;
@@ -264,19 +307,22 @@ main(int argc, char **argv)
 		fprintf(stderr, "hbmon-server: %s\n", why);
 		goto fail;
 	}
+	explicit_bzero(admin_secret, sizeof(admin_secret));
 	log_info("hbmon-server ready",
-	         "version=%s data_dir=%s listen=%s auth=%s", HBMON_VERSION,
-	         set.data_dir, set.listen,
-	         set.auth == AUTH_NONE ? "none" : "hmac");
+	         "version=%s data_dir=%s listen=%s admin=%s publish=%s auth=%s",
+	         HBMON_VERSION, set.data_dir, set.listen, set.admin,
+	         set.publish, set.auth == AUTH_NONE ? "none" : "hmac");
 
 	while (sigwait(&stop_signals, &sig) != 0) {
 	}
 	log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	admin_drain(adm, DRAIN_TIMEOUT_MS);
 	if (ingest_drain(ing, DRAIN_TIMEOUT_MS) > 0) {
 		log_warn("requests still in progress after the drain timeout",
 		         "timeout_ms=%d", DRAIN_TIMEOUT_MS);
 	}
 	recorder_stop(rec);
+	admin_close(adm);
 	if (!close_bounded(ing, CLOSE_TIMEOUT_MS)) {
 		/* exit() would run nng_fini, which can hang the same way. */
 		log_warn("the robot socket did not close in time; everything "
@@ -291,6 +337,8 @@ main(int argc, char **argv)
 	return 0;
 
 fail:
+	explicit_bzero(admin_secret, sizeof(admin_secret));
+	admin_close(adm);
 	recorder_stop(rec);
 	ingest_close(ing);
 	publisher_close(pub);

@@ -97,6 +97,43 @@ registry_add(struct registry *reg, const char *id, const char *secret,
 	return rv;
 }
 
+int
+registry_set_secret(struct registry *reg, const char *id, const char *secret)
+{
+	struct robot *r = registry_find(reg, id);
+	size_t len = strlen(secret);
+
+	if (len >= REGISTRY_SECRET_MAX) {
+		return HBMON_EINVAL;
+	}
+	if (r == NULL) {
+		return registry_add(reg, id, secret, 0, NULL, 0);
+	}
+	pthread_mutex_lock(&r->lock);
+	explicit_bzero(r->secret, sizeof(r->secret));
+	memcpy(r->secret, secret, len + 1);
+	r->secret_len = len;
+	r->removed = false;
+	pthread_mutex_unlock(&r->lock);
+	return HBMON_OK;
+}
+
+int
+registry_remove(struct registry *reg, const char *id)
+{
+	struct robot *r = registry_find(reg, id);
+
+	if (r == NULL || r->removed) {
+		return HBMON_ENOENT;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->removed = true;
+	explicit_bzero(r->secret, sizeof(r->secret));
+	r->secret_len = 0;
+	pthread_mutex_unlock(&r->lock);
+	return HBMON_OK;
+}
+
 struct robot *
 registry_find(struct registry *reg, const char *id)
 {
@@ -173,6 +210,9 @@ registry_admit(struct registry *reg, const Hbmon__V1__RpcRequest *req,
 	struct robot *r;
 	struct reply_cache *c;
 	uint8_t sig[32] = { 0 };
+	char secret[REGISTRY_SECRET_MAX];
+	size_t secret_len;
+	bool verified;
 	int64_t skew;
 	enum admit result;
 
@@ -206,8 +246,15 @@ registry_admit(struct registry *reg, const Hbmon__V1__RpcRequest *req,
 		              "`hbctl robot add %s`",
 		              req->robot_id, req->robot_id);
 	}
-	if (req->signature.len != 32 ||
-	    env_request_verify(req, r->secret, r->secret_len) != HBMON_OK) {
+	/* The secret can be rotated meanwhile: verify against a copy. */
+	pthread_mutex_lock(&r->lock);
+	memcpy(secret, r->secret, sizeof(secret));
+	secret_len = r->secret_len;
+	pthread_mutex_unlock(&r->lock);
+	verified = req->signature.len == 32 && secret_len > 0 &&
+	           env_request_verify(req, secret, secret_len) == HBMON_OK;
+	explicit_bzero(secret, sizeof(secret));
+	if (!verified) {
 		return reject(out_code, RPC_UNAUTHENTICATED, why, why_len,
 		              "bad signature for robot '%s'; check its secret",
 		              req->robot_id);

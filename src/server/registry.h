@@ -83,6 +83,19 @@ int registry_add(struct registry *reg, const char *id, const char *secret,
                  uint64_t last_seq, const uint8_t *last_sig,
                  int64_t interval_max_ms);
 
+/*
+ * Gives robot id a new secret, bringing it back if it was removed, or adds
+ * it. Returns HBMON_OK, HBMON_EINVAL or HBMON_ENOMEM. Thread-safe.
+ */
+int registry_set_secret(struct registry *reg, const char *id,
+                        const char *secret);
+
+/*
+ * Marks robot id removed: its requests are refused from now on. Returns
+ * HBMON_OK or HBMON_ENOENT. Thread-safe.
+ */
+int registry_remove(struct registry *reg, const char *id);
+
 /* The robot named id, or NULL. Thread-safe. */
 struct robot *registry_find(struct registry *reg, const char *id);
 

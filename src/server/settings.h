@@ -18,8 +18,10 @@ enum settings_durability { DURABILITY_NORMAL = 0, DURABILITY_FULL = 1 };
 
 struct server_settings {
 	char data_dir[SETTINGS_PATH_MAX];
-	char listen[SETTINGS_URL_MAX];  /* robots (Monitor service) */
-	char admin[SETTINGS_URL_MAX];   /* "" -> ipc://DATA_DIR/admin.sock */
+	char listen[SETTINGS_URL_MAX];    /* robots (Monitor service) */
+	char admin[SETTINGS_URL_MAX];     /* "" -> ipc://DATA_DIR/admin.sock */
+	char admin_tcp[SETTINGS_URL_MAX]; /* optional; needs the admin secret */
+	char admin_secret_file[SETTINGS_PATH_MAX];
 	char publish[SETTINGS_URL_MAX]; /* "" -> ipc://DATA_DIR/alerts.sock */
 	int auth;                       /* enum settings_auth */
 	int64_t auth_window;            /* ms, allowed |sent_at - now| */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -952,6 +953,204 @@ store_count(struct store *s, const char *table, int64_t *out)
 		*out = sqlite3_column_int64(st, 0);
 	} else {
 		rv = HBMON_EIO;
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+/* Runs a two-range, limited query over a subject's rows. */
+static int
+prepare_range(struct store *s, const char *oldest_sql, const char *newest_sql,
+              bool newest, int64_t subject_id, int64_t since_ms,
+              int64_t until_ms, uint32_t limit, sqlite3_stmt **out)
+{
+	if (sqlite3_prepare_v2(s->db, newest ? newest_sql : oldest_sql, -1, out,
+	                       NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(*out, 1, subject_id);
+	sqlite3_bind_int64(*out, 2, since_ms);
+	sqlite3_bind_int64(*out, 3, until_ms > 0 ? until_ms : INT64_MAX);
+	sqlite3_bind_int64(*out, 4, limit);
+	return HBMON_OK;
+}
+
+int
+store_heartbeats_each(struct store *s, int64_t subject_id, int64_t since_ms,
+                      int64_t until_ms, uint32_t limit, bool newest,
+                      int (*fn)(void *arg,
+                                const struct store_heartbeat_row *row),
+                      void *arg)
+{
+#define HB_COLS                                                                \
+	"received_ms, status, session_valid, open_orders, active_accounts,"    \
+	" active_tasks, timestamp, id"
+	static const char oldest[] =
+	    "SELECT " HB_COLS " FROM heartbeats WHERE subject_id = ?1 AND"
+	    " received_ms BETWEEN ?2 AND ?3 ORDER BY received_ms, id LIMIT ?4";
+	/* The newest rows, handed over oldest first. */
+	static const char newest_sql[] =
+	    "SELECT * FROM (SELECT " HB_COLS " FROM heartbeats WHERE"
+	    " subject_id = ?1 AND received_ms BETWEEN ?2 AND ?3 ORDER BY"
+	    " received_ms DESC, id DESC LIMIT ?4) ORDER BY received_ms, id";
+#undef HB_COLS
+	sqlite3_stmt *st;
+	int rc, rv;
+
+	if ((rv = prepare_range(s, oldest, newest_sql, newest, subject_id,
+	                        since_ms, until_ms, limit, &st)) != HBMON_OK) {
+		return rv;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_heartbeat_row row = {
+			.received_ms = sqlite3_column_int64(st, 0),
+			.status = sqlite3_column_int(st, 1),
+			.session_valid = sqlite3_column_int(st, 2) != 0,
+			.open_orders = (uint32_t) sqlite3_column_int64(st, 3),
+			.active_accounts =
+			    (uint32_t) sqlite3_column_int64(st, 4),
+			.active_tasks = (uint32_t) sqlite3_column_int64(st, 5),
+			.timestamp = (const char *) sqlite3_column_text(st, 6),
+		};
+		if ((rv = fn(arg, &row)) != 0) {
+			break;
+		}
+	}
+	if (rv == HBMON_OK && rc != SQLITE_DONE) {
+		rv = HBMON_EIO;
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+int
+store_transitions_each(struct store *s, int64_t subject_id, int64_t since_ms,
+                       int64_t until_ms, uint32_t limit, bool newest,
+                       int (*fn)(void *arg,
+                                 const struct store_transition_row *row),
+                       void *arg)
+{
+	static const char oldest[] =
+	    "SELECT received_ms, from_status, to_status, allowed FROM"
+	    " transitions WHERE subject_id = ?1 AND received_ms BETWEEN ?2 AND"
+	    " ?3 ORDER BY received_ms, id LIMIT ?4";
+	static const char newest_sql[] =
+	    "SELECT * FROM (SELECT received_ms, from_status, to_status,"
+	    " allowed, id FROM transitions WHERE subject_id = ?1 AND"
+	    " received_ms BETWEEN ?2 AND ?3 ORDER BY received_ms DESC, id DESC"
+	    " LIMIT ?4) ORDER BY received_ms, id";
+	sqlite3_stmt *st;
+	int rc, rv;
+
+	if ((rv = prepare_range(s, oldest, newest_sql, newest, subject_id,
+	                        since_ms, until_ms, limit, &st)) != HBMON_OK) {
+		return rv;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_transition_row row = {
+			.received_ms = sqlite3_column_int64(st, 0),
+			.from_status = sqlite3_column_int(st, 1),
+			.to_status = sqlite3_column_int(st, 2),
+			.allowed = sqlite3_column_int(st, 3) != 0,
+		};
+		if ((rv = fn(arg, &row)) != 0) {
+			break;
+		}
+	}
+	if (rv == HBMON_OK && rc != SQLITE_DONE) {
+		rv = HBMON_EIO;
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+/* Runs one write with text parameters; returns HBMON_ENOENT if no row. */
+static int
+exec_changes(struct store *s, const char *sql, const char *a, const char *b,
+             int64_t n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b != NULL) {
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_int64(st, 2, n);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		return HBMON_EIO;
+	}
+	return sqlite3_changes(s->db) > 0 ? HBMON_OK : HBMON_ENOENT;
+}
+
+int
+store_robot_secret(struct store *s, const char *robot, const char *secret)
+{
+	return exec_changes(s, "UPDATE robots SET secret = ?2 WHERE robot = ?1",
+	                    robot, secret, 0);
+}
+
+int
+store_robot_remove(struct store *s, const char *robot, int64_t now_ms)
+{
+	int rv = exec_changes(s,
+	                      "UPDATE episodes SET resolved_ms = ?2 WHERE"
+	                      " resolved_ms = 0 AND subject_id IN (SELECT id"
+	                      " FROM subjects WHERE robot = ?1)",
+	                      robot, NULL, now_ms);
+
+	if (rv != HBMON_OK && rv != HBMON_ENOENT) {
+		return rv;
+	}
+	rv =
+	    exec_changes(s, "DELETE FROM subjects WHERE robot = ?1 AND ?2 = ?2",
+	                 robot, NULL, 0);
+	if (rv != HBMON_OK && rv != HBMON_ENOENT) {
+		return rv;
+	}
+	return exec_changes(s,
+	                    "DELETE FROM robots WHERE robot = ?1 AND ?2 = ?2",
+	                    robot, NULL, 0);
+}
+
+int64_t
+store_size(struct store *s)
+{
+	char wal[sizeof(s->path) + 8];
+	struct stat st;
+	int64_t total = 0;
+
+	if (stat(s->path, &st) == 0) {
+		total += st.st_size;
+	}
+	snprintf(wal, sizeof(wal), "%s-wal", s->path);
+	if (stat(wal, &st) == 0) {
+		total += st.st_size;
+	}
+	return total;
+}
+
+int
+store_heartbeats_total(struct store *s, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rv = HBMON_EIO;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT coalesce(max(id), 0) FROM"
+	                       " heartbeats",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rv = HBMON_OK;
 	}
 	sqlite3_finalize(st);
 	return rv;

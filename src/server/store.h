@@ -247,6 +247,62 @@ int store_state_set(struct store *s, int64_t started_ms, int64_t last_alive_ms);
 
 /* ---- queries used by tests and the admin service ---- */
 
+/* One raw heartbeat as read back. */
+struct store_heartbeat_row {
+	int64_t received_ms;
+	int status;
+	bool session_valid;
+	uint32_t open_orders;
+	uint32_t active_accounts;
+	uint32_t active_tasks;
+	const char *timestamp;
+};
+
+/* One state transition as read back. */
+struct store_transition_row {
+	int64_t received_ms;
+	int from_status;
+	int to_status;
+	bool allowed;
+};
+
+/*
+ * Calls fn for the heartbeats of a subject received in [since_ms,
+ * until_ms], at most limit, oldest first; newest: take the newest limit
+ * rows instead of the oldest (still delivered oldest first). Returns as
+ * store_robots_each.
+ */
+int store_heartbeats_each(struct store *s, int64_t subject_id, int64_t since_ms,
+                          int64_t until_ms, uint32_t limit, bool newest,
+                          int (*fn)(void *arg,
+                                    const struct store_heartbeat_row *row),
+                          void *arg);
+
+/* As store_heartbeats_each, for transitions. */
+int store_transitions_each(
+    struct store *s, int64_t subject_id, int64_t since_ms, int64_t until_ms,
+    uint32_t limit, bool newest,
+    int (*fn)(void *arg, const struct store_transition_row *row), void *arg);
+
+/*
+ * Replaces a robot's secret. Returns HBMON_OK, HBMON_ENOENT or HBMON_EIO.
+ */
+int store_robot_secret(struct store *s, const char *robot, const char *secret);
+
+/*
+ * Forgets a robot: its registry row and its subjects; open episodes of
+ * those subjects are closed at now_ms. Recorded heartbeats, transitions
+ * and alerts stay (history is not rewritten). Returns HBMON_OK,
+ * HBMON_ENOENT or HBMON_EIO.
+ */
+int store_robot_remove(struct store *s, const char *robot, int64_t now_ms);
+
+/* Bytes the database takes on disk (main file and WAL). */
+int64_t store_size(struct store *s);
+
+/* The highest heartbeat row id: how many were ever recorded. */
+int store_heartbeats_total(struct store *s, int64_t *out);
+
 /*
  * Counts rows: table is one of "heartbeats", "transitions", "subjects",
  * "robots", "alerts". Returns HBMON_OK or HBMON_EINVAL / HBMON_EIO.

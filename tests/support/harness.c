@@ -111,9 +111,26 @@ answers(const struct harness_server *srv)
 	return rv == HBMON_OK;
 }
 
+static bool start_server(struct harness_server *srv, const char *const *extra,
+                         const char *const *env, int *status);
+
 bool
 harness_server_start_status(struct harness_server *srv,
                             const char *const *extra, int *status)
+{
+	return start_server(srv, extra, NULL, status);
+}
+
+bool
+harness_server_start_env(struct harness_server *srv, const char *const *extra,
+                         const char *const *env)
+{
+	return start_server(srv, extra, env, NULL);
+}
+
+static bool
+start_server(struct harness_server *srv, const char *const *extra,
+             const char *const *env, int *status)
 {
 	const char *argv[64];
 	int n = 0;
@@ -142,6 +159,9 @@ harness_server_start_status(struct harness_server *srv,
 			dup2(fd, 2);
 			close(fd);
 		}
+		for (int i = 0; env != NULL && env[i] != NULL; i++) {
+			putenv((char *) env[i]);
+		}
 		execv(argv[0], (char *const *) argv);
 		_exit(127);
 	}
@@ -166,7 +186,7 @@ harness_server_start_status(struct harness_server *srv,
 bool
 harness_server_start(struct harness_server *srv, const char *const *extra)
 {
-	return harness_server_start_status(srv, extra, NULL);
+	return start_server(srv, extra, NULL, NULL);
 }
 
 int
@@ -386,4 +406,234 @@ harness_run(const char *const *argv, const char *stdin_text, char **out,
 	close(err_fd);
 	close(in_fd);
 	return st;
+}
+
+/* ---- robots and alerts ---- */
+
+#include "common/rfc3339.h"
+#include "common/rpc_status.h"
+
+void
+harness_sleep_ms(int ms)
+{
+	struct timespec t = { ms / 1000, (long) (ms % 1000) * 1000000 };
+	while (nanosleep(&t, &t) != 0) {
+	}
+}
+
+void
+harness_robot_init(struct harness_robot *r, struct harness_server *srv,
+                   const char *robot, const char *secret, int n)
+{
+	memset(r, 0, sizeof(*r));
+	cr_assert_leq(n, 64);
+	r->client = harness_client(srv->listen, robot, secret);
+	r->health = HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_HEALTHY;
+	r->n_accounts = n;
+	r->active_accounts = (uint32_t) n;
+	for (int i = 0; i < n; i++) {
+		snprintf(r->names[i], sizeof(r->names[i]), "ACC_%03d", i + 1);
+		r->status[i] = HBMON__V1__ACCOUNT_STATUS__ACCOUNT_STATUS_ACTIVE;
+		r->session_valid[i] = true;
+	}
+}
+
+static void
+send_batch(struct harness_robot *r, bool robot, bool accounts)
+{
+	Hbmon__V1__HeartbeatBatch b = HBMON__V1__HEARTBEAT_BATCH__INIT;
+	Hbmon__V1__RobotHeartbeat hb = HBMON__V1__ROBOT_HEARTBEAT__INIT;
+	Hbmon__V1__AccountHeartbeat acc[64];
+	Hbmon__V1__AccountHeartbeat *ptrs[64];
+	Hbmon__V1__BatchReply *reply = NULL;
+	struct rpc_status st;
+	char ts[RFC3339_MAX];
+
+	rfc3339_format(clock_wall_ms() + r->skew_ms, 7 * 60, ts, sizeof(ts));
+	hb.event = "ROBOT_HEARTBEAT";
+	hb.status = r->health;
+	hb.active_accounts = r->active_accounts;
+	hb.active_tasks = 1;
+	hb.timestamp = ts;
+	for (int i = 0; accounts && i < r->n_accounts; i++) {
+		hbmon__v1__account_heartbeat__init(&acc[i]);
+		acc[i].event = "ACCOUNT_HEARTBEAT";
+		acc[i].account = r->names[i];
+		acc[i].status = r->status[i];
+		acc[i].session_valid = r->session_valid[i];
+		acc[i].open_orders = r->open_orders[i];
+		acc[i].timestamp = ts;
+		ptrs[i] = &acc[i];
+	}
+	b.robot = robot ? &hb : NULL;
+	b.accounts = ptrs;
+	b.n_accounts = accounts ? (size_t) r->n_accounts : 0;
+	cr_assert_eq(rpc_client_call(r->client, "/hbmon.v1.Monitor/ReportBatch",
+	                             &b.base,
+	                             &hbmon__v1__batch_reply__descriptor,
+	                             (ProtobufCMessage **) &reply, &st),
+	             HBMON_OK, "no reply: %s", st.message);
+	cr_assert_eq(st.code, RPC_OK, "batch refused: %s", st.message);
+	if (reply->robot != NULL) {
+		cr_assert_eq(reply->robot->code, RPC_OK, "%s",
+		             reply->robot->message);
+	}
+	for (size_t i = 0; i < reply->n_accounts; i++) {
+		cr_assert_eq(reply->accounts[i]->code, RPC_OK, "%s",
+		             reply->accounts[i]->message);
+	}
+	protobuf_c_message_free_unpacked(&reply->base, NULL);
+}
+
+void
+harness_robot_send(struct harness_robot *r)
+{
+	send_batch(r, true, true);
+}
+
+void
+harness_robot_send_accounts(struct harness_robot *r)
+{
+	send_batch(r, false, true);
+}
+
+void
+harness_robot_send_robot(struct harness_robot *r)
+{
+	send_batch(r, true, false);
+}
+
+void
+harness_robot_fini(struct harness_robot *r)
+{
+	rpc_client_close(r->client);
+	r->client = NULL;
+}
+
+struct rpc_client *
+harness_admin(struct harness_server *srv)
+{
+	return harness_client(srv->admin, NULL, NULL);
+}
+
+size_t
+harness_alerts(struct rpc_client *admin, uint64_t after,
+               Hbmon__V1__Alert ***out)
+{
+	Hbmon__V1__Alert **all = NULL;
+	size_t n = 0;
+
+	for (;;) {
+		Hbmon__V1__AlertsAfterRequest req =
+		    HBMON__V1__ALERTS_AFTER_REQUEST__INIT;
+		Hbmon__V1__AlertsAfterReply *page = NULL;
+		struct rpc_status st;
+
+		req.after_seq = after;
+		req.limit = 100;
+		cr_assert_eq(
+		    rpc_client_call(admin, "/hbmon.v1.Admin/AlertsAfter",
+		                    &req.base,
+		                    &hbmon__v1__alerts_after_reply__descriptor,
+		                    (ProtobufCMessage **) &page, &st),
+		    HBMON_OK, "%s", st.message);
+		cr_assert_eq(st.code, RPC_OK, "%s", st.message);
+		all = realloc(all, (n + page->n_alerts + 1) * sizeof(*all));
+		for (size_t i = 0; i < page->n_alerts; i++) {
+			uint8_t buf[65536];
+			size_t len =
+			    hbmon__v1__alert__pack(page->alerts[i], buf);
+			/* Keep each alert on its own, independent of the page.
+			 */
+			all[n++] = hbmon__v1__alert__unpack(NULL, len, buf);
+			after = page->alerts[i]->seq;
+		}
+		bool more = page->more && page->n_alerts > 0;
+		protobuf_c_message_free_unpacked(&page->base, NULL);
+		if (!more) {
+			break;
+		}
+	}
+	*out = all;
+	return n;
+}
+
+void
+harness_alerts_free(Hbmon__V1__Alert **alerts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		hbmon__v1__alert__free_unpacked(alerts[i], NULL);
+	}
+	free(alerts);
+}
+
+size_t
+harness_count_kind(Hbmon__V1__Alert **alerts, size_t n, int kind, int state)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((int) alerts[i]->kind == kind &&
+		    (state == 0 || (int) alerts[i]->state == state)) {
+			c++;
+		}
+	}
+	return c;
+}
+
+Hbmon__V1__Alert *
+harness_find_kind(Hbmon__V1__Alert **alerts, size_t n, int kind)
+{
+	for (size_t i = 0; i < n; i++) {
+		if ((int) alerts[i]->kind == kind) {
+			return alerts[i];
+		}
+	}
+	return NULL;
+}
+
+uint64_t
+harness_wait_alert(struct rpc_client *admin, int kind, const char *robot,
+                   const char *account, int timeout_ms)
+{
+	int64_t until = clock_mono_ms() + timeout_ms;
+
+	do {
+		Hbmon__V1__Alert **a;
+		size_t n = harness_alerts(admin, 0, &a);
+		uint64_t seq = 0;
+
+		for (size_t i = 0; i < n && seq == 0; i++) {
+			if ((int) a[i]->kind == kind &&
+			    (robot == NULL ||
+			     strcmp(a[i]->robot, robot) == 0) &&
+			    (account == NULL ||
+			     strcmp(a[i]->account, account) == 0)) {
+				seq = a[i]->seq;
+			}
+		}
+		harness_alerts_free(a, n);
+		if (seq != 0) {
+			return seq;
+		}
+		harness_sleep_ms(20);
+	} while (clock_mono_ms() < until);
+	return 0;
+}
+
+Hbmon__V1__SubjectReply *
+harness_subject(struct rpc_client *admin, const char *subject)
+{
+	Hbmon__V1__SubjectRequest req = HBMON__V1__SUBJECT_REQUEST__INIT;
+	Hbmon__V1__SubjectReply *reply = NULL;
+	struct rpc_status st;
+
+	req.subject = (char *) subject;
+	cr_assert_eq(rpc_client_call(admin, "/hbmon.v1.Admin/Subject",
+	                             &req.base,
+	                             &hbmon__v1__subject_reply__descriptor,
+	                             (ProtobufCMessage **) &reply, &st),
+	             HBMON_OK, "%s", st.message);
+	cr_assert_eq(st.code, RPC_OK, "%s: %s", subject, st.message);
+	return reply;
 }

@@ -52,6 +52,13 @@ void harness_robot_add(struct harness_server *srv, const char *robot,
  */
 bool harness_server_start(struct harness_server *srv, const char *const *extra);
 
+/*
+ * As harness_server_start, with extra environment variables for the server
+ * ("NAME=value", NULL-terminated, may be NULL), e.g. for libfaketime.
+ */
+bool harness_server_start_env(struct harness_server *srv,
+                              const char *const *extra, const char *const *env);
+
 /* As harness_server_start, returns false if it exited (exit status in *status).
  */
 bool harness_server_start_status(struct harness_server *srv,
@@ -96,5 +103,75 @@ uint8_t *harness_signed_request(const char *method, const char *robot,
  */
 int harness_run(const char *const *argv, const char *stdin_text, char **out,
                 char **err, int timeout_ms);
+
+/* ---- robots and alerts, for the alert engine's end-to-end tests ---- */
+
+#include "hbmon/v1/admin.pb-c.h"
+#include "hbmon/v1/alert.pb-c.h"
+
+/* Statuses of one simulated robot and its accounts. */
+struct harness_robot {
+	struct rpc_client *client;
+	int health; /* HealthStatus */
+	uint32_t active_accounts;
+	int n_accounts;
+	char names[64][16]; /* ACC_001... */
+	int status[64];     /* AccountStatus */
+	bool session_valid[64];
+	uint32_t open_orders[64];
+	int64_t skew_ms; /* added to the timestamp it sends */
+};
+
+/*
+ * Prepares robot (registered with secret) with n accounts, all healthy /
+ * active with valid sessions and no orders; active_accounts = n.
+ */
+void harness_robot_init(struct harness_robot *r, struct harness_server *srv,
+                        const char *robot, const char *secret, int n);
+
+/* Sends one batch (robot + every account); asserts it is accepted. */
+void harness_robot_send(struct harness_robot *r);
+
+/* Sends only the accounts, or only the robot heartbeat. */
+void harness_robot_send_accounts(struct harness_robot *r);
+void harness_robot_send_robot(struct harness_robot *r);
+
+void harness_robot_fini(struct harness_robot *r);
+
+/* An admin client for srv. */
+struct rpc_client *harness_admin(struct harness_server *srv);
+
+/*
+ * Every alert in the outbox with seq > after, in seq order (all pages).
+ * out: a malloc'd array of unpacked alerts; free with harness_alerts_free.
+ */
+size_t harness_alerts(struct rpc_client *admin, uint64_t after,
+                      Hbmon__V1__Alert ***out);
+void harness_alerts_free(Hbmon__V1__Alert **alerts, size_t n);
+
+/* How many of alerts are of kind (and, when state is not 0, that state). */
+size_t harness_count_kind(Hbmon__V1__Alert **alerts, size_t n, int kind,
+                          int state);
+
+/* The first alert of kind, or NULL. */
+Hbmon__V1__Alert *harness_find_kind(Hbmon__V1__Alert **alerts, size_t n,
+                                    int kind);
+
+/*
+ * Polls the outbox until an alert of kind (and subject robot/account,
+ * account "" for a robot, NULL: any) appears, up to timeout_ms; returns its
+ * seq, or 0 on timeout.
+ */
+uint64_t harness_wait_alert(struct rpc_client *admin, int kind,
+                            const char *robot, const char *account,
+                            int timeout_ms);
+
+/* The admin's view of one subject; free with protobuf_c_message_free_unpacked.
+ */
+Hbmon__V1__SubjectReply *harness_subject(struct rpc_client *admin,
+                                         const char *subject);
+
+/* Milliseconds to sleep. */
+void harness_sleep_ms(int ms);
 
 #endif

@@ -1,0 +1,48 @@
+/*
+ * The owner's service (SPEC §2.2 Admin, §5): status and history for
+ * hbctl, alerts after a seq for notifiers catching up, pause/resume and
+ * ack, and the robot registry. Served on an ipc:// socket in the data dir
+ * (mode 0600: whoever can open it is the owner) and, optionally, on a tcp
+ * listener that requires the admin secret (requests signed as "@admin").
+ *
+ * Every method runs on the recorder thread as an exec job, so it sees and
+ * changes the same state the robots' heartbeats do, in order.
+ */
+#ifndef HBMON_SERVER_ADMIN_H
+#define HBMON_SERVER_ADMIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/recorder.h"
+#include "server/registry.h"
+
+struct admin_options {
+	const char *ipc_url; /* always served; mode 0600 */
+	const char *tcp_url; /* "" or NULL: none */
+	const char *secret;  /* required with tcp_url */
+	size_t recv_max;
+	uint32_t miss_threshold; /* to report late/down as the engine sees */
+	int64_t auth_window_ms;
+	int64_t started_ms;
+	const char *version;
+};
+
+struct admin;
+
+/*
+ * Starts the admin socket(s). rec and reg must outlive the admin. why: a
+ * sentence on failure. Returns HBMON_OK, HBMON_EINVAL (bad URL, or a tcp
+ * listener without a secret), HBMON_EBUSY, HBMON_ENOMEM or HBMON_EIO.
+ */
+int admin_start(const struct admin_options *opts, struct recorder *rec,
+                struct registry *reg, struct admin **out, char *why,
+                size_t why_len);
+
+/* Answers what is in progress (up to timeout_ms), then refuses new calls. */
+void admin_drain(struct admin *adm, int64_t timeout_ms);
+
+/* Closes the sockets and frees everything. NULL is fine. */
+void admin_close(struct admin *adm);
+
+#endif
