@@ -702,3 +702,45 @@ Test(alerts, late_subscriber_gets_every_alert_by_seq, .fini = stop,
 	}
 	harness_robot_fini(&r);
 }
+
+Test(alerts, per_robot_interval_override, .fini = stop, .timeout = 60)
+{
+	Hbmon__V1__RobotSetRequest set = HBMON__V1__ROBOT_SET_REQUEST__INIT;
+	Hbmon__V1__RobotInfo *info = NULL;
+	struct harness_robot r1, r2;
+	struct rpc_status st;
+
+	start_with(NULL);
+	/* R1 reports slowly by design: give it 2 s instead of 300 ms. */
+	set.robot = "R1";
+	set.interval_max_ms = 2000;
+	cr_assert_eq(rpc_client_call(adm, "/hbmon.v1.Admin/RobotSet", &set.base,
+	                             &hbmon__v1__robot_info__descriptor,
+	                             (ProtobufCMessage **) &info, &st),
+	             HBMON_OK);
+	cr_assert_eq(st.code, RPC_OK, "%s", st.message);
+	cr_assert_eq(info->interval_max_ms, 2000);
+	protobuf_c_message_free_unpacked(&info->base, NULL);
+	harness_robot_init(&r1, &srv, "R1", SECRET, 1);
+	harness_robot_init(&r2, &srv, "R2", SECRET, 1);
+	harness_robot_send(&r1);
+	harness_robot_send(&r2);
+	/* Both fall silent: only R2 is down within 1.8 s. */
+	cr_assert_neq(
+	    harness_wait_alert(adm, K(HEARTBEAT_MISSED), "R2", "", 3000), 0);
+	cr_assert_eq(liveness("R1"), LV(OK));
+	{
+		Hbmon__V1__Alert **a;
+		size_t n = harness_alerts(adm, 0, &a);
+		cr_assert_eq(harness_count_kind(a, n, K(HEARTBEAT_MISSED), 0),
+		             1);
+		harness_alerts_free(a, n);
+	}
+	/* Unknown robots are refused. */
+	set.robot = "R9";
+	rpc_client_call(adm, "/hbmon.v1.Admin/RobotSet", &set.base, NULL, NULL,
+	                &st);
+	cr_assert_eq(st.code, RPC_NOT_FOUND, "%s", st.message);
+	harness_robot_fini(&r1);
+	harness_robot_fini(&r2);
+}

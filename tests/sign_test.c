@@ -18,6 +18,15 @@ struct vector {
 
 static const uint8_t binary_payload[] = { 0, 10, 255, 13, 10 };
 
+/* The seed's robot heartbeat, protobuf-encoded: docs/protocol.md's example. */
+static const uint8_t seed_robot[] = {
+	0x0a, 0x0f, 'R',  'O',  'B',  'O', 'T', '_',  'H',  'E',
+	'A',  'R',  'T',  'B',  'E',  'A', 'T', 0x10, 0x01, 0x18,
+	0x0c, 0x20, 0x05, 0x2a, 0x19, '2', '0', '2',  '6',  '-',
+	'0',  '1',  '-',  '2',  '0',  'T', '0', '9',  ':',  '3',
+	'0',  ':',  '0',  '0',  '+',  '0', '7', ':',  '0',  '0'
+};
+
 static const struct vector vectors[] = {
 	{ "hbs_test-secret",
 	  15,
@@ -42,6 +51,12 @@ static const struct vector vectors[] = {
 	                      "ACCOUNT_HEARTBEAT",
 	    19 },
 	  "3e425ccdc67aef821439eb2be3e358cd3ea9aa8508b3ac6f4e04aaa6328dd25c" },
+	/* The worked example in docs/protocol.md. */
+	{ "hbs_example-secret",
+	  18,
+	  { "/hbmon.v1.Monitor/ReportRobot", "R1", 1768876200000000,
+	    1768876200000, seed_robot, sizeof(seed_robot) },
+	  "27a581fad510e0e1b860d357183b37f0b55d567004a8bf948ff33e4c0687289d" },
 };
 
 static void

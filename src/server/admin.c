@@ -891,6 +891,63 @@ run_robot_remove(struct call *c)
 	return HBMON_OK;
 }
 
+HANDLER(robot_set, Hbmon__V1__RobotSetRequest, Hbmon__V1__RobotInfo_Closure)
+static int
+run_robot_set(struct call *c)
+{
+	const Hbmon__V1__RobotSetRequest *in =
+	    (const Hbmon__V1__RobotSetRequest *) c->input;
+	struct robot *known = registry_find(c->adm->reg, in->robot);
+	struct subject *robot =
+	    subjects_find(recorder_subjects(c->adm->rec), in->robot, "");
+	Hbmon__V1__RobotInfo *info;
+	int64_t interval, now, wall;
+
+	if (known == NULL || known->removed) {
+		return fail(c, RPC_NOT_FOUND,
+		            "robot '%.64s' is not registered; `hbctl robot "
+		            "list` shows the robots",
+		            in->robot);
+	}
+	if (in->interval_max_ms > UINT32_MAX) {
+		return fail(c, RPC_INVALID_ARGUMENT,
+		            "interval_max of %" PRId64 " ms is too long",
+		            in->interval_max_ms);
+	}
+	if ((info = alloc(c, sizeof(*info))) == NULL) {
+		return HBMON_OK;
+	}
+	if (in->interval_max_ms != 0) {
+		int64_t own = in->interval_max_ms > 0 ? in->interval_max_ms : 0;
+		if (store_robot_interval(recorder_store(c->adm->rec), in->robot,
+		                         own) == HBMON_EIO) {
+			return HBMON_EIO;
+		}
+		registry_set_interval(c->adm->reg, in->robot, own);
+		interval = own > 0 ? own : c->adm->opts.interval_max_ms;
+		recorder_clock(c->adm->rec, &now, &wall);
+		/* Deadlines follow at once, for the robot and its accounts. */
+		if (robot != NULL) {
+			struct engine *e = recorder_engine(c->adm->rec);
+			engine_set_interval(e, robot, (uint32_t) interval, now);
+			for (struct subject *a = robot->accounts; a != NULL;
+			     a = a->next_account) {
+				engine_set_interval(e, a, (uint32_t) interval,
+				                    now);
+			}
+		}
+	}
+	hbmon__v1__robot_info__init(info);
+	info->robot = dup(c, in->robot);
+	info->interval_max_ms = known->interval_max_ms;
+	if (robot != NULL) {
+		info->last_seen_ms = robot->last_seen_ms;
+		info->accounts = robot->n_accounts;
+	}
+	c->output = &info->base;
+	return HBMON_OK;
+}
+
 struct robot_list {
 	struct call *c;
 	Hbmon__V1__RobotInfo **items;
@@ -1082,6 +1139,7 @@ admin_start(const struct admin_options *opts, struct recorder *rec,
 	adm->service.robot_list = robot_list;
 	adm->service.robot_rotate = robot_rotate;
 	adm->service.robot_remove = robot_remove;
+	adm->service.robot_set = robot_set;
 	adm->service.server_info = server_info;
 	adm->opts = *opts;
 	adm->rec = rec;

@@ -23,6 +23,7 @@ struct admin_options {
 	const char *secret;  /* required with tcp_url */
 	size_t recv_max;
 	uint32_t miss_threshold; /* to report late/down as the engine sees */
+	int64_t interval_max_ms; /* the global one, for RobotSet */
 	int64_t auth_window_ms;
 	int64_t started_ms;
 	const char *version;

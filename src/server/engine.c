@@ -1089,6 +1089,18 @@ engine_committed_seq(const struct engine *e)
 }
 
 void
+engine_set_interval(struct engine *e, struct subject *s, uint32_t interval_ms,
+                    int64_t now)
+{
+	e->now = now;
+	s->interval_ms = interval_ms;
+	/* Fire now: the subject re-arms itself for its new deadline. */
+	if (s->heard && s->liveness != LIVE_DOWN) {
+		schedule(e, s, e->now);
+	}
+}
+
+void
 engine_forget_subject(struct engine *e, struct subject *s)
 {
 	wheel_cancel(&e->wheel, &s->timer);

@@ -124,6 +124,13 @@ uint64_t engine_last_seq(const struct engine *e);
 /* The highest alert seq known committed (as of the last flush). */
 uint64_t engine_committed_seq(const struct engine *e);
 
+/*
+ * Gives s a new interval_max: its deadline moves to match (its misses are
+ * counted in the new interval from now on).
+ */
+void engine_set_interval(struct engine *e, struct subject *s,
+                         uint32_t interval_ms, int64_t now);
+
 /* Forgets s before it is removed: its timer and open episodes go. */
 void engine_forget_subject(struct engine *e, struct subject *s);
 

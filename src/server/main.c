@@ -269,6 +269,7 @@ main(int argc, char **argv)
 	aopts.tcp_url = set.admin_tcp;
 	aopts.recv_max = (size_t) set.recv_max;
 	aopts.miss_threshold = set.miss_threshold;
+	aopts.interval_max_ms = set.interval_max;
 	aopts.auth_window_ms = set.auth_window;
 	aopts.started_ms = clock_wall_ms();
 	aopts.version = HBMON_VERSION;

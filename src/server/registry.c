@@ -134,6 +134,21 @@ registry_remove(struct registry *reg, const char *id)
 	return HBMON_OK;
 }
 
+int
+registry_set_interval(struct registry *reg, const char *id,
+                      int64_t interval_max_ms)
+{
+	struct robot *r = registry_find(reg, id);
+
+	if (r == NULL) {
+		return HBMON_ENOENT;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->interval_max_ms = interval_max_ms;
+	pthread_mutex_unlock(&r->lock);
+	return HBMON_OK;
+}
+
 struct robot *
 registry_find(struct registry *reg, const char *id)
 {

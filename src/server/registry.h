@@ -96,6 +96,10 @@ int registry_set_secret(struct registry *reg, const char *id,
  */
 int registry_remove(struct registry *reg, const char *id);
 
+/* Sets robot id's own interval_max (0: global). HBMON_ENOENT if unknown. */
+int registry_set_interval(struct registry *reg, const char *id,
+                          int64_t interval_max_ms);
+
 /* The robot named id, or NULL. Thread-safe. */
 struct robot *registry_find(struct registry *reg, const char *id);
 

@@ -1097,6 +1097,16 @@ store_robot_secret(struct store *s, const char *robot, const char *secret)
 }
 
 int
+store_robot_interval(struct store *s, const char *robot,
+                     int64_t interval_max_ms)
+{
+	return exec_changes(s,
+	                    "UPDATE robots SET interval_max_ms = ?2 WHERE"
+	                    " robot = ?1",
+	                    robot, NULL, interval_max_ms);
+}
+
+int
 store_robot_remove(struct store *s, const char *robot, int64_t now_ms)
 {
 	int rv = exec_changes(s,

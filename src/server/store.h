@@ -290,6 +290,13 @@ int store_transitions_each(
 int store_robot_secret(struct store *s, const char *robot, const char *secret);
 
 /*
+ * Sets a robot's own interval_max (0: the global one). Returns HBMON_OK,
+ * HBMON_ENOENT or HBMON_EIO.
+ */
+int store_robot_interval(struct store *s, const char *robot,
+                         int64_t interval_max_ms);
+
+/*
  * Forgets a robot: its registry row and its subjects; open episodes of
  * those subjects are closed at now_ms. Recorded heartbeats, transitions
  * and alerts stay (history is not rewritten). Returns HBMON_OK,
