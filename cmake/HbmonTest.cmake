@@ -16,5 +16,5 @@ function(hbmon_test name)
   add_test(NAME ${name} COMMAND ${name} --jobs=2)
   set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT}
     LABELS "${T_LABELS}"
-    ENVIRONMENT "HBMON_BUILD_DIR=${CMAKE_BINARY_DIR};HBMON_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+    ENVIRONMENT "HBMON_BUILD_DIR=${CMAKE_BINARY_DIR};HBMON_SOURCE_DIR=${CMAKE_SOURCE_DIR};LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/lsan.supp")
 endfunction()

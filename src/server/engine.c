@@ -40,7 +40,6 @@ struct episode {
 	struct subject *subject;
 	uint64_t id; /* seq of the alert that opened it */
 	int64_t opened_wall;
-	int64_t opened_at; /* liveness clock; 0: opened before start */
 	int64_t last_alert_wall;
 	int64_t value; /* CLOCK_SKEW: skew ms; MISMATCH: heard */
 	uint32_t repeats;
@@ -172,21 +171,16 @@ schedule(struct engine *e, struct subject *s, int64_t due)
 	wheel_schedule(&e->wheel, &s->timer, due);
 }
 
-/* How long s has been silent, as a person would count it. */
+/*
+ * How long s has been silent, as a person would count it: by the wall
+ * clock, which spans restarts and, unlike the liveness clock, keeps the
+ * time the server itself stalled. (Decisions never use it.)
+ */
 static int64_t
 silent_ms(const struct engine *e, const struct subject *s)
 {
-	int64_t ms;
+	int64_t ms = s->last_seen_ms > 0 ? e->wall - s->last_seen_ms : 0;
 
-	if (s->heard_at > 0) {
-		ms = e->now - s->heard_at;
-	} else if (s->last_seen_ms > 0) {
-		/* Last heard before this run: only the wall clock spans the
-		 * restart. */
-		ms = e->wall - s->last_seen_ms;
-	} else {
-		ms = 0;
-	}
 	return ms > 0 ? ms : 0;
 }
 
@@ -358,7 +352,6 @@ open_episode(struct engine *e, struct subject *s, int kind, int severity,
 	ep->subject = s;
 	ep->id = seq;
 	ep->opened_wall = e->wall;
-	ep->opened_at = e->now;
 	ep->last_alert_wall = e->wall;
 	ep->status = s->status;
 	ep->kind = (uint8_t) kind;
@@ -399,12 +392,12 @@ drop_episode(struct engine *e, struct episode *ep)
 	free(ep);
 }
 
-/* How long an episode has lasted. */
+/* How long an episode has lasted, by the wall clock (see silent_ms). */
 static int64_t
 episode_age(const struct engine *e, const struct episode *ep)
 {
-	int64_t ms = ep->opened_at > 0 ? e->now - ep->opened_at
-	                               : e->wall - ep->opened_wall;
+	int64_t ms = e->wall - ep->opened_wall;
+
 	return ms > 0 ? ms : 0;
 }
 
@@ -714,10 +707,11 @@ evaluate_skew(struct engine *e, struct subject *s, int64_t skew)
 			}
 			return;
 		}
+		/* Rounded: a timestamp 90 s ahead arrives a few ms later. */
 		snprintf(summary, sizeof(summary),
 		         "%s clock is %" PRId64 " s %s the server's "
 		         "(limit %" PRId64 " s)",
-		         who, (skew < 0 ? -skew : skew) / 1000,
+		         who, ((skew < 0 ? -skew : skew) + 500) / 1000,
 		         skew < 0 ? "behind" : "ahead of", limit / 1000);
 		ep = open_episode(e, s, K(CLOCK_SKEW), SEV(WARNING), summary,
 		                  &d);
@@ -767,6 +761,7 @@ engine_heard(struct engine *e, struct subject *s,
 	s->heard = true;
 	s->heard_at = now;
 	s->count_from = now;
+	s->last_seen_ms = hb->received_ms;
 	s->liveness = LIVE_OK;
 	/* Lazy: an armed deadline that is not later than the new one simply
 	 * fires and re-arms itself; a later one (a down deadline, a pause
@@ -918,11 +913,12 @@ fire_episode(struct engine *e, struct episode *ep)
 		appendf(summary, sizeof(summary), " (for %s)", dur);
 		break;
 	case K(CLOCK_SKEW):
-		snprintf(summary, sizeof(summary),
-		         "%s clock still %" PRId64
-		         " s %s the server's (for %s)",
-		         who, (ep->value < 0 ? -ep->value : ep->value) / 1000,
-		         ep->value < 0 ? "behind" : "ahead of", dur);
+		snprintf(
+		    summary, sizeof(summary),
+		    "%s clock still %" PRId64 " s %s the server's (for %s)",
+		    who,
+		    ((ep->value < 0 ? -ep->value : ep->value) + 500) / 1000,
+		    ep->value < 0 ? "behind" : "ahead of", dur);
 		d.skew_ms = ep->value;
 		break;
 	default:

@@ -42,6 +42,7 @@ struct engine_heartbeat {
 	int to_status;
 	bool allowed;         /* the diagram allows from -> to */
 	int64_t timestamp_ms; /* the heartbeat's own timestamp */
+	int64_t received_ms;  /* server wall clock at receipt: last seen */
 };
 
 struct engine;
@@ -61,7 +62,8 @@ int engine_start(struct store *store, struct subjects *subjects,
 void engine_stop(struct engine *e);
 
 /*
- * A heartbeat of s was recorded (inside the open transaction): s is alive;
+ * A heartbeat of s was recorded (inside the open transaction) and s holds
+ * the state it reported; the engine sets s->last_seen_ms. s is alive:
  * resolves its silence, evaluates reported state, INVALID_TRANSITION and
  * CLOCK_SKEW. Returns HBMON_OK or HBMON_EIO (the transaction must then be
  * rolled back and the engine restarted from the store).

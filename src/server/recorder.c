@@ -245,7 +245,7 @@ apply_item(struct recorder *rec, struct recorder_job *job,
 	s->active_tasks = row.active_tasks;
 	s->session_valid = row.session_valid;
 	s->open_orders = row.open_orders;
-	s->last_seen_ms = job->received_ms;
+	seen.received_ms = job->received_ms;
 	seen.from_status = from;
 	seen.to_status = to;
 	seen.allowed = allowed;

@@ -31,6 +31,10 @@ struct worker {
 	bool admitted;
 	bool counted; /* counted in srv->busy until its reply is sent */
 	void *scratch;
+	/* The reply handed to nng_ctx_send, until its callback says how the
+	 * send went. A send refused because the aio was being stopped never
+	 * calls back: close frees what is left here. */
+	nng_msg *sending;
 };
 
 struct rpcserver {
@@ -87,6 +91,7 @@ send_reply(struct worker *w, nng_msg *msg)
 {
 	request_release(w);
 	w->state = W_SEND;
+	w->sending = msg;
 	nng_aio_set_msg(w->aio, msg);
 	nng_ctx_send(w->ctx, w->aio);
 }
@@ -233,8 +238,9 @@ worker_cb(void *arg)
 	case W_SEND:
 		if (rv != 0) {
 			/* The peer went away; the message is still ours. */
-			nng_msg_free(nng_aio_get_msg(w->aio));
+			nng_msg_free(w->sending);
 		}
+		w->sending = NULL;
 		uncount(w);
 		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
 			return;
@@ -376,6 +382,10 @@ rpcserver_close(struct rpcserver *srv)
 		struct worker *w = &srv->workers[i];
 		if (w->aio != NULL) {
 			nng_aio_free(w->aio);
+		}
+		if (w->sending != NULL) {
+			nng_msg_free(w->sending);
+			w->sending = NULL;
 		}
 		request_release(w);
 		free(w->scratch);

@@ -202,6 +202,16 @@ harness_server_stop(struct harness_server *srv)
 	for (int i = 0; i < 600; i++) {
 		if (waitpid(srv->pid, &st, WNOHANG) == srv->pid) {
 			srv->pid = 0;
+			if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				/* Whatever the test says next, the server's
+				 * own words are what explain it. */
+				char *log = harness_server_log(srv);
+				fprintf(stderr,
+				        "hbmon-server ended with status "
+				        "%d; its log:\n%s\n",
+				        st, log);
+				free(log);
+			}
 			return st;
 		}
 		usleep(50 * 1000);
