@@ -1,0 +1,49 @@
+/*
+ * hbctl alerts: which alerts to show and how (cmd_alerts.c), and
+ * following new ones as they are raised (follow.c).
+ */
+#ifndef HBMON_HBCTL_ALERTS_H
+#define HBMON_HBCTL_ALERTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hbctl.h"
+#include "hbmon/v1/alert.pb-c.h"
+
+/* Which alerts to show; everything else is passed over silently. */
+struct alert_filter {
+	int min_severity;  /* 0: any; else this severity or worse */
+	uint32_t kinds;    /* bit (1 << kind); 0: any kind */
+	const char *robot; /* NULL: any robot */
+};
+
+/* Whether a passes f. */
+bool alert_filter_match(const struct alert_filter *f,
+                        const Hbmon__V1__Alert *a);
+
+/* Prints the column header of human output (nothing with --json). */
+void alert_print_header(const struct hbctl *h);
+
+/* Prints a as one line: a JSON object (--json) or aligned columns. */
+void alert_print(const struct hbctl *h, const Hbmon__V1__Alert *a);
+
+struct follow_options {
+	uint64_t after_seq;      /* show alerts with seq above this */
+	bool start_at_newest;    /* --new: after the newest alert instead */
+	const char *publish_url; /* NULL: only read the outbox */
+	uint64_t count;          /* stop after this many shown; 0: never */
+	int64_t poll_ms;         /* read the outbox when PUB is quiet */
+	struct alert_filter filter;
+};
+
+/*
+ * Shows every alert after o->after_seq exactly once, in seq order, as it
+ * is raised: subscribes to the PUB socket first, then catches up from
+ * the outbox, and fills from the outbox any gap PUB leaves. Returns when
+ * o->count alerts were shown or on SIGINT/SIGTERM (HBCTL_EXIT_OK), or
+ * with an exit code when the server cannot be reached at the start.
+ */
+int follow_run(struct hbctl *h, const struct follow_options *o);
+
+#endif

@@ -1,0 +1,306 @@
+/* hbctl command lines: the global flags, each verb's flags, values. */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/duration.h"
+#include "common/rfc3339.h"
+#include "hbctl.h"
+#include "hbmon/error.h"
+
+enum {
+	G_ADMIN = 256,
+	G_ADMIN_SECRET_FILE,
+	G_ADMIN_SECRET,
+	G_SERVER,
+	G_ROBOT,
+	G_SECRET_FILE,
+	G_SECRET,
+	G_JSON,
+	G_TZ,
+	G_TIMEOUT,
+	G_NO_COLOR,
+	G_HELP = 'h',
+};
+
+const struct option hbctl_global_options[] = {
+	{ "admin", required_argument, NULL, G_ADMIN },
+	{ "admin-secret-file", required_argument, NULL, G_ADMIN_SECRET_FILE },
+	{ "admin-secret", required_argument, NULL, G_ADMIN_SECRET },
+	{ "server", required_argument, NULL, G_SERVER },
+	{ "robot", required_argument, NULL, G_ROBOT },
+	{ "secret-file", required_argument, NULL, G_SECRET_FILE },
+	{ "secret", required_argument, NULL, G_SECRET },
+	{ "json", no_argument, NULL, G_JSON },
+	{ "tz", required_argument, NULL, G_TZ },
+	{ "timeout", required_argument, NULL, G_TIMEOUT },
+	{ "no-color", no_argument, NULL, G_NO_COLOR },
+	{ "help", no_argument, NULL, G_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+const char hbctl_global_help[] =
+    "Global flags (before or after the verb):\n"
+    "  --admin URL          the server's admin socket (default $HBMON_ADMIN,\n"
+    "                       else " HBCTL_DEFAULT_ADMIN ", the socket of a\n"
+    "                       server started with no flags in this dir)\n"
+    "  --admin-secret-file F  the admin secret, for a tcp:// admin URL\n"
+    "                       (also $HBMON_ADMIN_SECRET)\n"
+    "  --json               JSON instead of tables (one object per line)\n"
+    "  --tz OFFSET          show times at this UTC offset, e.g. +07:00, Z\n"
+    "                       (default: this machine's offset)\n"
+    "  --timeout D          how long to wait for the server (default 5s)\n"
+    "  --no-color           no colour (also $NO_COLOR; colour is only ever\n"
+    "                       used on a terminal)\n"
+    "  -h, --help           help (hbctl VERB --help for a verb)\n";
+
+void
+hbctl_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hbctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+hbctl_usage_error(const struct hbctl *h, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "hbctl%s%s: ", h->verb != NULL ? " " : "",
+	        h->verb != NULL ? h->verb : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(hbctl%s%s --help for usage)\n",
+	        h->verb != NULL ? " " : "", h->verb != NULL ? h->verb : "");
+	return HBCTL_EXIT_USAGE;
+}
+
+int
+hbctl_duration(const struct hbctl *h, const char *flag, const char *value,
+               int64_t *out_ms)
+{
+	char why[128];
+
+	if (duration_parse(value, out_ms, why, sizeof(why)) != HBMON_OK) {
+		return hbctl_usage_error(h,
+		                         "bad duration '%s' for %s: %s (e.g. "
+		                         "90s, 30m, 2h, 1h30m)",
+		                         value, flag, why);
+	}
+	return HBCTL_CONTINUE;
+}
+
+int
+hbctl_time(const struct hbctl *h, const char *flag, const char *value,
+           int64_t now_ms, int64_t *out_ms)
+{
+	struct rfc3339_time t;
+	char why[128];
+	int64_t ago;
+
+	if (duration_parse(value, &ago, NULL, 0) == HBMON_OK) {
+		*out_ms = now_ms - ago;
+		return HBCTL_CONTINUE;
+	}
+	if (rfc3339_parse(value, strlen(value), &t, why, sizeof(why)) ==
+	    HBMON_OK) {
+		*out_ms = rfc3339_unix_ms(&t);
+		return HBCTL_CONTINUE;
+	}
+	return hbctl_usage_error(h,
+	                         "bad time '%s' for %s: give a duration back "
+	                         "from now (30m, 2h, 1d) or an RFC 3339 time "
+	                         "(2026-01-20T09:30:00+07:00)",
+	                         value, flag);
+}
+
+int
+hbctl_number(const struct hbctl *h, const char *flag, const char *value,
+             uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(value, &end, 10);
+	if (value[0] < '0' || value[0] > '9' || errno != 0 || *end != '\0' ||
+	    n < min || n > max) {
+		return hbctl_usage_error(h,
+		                         "%s '%s' must be a whole number from "
+		                         "%" PRIu64 " to %" PRIu64,
+		                         flag, value, min, max);
+	}
+	*out = n;
+	return HBCTL_CONTINUE;
+}
+
+int
+hbctl_subject(const struct hbctl *h, const char *subject)
+{
+	const char *slash = strchr(subject, '/');
+
+	if (subject[0] == '\0' || slash == subject ||
+	    (slash != NULL && (slash[1] == '\0' || strchr(slash + 1, '/')))) {
+		return hbctl_usage_error(
+		    h,
+		    "'%s' is not a subject; write ROBOT or "
+		    "ROBOT/ACCOUNT, e.g. R1/ACC_003",
+		    subject);
+	}
+	return HBCTL_CONTINUE;
+}
+
+int
+hbctl_positional(const struct hbctl *h, int argc, char **argv, int first,
+                 int min, int max, const char *names)
+{
+	int n = argc - first;
+
+	if (n < min) {
+		return hbctl_usage_error(h, "missing %s", names);
+	}
+	if (n > max) {
+		return hbctl_usage_error(
+		    h, "unexpected argument '%s' (expected %s)",
+		    argv[first + max], names);
+	}
+	return HBCTL_CONTINUE;
+}
+
+int
+hbctl_global_flag(struct hbctl *h, int val, const char *value)
+{
+	char why[128];
+	int64_t ms;
+	int rv;
+
+	switch (val) {
+	case G_ADMIN:
+		h->admin_url = value;
+		break;
+	case G_ADMIN_SECRET_FILE:
+		h->admin_secret_file = value;
+		break;
+	case G_SERVER:
+		h->server_url = value;
+		break;
+	case G_ROBOT:
+		h->robot = value;
+		break;
+	case G_SECRET_FILE:
+		h->secret_file = value;
+		break;
+	case G_ADMIN_SECRET:
+	case G_SECRET:
+		return hbctl_usage_error(
+		    h,
+		    "a secret is never taken from the command line (other "
+		    "users see it in ps); use %s",
+		    val == G_SECRET ? "--secret-file F or HBMON_SECRET"
+		                    : "--admin-secret-file F or "
+		                      "HBMON_ADMIN_SECRET");
+	case G_JSON:
+		h->json = true;
+		break;
+	case G_TZ:
+		if (rfc3339_parse_offset(value, &h->tz_min, why, sizeof(why)) !=
+		    HBMON_OK) {
+			return hbctl_usage_error(
+			    h, "bad --tz '%s': %s (e.g. +07:00, -05:30, Z)",
+			    value, why);
+		}
+		break;
+	case G_TIMEOUT:
+		if ((rv = hbctl_duration(h, "--timeout", value, &ms)) !=
+		    HBCTL_CONTINUE) {
+			return rv;
+		}
+		if (ms <= 0 || ms > INT_MAX) {
+			return hbctl_usage_error(
+			    h,
+			    "--timeout '%s' must be above 0 and at most "
+			    "24 d",
+			    value);
+		}
+		h->timeout_ms = (int) ms;
+		break;
+	case G_NO_COLOR:
+		h->no_color = true;
+		break;
+	default:
+		return hbctl_usage_error(h, "unknown flag");
+	}
+	return HBCTL_CONTINUE;
+}
+
+static void
+print_help(const struct hbctl *h)
+{
+	fputs(h->usage, stdout);
+	fputc('\n', stdout);
+	fputs(hbctl_global_help, stdout);
+}
+
+int
+hbctl_parse(struct hbctl *h, int argc, char **argv, const struct option *opts,
+            int (*on_flag)(struct hbctl *h, int val, const char *value,
+                           void *arg),
+            void *arg, int *first)
+{
+	struct option all[64];
+	size_t n = 0;
+	int ch, rv = HBCTL_CONTINUE;
+
+	/* The verb's flags first: getopt takes the first exact match, so a
+	 * verb may give a global name its own meaning (alerts --robot R). */
+	for (size_t i = 0; opts != NULL && opts[i].name != NULL; i++) {
+		all[n++] = opts[i];
+	}
+	for (size_t i = 0; hbctl_global_options[i].name != NULL; i++) {
+		all[n++] = hbctl_global_options[i];
+	}
+	assert(n < sizeof(all) / sizeof(all[0]));
+	memset(&all[n], 0, sizeof(all[n]));
+
+	/* glibc: optind 0 starts over; permuting, so flags may follow the
+	 * arguments ("hbctl robot add R1 --json"). */
+	optind = 0;
+	opterr = 0;
+	while (rv == HBCTL_CONTINUE &&
+	       (ch = getopt_long(argc, argv, ":h", all, NULL)) != -1) {
+		const char *flag = argv[optind - 1];
+
+		switch (ch) {
+		case 'h':
+			print_help(h);
+			return HBCTL_EXIT_OK;
+		case ':':
+			return hbctl_usage_error(h, "%s needs a value", flag);
+		case '?':
+			if (optopt != 0) {
+				return hbctl_usage_error(
+				    h, "unknown flag '-%c'", optopt);
+			}
+			return hbctl_usage_error(h, "unknown flag '%s'", flag);
+		default:
+			if (ch >= 1000) {
+				rv = on_flag(h, ch, optarg, arg);
+			} else {
+				rv = hbctl_global_flag(h, ch, optarg);
+			}
+		}
+	}
+	*first = optind;
+	h->color = out_want_color(h->no_color);
+	return rv;
+}
