@@ -4,7 +4,9 @@ add_compile_options(-Wall -Wextra -Wshadow -Wstrict-prototypes
 # snprintf into fixed buffers truncates on purpose (messages, names that
 # were length-checked earlier); gcc cannot see the checks and would make
 # every such call an error.
-add_compile_options(-Wno-format-truncation)
+if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+  add_compile_options(-Wno-format-truncation)
+endif()
 if(HBMON_WERROR)
   add_compile_options(-Werror)
 endif()
@@ -19,6 +21,18 @@ if(HBMON_SANITIZE)
   else()
     message(FATAL_ERROR "HBMON_SANITIZE must be empty, address,undefined, or thread")
   endif()
+endif()
+
+if(HBMON_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "HBMON_FUZZ needs clang: CC=clang cmake -DHBMON_FUZZ=ON "
+                        "(apt-get install clang libclang-rt-14-dev)")
+  endif()
+  # Everything is instrumented for coverage; only the targets link the
+  # fuzzer's main().
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
 endif()
 
 if(HBMON_COVERAGE)

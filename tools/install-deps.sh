@@ -17,6 +17,11 @@ packages=(
   libcriterion-dev python3 python3-aiosmtpd nng-utils faketime sqlite3
 )
 
+# `install-deps.sh fuzz` also brings clang and libFuzzer (tools/run-fuzz.sh).
+if [ "${1:-}" = fuzz ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz) with clang, ASan and UBSan and
+# runs each for a while from the seeds in tests/fuzz/seeds plus a corpus
+# kept in build-fuzz/corpus. A crash stops the run and leaves its input.
+#   tools/run-fuzz.sh            # 20 s per target
+#   HBMON_FUZZ_SECONDS=600 tools/run-fuzz.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${HBMON_FUZZ_SECONDS:-20}
+build=build-fuzz
+
+tools/install-deps.sh fuzz
+CC=clang cmake -S . -B "$build" -DHBMON_FUZZ=ON -DHBMON_TESTS=OFF \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" \
+  --target fuzz_envelope fuzz_hbjson fuzz_time fuzz_alert fuzz_rules
+
+corpus=$build/corpus
+mkdir -p "$corpus"/{envelope,hbjson,time,alert,rules}
+cp -n tests/fuzz/seeds/hbjson/* "$corpus/hbjson/"
+cp -n tests/fuzz/seeds/time/* "$corpus/time/"
+# Binary seeds come from protoc's own encoder.
+enc() { protoc -Iproto --encode="hbmon.v1.$1" hbmon/v1/admin.proto hbmon/v1/monitor.proto hbmon/v1/rpc.proto; }
+printf 'method: "/hbmon.v1.Monitor/ReportBatch" robot_id: "R1" seq: 1 sent_at_ms: 1 payload: "\\n\\x0fROBOT_HEARTBEAT\\x10\\x01"' \
+  | enc RpcRequest >"$corpus/envelope/seed"
+printf 'robot { event: "ROBOT_HEARTBEAT" status: HEALTH_STATUS_HEALTHY timestamp: "2026-01-20T09:30:00+07:00" } accounts { event: "ACCOUNT_HEARTBEAT" account: "A" status: ACCOUNT_STATUS_IDLE session_valid: true timestamp: "x" }' \
+  | enc HeartbeatBatch >"$corpus/rules/seed"
+{ printf 'critical/HEARTBEAT_MISSED/R1/'
+  printf 'seq: 3 kind: ALERT_KIND_HEARTBEAT_MISSED severity: SEVERITY_CRITICAL robot: "R1" summary: "s" details { misses: 3 affected { account: "A" } last_payload: "{}" }' \
+    | protoc -Iproto --encode=hbmon.v1.Alert hbmon/v1/alert.proto
+} >"$corpus/alert/seed"
+
+for target in envelope hbjson time alert rules; do
+  echo "fuzz_$target: ${seconds} s"
+  (cd "$build" && "./tests/fuzz/fuzz_$target" -max_total_time="$seconds" \
+     -max_len=8192 -print_final_stats=1 "corpus/$target" 2>&1 | tail -3)
+done
