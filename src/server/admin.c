@@ -366,7 +366,10 @@ states(struct call *c, bool robots, const char *robot, size_t *out_n)
 	if (subjects_each(recorder_subjects(c->adm->rec), pick, &p) != 0) {
 		return NULL;
 	}
-	qsort(p.items, p.n, sizeof(*p.items), by_name);
+	/* No subjects: items is NULL, which qsort must never be given. */
+	if (p.n > 1) {
+		qsort(p.items, p.n, sizeof(*p.items), by_name);
+	}
 	out = alloc(c, (p.n + 1) * sizeof(*out));
 	for (size_t i = 0; out != NULL && i < p.n; i++) {
 		out[i] = state_of(c, p.items[i]);
