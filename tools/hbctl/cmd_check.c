@@ -141,10 +141,14 @@ add(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* One robot with its accounts (Subject + Accounts). */
+/*
+ * One robot with its accounts (Subject + Accounts). out: how many
+ * accounts it has and how many of them are ok.
+ */
 static enum verdict
 check_robot(struct hbctl *h, const char *robot, int64_t now, char *text,
-            size_t len, char *why, size_t why_len, int *rv)
+            size_t len, char *why, size_t why_len, int *rv, uint64_t *out_ok,
+            uint64_t *out_total)
 {
 	Hbmon__V1__SubjectRequest sreq = HBMON__V1__SUBJECT_REQUEST__INIT;
 	Hbmon__V1__AccountsRequest areq = HBMON__V1__ACCOUNTS_REQUEST__INIT;
@@ -187,6 +191,8 @@ check_robot(struct hbctl *h, const char *robot, int64_t now, char *text,
 	}
 	snprintf(text, len, "%s %s, %zu/%zu accounts ok%s%s", robot, about, ok,
 	         acc->n_accounts, problems[0] ? "; " : "", problems);
+	*out_ok = ok;
+	*out_total = acc->n_accounts;
 	protobuf_c_message_free_unpacked(&sub->base, NULL);
 	protobuf_c_message_free_unpacked(&acc->base, NULL);
 	return v;
@@ -225,7 +231,11 @@ check_account(struct hbctl *h, const char *subject, int64_t now, char *text,
 	return v;
 }
 
-/* Every robot, from the overview's counts. */
+/*
+ * Every robot. The overview's counts show which robots are fine; the
+ * others are judged account by account as check_robot does, so that
+ * `check` and `check ROBOT` always agree.
+ */
 static enum verdict
 check_all(struct hbctl *h, int64_t now, char *text, size_t len, char *why,
           size_t why_len, int *rv)
@@ -247,41 +257,39 @@ check_all(struct hbctl *h, int64_t now, char *text, size_t len, char *why,
 		protobuf_c_message_free_unpacked(&o->base, NULL);
 		return V_UNKNOWN;
 	}
-	for (size_t i = 0; i < o->n_robots; i++) {
+	for (size_t i = 0; i < o->n_robots && *rv == HBCTL_EXIT_OK; i++) {
 		const Hbmon__V1__SubjectState *s = o->robots[i];
-		uint32_t bad = s->accounts_down + s->accounts_late +
-		               s->accounts_expired + s->accounts_error;
-		char what[256];
+		char what[512];
+		uint64_t ok = 0, total = 0;
 		enum verdict rvd = judge(s, now, what, sizeof(what));
 
-		/* An account can be both late and expired: never count
-		 * more than there are. */
-		if (bad > s->accounts_total) {
-			bad = s->accounts_total;
+		if (rvd == V_OK && s->accounts_down + s->accounts_late +
+		                           s->accounts_expired +
+		                           s->accounts_error ==
+		                       0) {
+			robots_ok++;
+			accounts += s->accounts_total;
+			accounts_ok += s->accounts_total;
+			continue;
 		}
-		if (s->accounts_down > 0) {
-			rvd = worse(rvd, V_CRITICAL);
-		} else if (bad > 0) {
-			rvd = worse(rvd, V_WARNING);
-		}
-		accounts += s->accounts_total;
-		accounts_ok += s->accounts_total - bad;
+		rvd = check_robot(h, s->robot, now, what, sizeof(what), why,
+		                  why_len, rv, &ok, &total);
+		accounts += total;
+		accounts_ok += ok;
 		if (rvd == V_OK) {
 			robots_ok++;
-		} else if (bad > 0 && !silent(s)) {
-			add(problems, sizeof(problems),
-			    "%s %s, %u/%u accounts ok", s->robot, what,
-			    s->accounts_total - bad, s->accounts_total);
 		} else {
-			add(problems, sizeof(problems), "%s %s", s->robot,
-			    what);
+			add(problems, sizeof(problems), "%s", what);
 		}
 		v = worse(v, rvd);
 	}
-	snprintf(text, len, "%zu/%zu robots ok, %llu/%llu accounts ok%s%s",
-	         robots_ok, o->n_robots, (unsigned long long) accounts_ok,
-	         (unsigned long long) accounts, problems[0] ? "; " : "",
-	         problems);
+	if (*rv == HBCTL_EXIT_OK) {
+		snprintf(
+		    text, len, "%zu/%zu robots ok, %llu/%llu accounts ok%s%s",
+		    robots_ok, o->n_robots, (unsigned long long) accounts_ok,
+		    (unsigned long long) accounts, problems[0] ? "; " : "",
+		    problems);
+	}
 	protobuf_c_message_free_unpacked(&o->base, NULL);
 	return v;
 }
@@ -311,8 +319,9 @@ cmd_check(struct hbctl *h, int argc, char **argv)
 		v = check_all(h, now, text, sizeof(text), why, sizeof(why),
 		              &rv);
 	} else if (strchr(argv[first], '/') == NULL) {
+		uint64_t ok, total;
 		v = check_robot(h, argv[first], now, text, sizeof(text), why,
-		                sizeof(why), &rv);
+		                sizeof(why), &rv, &ok, &total);
 	} else {
 		v = check_account(h, argv[first], now, text, sizeof(text), why,
 		                  sizeof(why), &rv);
