@@ -154,6 +154,16 @@ Test(check, reported_trouble_counts_too)
 	cr_assert_eq(check("R1", &line), 2, "%s", line);
 	assert_has(line, "11/12 accounts ok; ACC_003 expired with open orders");
 	free(line);
+	/* Checking every robot comes to the same verdict. */
+	cr_assert_eq(check(NULL, &line), 2, "%s", line);
+	assert_has(line, "0/1 robots ok, 11/12 accounts ok; R1 healthy");
+	free(line);
+	/* Without open orders the same account is only a warning. */
+	robot.open_orders[2] = 0;
+	harness_robot_send(&robot);
+	cr_assert_eq(check(NULL, &line), 1, "%s", line);
+	assert_has(line, "ACC_003 expired");
+	free(line);
 }
 
 Test(check, paused_is_ok)

@@ -4,7 +4,9 @@
  * durations, unknown subjects, no server, no permission on the socket).
  */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <jansson.h>
 #include <pty.h>
 #include <pwd.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1000,4 +1003,72 @@ Test(hbctl, colour_only_on_a_terminal, .init = start, .fini = stop,
 	assert_has(out, "R1");
 	assert_lacks(out, "\033[");
 	free(out);
+}
+
+/* A free tcp port on loopback (bound, read and closed: a small race). */
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+Test(hbctl, tcp_admin_is_signed_with_the_admin_secret, .fini = stop,
+     .timeout = 60)
+{
+	char tcp[64], admin_secret[700], wrong[700];
+	const char *args[8] = { "--admin-tcp", tcp, "--admin-secret-file",
+		                admin_secret, NULL };
+	char *out, *err;
+
+	harness_server_init(&srv);
+	snprintf(tcp, sizeof(tcp), "tcp://127.0.0.1:%d", free_port());
+	snprintf(admin_secret, sizeof(admin_secret), "%s/admin.secret",
+	         srv.dir);
+	snprintf(wrong, sizeof(wrong), "%s/wrong.secret", srv.dir);
+	hbctl_write(admin_secret, "hbs_the-admin-secret\n");
+	hbctl_write(wrong, "hbs_not-the-admin-secret\n");
+	cr_assert(harness_server_start(&srv, args), "server did not start");
+	unsetenv("HBMON_ADMIN_SECRET");
+
+	/* No secret: refused before anything is sent, and said why. */
+	cr_assert_eq(
+	    hbctl_run(tcp, (const char *[]){ "status", NULL }, &out, &err), 2);
+	assert_has(err, "--admin-secret-file F or HBMON_ADMIN_SECRET");
+	free(out);
+	free(err);
+	/* The wrong one: the server refuses it. */
+	cr_assert_eq(hbctl_run(tcp,
+	                       (const char *[]){ "--admin-secret-file", wrong,
+	                                         "status", NULL },
+	                       &out, &err),
+	             3);
+	assert_has(err, "check --admin-secret-file");
+	free(out);
+	free(err);
+	/* The right one, from a file and from the environment. */
+	cr_assert_eq(
+	    hbctl_run(tcp,
+	              (const char *[]){ "--admin-secret-file", admin_secret,
+	                                "robot", "add", "R5", NULL },
+	              &out, &err),
+	    0, "%s", err);
+	free(out);
+	free(err);
+	setenv("HBMON_ADMIN_SECRET", "hbs_the-admin-secret", 1);
+	cr_assert_eq(hbctl_run(tcp, (const char *[]){ "robot", "list", NULL },
+	                       &out, &err),
+	             0, "%s", err);
+	assert_has(out, "R5");
+	free(out);
+	free(err);
 }
