@@ -122,9 +122,10 @@ Test(check, unknown_subject_is_unknown)
 {
 	char *line;
 
-	/* Nothing reported yet at all. */
+	/* Registered, but nothing reported yet at all. */
 	cr_assert_eq(check(NULL, &line), 3, "%s", line);
-	assert_has(line, "HBMON UNKNOWN - no robot has reported yet");
+	assert_has(line, "HBMON UNKNOWN - 0/1 robots ok");
+	assert_has(line, "R1 has never reported");
 	free(line);
 	harness_robot_send(&robot);
 	cr_assert_eq(check("R9", &line), 3, "%s", line);

@@ -631,10 +631,12 @@ Test(hbctl, status_and_accounts, .init = start, .fini = stop, .timeout = 60)
 	char *out, *err;
 	json_t *v;
 
+	/* Registered and never heard from: listed as unknown. */
 	cr_assert_eq(hbctl_run(srv.admin, (const char *[]){ "status", NULL },
 	                       &out, &err),
 	             0);
-	assert_has(out, "No robot has reported yet");
+	assert_has(out, "R1     unknown");
+	assert_has(out, "never");
 	free(out);
 	free(err);
 

@@ -348,9 +348,10 @@ duration_human(int64_t ms, char *buf, size_t buf_len)
 	p = put_text(p, units[i].human);
 	/*
 	 * Only the next smaller unit follows, so "1 d 0 h 5 min" reads
-	 * "1 d": a person wants the size, not every digit.
+	 * "1 d": a person wants the size, not every digit. Milliseconds
+	 * never follow seconds ("silent for 30 s", not "30 s 18 ms").
 	 */
-	if (i + 1 < UNIT_COUNT) {
+	if (i + 2 < UNIT_COUNT) {
 		int64_t next = ms % units[i].ms / units[i + 1].ms;
 
 		if (next > 0) {

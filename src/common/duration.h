@@ -39,6 +39,7 @@ int duration_format(int64_t ms, char *buf, size_t buf_len);
  * unit and the next smaller one, which is left out when zero:
  * 850 -> "850 ms", 42000 -> "42 s", 360000 -> "6 min",
  * 7500000 -> "2 h 5 min", 90000000 -> "1 d 1 h", 86700000 -> "1 d".
+ * Milliseconds never follow seconds: 30018 -> "30 s".
  * 0 and negative values are formatted as "0 s". Always NUL-terminates when
  * buf_len > 0; the empty string on error. Returns HBMON_OK or HBMON_ENOMEM
  * if buf_len is too small (32 bytes always suffice). Thread-safe, no

@@ -378,17 +378,65 @@ states(struct call *c, bool robots, const char *robot, size_t *out_n)
 	return out;
 }
 
+static int
+by_robot(const void *a, const void *b)
+{
+	return strcmp((*(Hbmon__V1__SubjectState *const *) a)->robot,
+	              (*(Hbmon__V1__SubjectState *const *) b)->robot);
+}
+
+struct unheard {
+	struct call *c;
+	Hbmon__V1__OverviewReply *r;
+};
+
+static int
+add_unheard(void *arg, const struct store_robot *row)
+{
+	struct unheard *u = arg;
+	Hbmon__V1__OverviewReply *r = u->r;
+	Hbmon__V1__SubjectState *st, **grown;
+
+	if (subjects_find(recorder_subjects(u->c->adm->rec), row->robot, "") !=
+	    NULL) {
+		return 0;
+	}
+	st = alloc(u->c, sizeof(*st));
+	grown = alloc(u->c, (r->n_robots + 1) * sizeof(*grown));
+	if (st == NULL || grown == NULL) {
+		return HBMON_ENOMEM;
+	}
+	hbmon__v1__subject_state__init(st);
+	st->robot = dup(u->c, row->robot);
+	st->account = (char *) "";
+	st->liveness = L(UNKNOWN);
+	st->last_timestamp = (char *) "";
+	st->pause_reason = (char *) "";
+	memcpy(grown, r->robots, r->n_robots * sizeof(*grown));
+	grown[r->n_robots++] = st;
+	r->robots = grown;
+	return 0;
+}
+
 HANDLER(overview, Hbmon__V1__OverviewRequest, Hbmon__V1__OverviewReply_Closure)
 static int
 run_overview(struct call *c)
 {
 	Hbmon__V1__OverviewReply *r = alloc(c, sizeof(*r));
+	struct unheard u = { c, r };
 
 	if (r == NULL) {
 		return HBMON_OK;
 	}
 	hbmon__v1__overview_reply__init(r);
 	r->robots = states(c, true, NULL, &r->n_robots);
+	/* Registered robots that never reported are shown too: a robot
+	 * that was set up and never came is worth seeing. */
+	if (r->robots != NULL &&
+	    store_robots_each(recorder_store(c->adm->rec), add_unheard, &u) ==
+	        HBMON_OK) {
+		qsort(r->robots, r->n_robots, sizeof(*r->robots), by_robot);
+	}
 	c->output = &r->base;
 	return HBMON_OK;
 }
@@ -667,6 +715,20 @@ run_alerts_after(struct call *c)
 	return HBMON_OK;
 }
 
+struct ack_ctx {
+	struct call *c;
+	Hbmon__V1__AckReply *r;
+};
+
+static int
+ack_key(void *arg, const struct store_alert *row)
+{
+	struct ack_ctx *a = arg;
+
+	a->r->dedupe_key = dup(a->c, row->dedupe_key);
+	return 0;
+}
+
 HANDLER(ack, Hbmon__V1__AckRequest, Hbmon__V1__AckReply_Closure)
 static int
 run_ack(struct call *c)
@@ -696,6 +758,11 @@ run_ack(struct call *c)
 	}
 	hbmon__v1__ack_reply__init(r);
 	r->dedupe_key = (char *) "";
+	{
+		struct ack_ctx a = { c, r };
+		store_alerts_after(recorder_store(c->adm->rec), in->seq - 1, 1,
+		                   ack_key, &a);
+	}
 	c->output = &r->base;
 	return HBMON_OK;
 }

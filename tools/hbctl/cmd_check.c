@@ -263,6 +263,13 @@ check_all(struct hbctl *h, int64_t now, char *text, size_t len, char *why,
 		uint64_t ok = 0, total = 0;
 		enum verdict rvd = judge(s, now, what, sizeof(what));
 
+		if (s->liveness == HBMON__V1__LIVENESS__LIVENESS_UNKNOWN) {
+			/* Registered, never reported: nothing more to ask. */
+			add(problems, sizeof(problems), "%s has never reported",
+			    s->robot);
+			v = worse(v, V_UNKNOWN);
+			continue;
+		}
 		if (rvd == V_OK && s->accounts_down + s->accounts_late +
 		                           s->accounts_expired +
 		                           s->accounts_error ==
