@@ -1,0 +1,876 @@
+/* hbmon-bench ingest: hbmon-server against a bare REP echo server. */
+#include "cmd_ingest.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/config.h"
+#include "common/duration.h"
+#include "common/sign.h"
+#include "echo.h"
+#include "hbmon/error.h"
+#include "loadgen.h"
+#include "scratch.h"
+#include "server/settings.h"
+#include "server_proc.h"
+
+#define EXIT_USAGE     2
+#define INFLIGHT_MAX   1024
+#define INFLIGHT_LISTS 16
+#define BATCH_MAX      10000 /* 10,000 accounts stay under recv_max 1 MiB */
+#define REPEAT_MAX     99
+#define REPLY_TIMEOUT  10000 /* ms; a reply later than this is an error */
+
+/* SPEC §7. */
+#define BAR_RATIO      0.8
+#define BAR_HEARTBEATS 1000000.0
+
+const char cmd_ingest_summary[] =
+    "hbmon-server's requests/s against a bare nng REP echo server";
+
+static const char usage_text[] =
+    "usage: hbmon-bench ingest [--transport ipc|tcp|both]\n"
+    "         [--inflight 1,8,64] [--duration 5s] [--warmup D] [--batch N]\n"
+    "         [--repeat N] [--one-socket] [--server PATH] [--json]\n"
+    "\n"
+    "SPEC section 7's ingest bar: hbmon-server must serve at least 0.8x the\n"
+    "requests/s of a bare nng REP echo server, same client, same number of\n"
+    "requests in flight, with recording, rules and group commit on; with\n"
+    "batches, over 1,000,000 heartbeats/s.\n"
+    "\n"
+    "For each transport and in-flight count, the same client loads first an\n"
+    "echo server in this process (hbmon-server's worker pool, minus the\n"
+    "work), then the real hbmon-server started on a fresh data dir with\n"
+    "default settings and one registered robot per in-flight slot. Every\n"
+    "request is built and HMAC-signed afresh; every hbmon reply must be\n"
+    "code 0.\n"
+    "\n"
+    "  --transport T   ipc, tcp or both (default both)\n"
+    "  --inflight L    comma-separated requests in flight (default 1,8,64;\n"
+    "                  each 1..1024)\n"
+    "  --duration D    measured time per run (default 5s)\n"
+    "  --warmup D      unmeasured time before it (default duration/5, from\n"
+    "                  100ms to 1s; longer until every slot had a reply)\n"
+    "  --batch N       send ReportBatch with N account heartbeats (1..10000)\n"
+    "                  instead of ReportAccount\n"
+    "  --repeat N      runs per figure, alternating echo and hbmon; the\n"
+    "                  median is shown (default 1)\n"
+    "  --one-socket    one REQ socket and connection for all slots (a\n"
+    "                  context each) instead of a socket per slot\n"
+    "  --server PATH   hbmon-server to run (default: the one built beside\n"
+    "                  hbmon-bench)\n"
+    "  --json          one JSON object per line instead of tables\n"
+    "  -h, --help      this text\n"
+    "\n"
+    "Exit status: 0, 1 when any request failed or a run could not be made,\n"
+    "2 for a bad command line. Speed never makes it fail.\n";
+
+struct options {
+	bool ipc, tcp;
+	uint32_t inflight[INFLIGHT_LISTS];
+	size_t n_inflight;
+	int64_t duration_ms;
+	int64_t warmup_ms; /* -1: derived from the duration */
+	uint32_t batch;    /* 0: ReportAccount */
+	uint32_t repeat;
+	bool one_socket;
+	const char *server;
+	bool json;
+};
+
+/* One figure: a transport and in-flight count, every repetition. */
+struct figure {
+	const char *transport;
+	uint32_t inflight;
+	struct loadgen_result echo[REPEAT_MAX];
+	struct loadgen_result hbmon[REPEAT_MAX];
+	uint32_t runs;
+	/* Medians over the runs. */
+	double echo_rps, hbmon_rps, ratio;
+	double echo_p50_us, echo_p99_us, hbmon_p50_us, hbmon_p99_us;
+	/* CPU per request: the bench process in the echo run (client and
+	 * echo server), in the hbmon run (client only), and hbmon-server. */
+	double echo_run_cpu_us, client_cpu_us, server_cpu_us;
+	uint64_t errors;
+	char first_error[600];
+};
+
+static void usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hbmon-bench ingest: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n(hbmon-bench ingest --help for usage)\n", stderr);
+}
+
+static bool
+parse_uint(const char *text, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (text[0] < '0' || text[0] > '9') {
+		return false;
+	}
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max) {
+		return false;
+	}
+	*out = (uint32_t) v;
+	return true;
+}
+
+static bool
+parse_inflight(const char *text, struct options *o)
+{
+	char buf[256];
+	char *save = NULL;
+
+	if (strlen(text) >= sizeof(buf)) {
+		usage_error("--inflight '%.40s...' is too long", text);
+		return false;
+	}
+	memcpy(buf, text, strlen(text) + 1);
+	o->n_inflight = 0;
+	/* strtok_r would silently skip empty items ("1,,8"); look for them
+	 * first so a typo is not half-accepted. */
+	if (buf[0] == ',' || strstr(buf, ",,") != NULL ||
+	    (buf[0] != '\0' && buf[strlen(buf) - 1] == ',')) {
+		usage_error("--inflight '%s' has an empty item", text);
+		return false;
+	}
+	for (char *item = strtok_r(buf, ",", &save); item != NULL;
+	     item = strtok_r(NULL, ",", &save)) {
+		if (o->n_inflight == INFLIGHT_LISTS) {
+			usage_error("--inflight '%s' lists more than %d counts",
+			            text, INFLIGHT_LISTS);
+			return false;
+		}
+		if (!parse_uint(item, 1, INFLIGHT_MAX,
+		                &o->inflight[o->n_inflight])) {
+			usage_error("--inflight '%s': '%s' is not a whole "
+			            "number from 1 to %d",
+			            text, item, INFLIGHT_MAX);
+			return false;
+		}
+		o->n_inflight++;
+	}
+	if (o->n_inflight == 0) {
+		usage_error("--inflight needs at least one count, e.g. 1,8,64");
+		return false;
+	}
+	return true;
+}
+
+static bool
+parse_duration_flag(const char *flag, const char *text, int64_t min_ms,
+                    int64_t *out)
+{
+	char why[128];
+	int64_t ms;
+
+	if (duration_parse(text, &ms, why, sizeof(why)) != HBMON_OK) {
+		usage_error("%s '%s': %s", flag, text, why);
+		return false;
+	}
+	if (ms < min_ms) {
+		usage_error("%s '%s' is shorter than %lldms", flag, text,
+		            (long long) min_ms);
+		return false;
+	}
+	*out = ms;
+	return true;
+}
+
+/*
+ * Parses the command line into o. Returns -1 to go on, otherwise the exit
+ * status (0 after --help).
+ */
+static int
+parse_args(int argc, char **argv, struct options *o)
+{
+	enum {
+		OPT_TRANSPORT = 256,
+		OPT_INFLIGHT,
+		OPT_DURATION,
+		OPT_WARMUP,
+		OPT_BATCH,
+		OPT_REPEAT,
+		OPT_ONE_SOCKET,
+		OPT_SERVER,
+		OPT_JSON,
+	};
+	static const struct option longopts[] = {
+		{ "transport", required_argument, NULL, OPT_TRANSPORT },
+		{ "inflight", required_argument, NULL, OPT_INFLIGHT },
+		{ "duration", required_argument, NULL, OPT_DURATION },
+		{ "warmup", required_argument, NULL, OPT_WARMUP },
+		{ "batch", required_argument, NULL, OPT_BATCH },
+		{ "repeat", required_argument, NULL, OPT_REPEAT },
+		{ "one-socket", no_argument, NULL, OPT_ONE_SOCKET },
+		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->ipc = o->tcp = true;
+	o->inflight[0] = 1;
+	o->inflight[1] = 8;
+	o->inflight[2] = 64;
+	o->n_inflight = 3;
+	o->duration_ms = 5000;
+	o->warmup_ms = -1;
+	o->repeat = 1;
+	/* Our own messages are clearer than getopt's. */
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_TRANSPORT:
+			o->ipc = strcmp(optarg, "ipc") == 0 ||
+			         strcmp(optarg, "both") == 0;
+			o->tcp = strcmp(optarg, "tcp") == 0 ||
+			         strcmp(optarg, "both") == 0;
+			if (!o->ipc && !o->tcp) {
+				usage_error("--transport '%s' is not one of "
+				            "ipc, tcp, both",
+				            optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_INFLIGHT:
+			if (!parse_inflight(optarg, o)) {
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_DURATION:
+			if (!parse_duration_flag("--duration", optarg, 100,
+			                         &o->duration_ms)) {
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_WARMUP:
+			if (!parse_duration_flag("--warmup", optarg, 0,
+			                         &o->warmup_ms)) {
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_BATCH:
+			if (!parse_uint(optarg, 1, BATCH_MAX, &o->batch)) {
+				usage_error(
+				    "--batch '%s' is not a whole number "
+				    "from 1 to %d",
+				    optarg, BATCH_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_REPEAT:
+			if (!parse_uint(optarg, 1, REPEAT_MAX, &o->repeat)) {
+				usage_error("--repeat '%s' is not a whole "
+				            "number from 1 to %d",
+				            optarg, REPEAT_MAX);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_ONE_SOCKET:
+			o->one_socket = true;
+			break;
+		case OPT_SERVER:
+			o->server = optarg;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case ':':
+			usage_error("%s needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			usage_error("unknown option '%s'", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		usage_error("unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (o->warmup_ms < 0) {
+		o->warmup_ms = o->duration_ms / 5;
+		o->warmup_ms = o->warmup_ms < 100 ? 100 : o->warmup_ms;
+		o->warmup_ms = o->warmup_ms > 1000 ? 1000 : o->warmup_ms;
+	}
+	return -1;
+}
+
+/*
+ * The hbmon-server built beside this program: in the build tree
+ * (build/tools/bench -> build/src/server) or installed in the same bin
+ * directory. Returns false with why filled when there is none.
+ */
+static bool
+find_server(char *out, size_t out_len, char *why, size_t why_len)
+{
+	static const char *const candidates[] = {
+		"../../src/server/hbmon-server",
+		"hbmon-server",
+	};
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *dir;
+
+	if (n <= 0) {
+		snprintf(why, why_len,
+		         "cannot find hbmon-bench's own path; pass --server "
+		         "PATH");
+		return false;
+	}
+	self[n] = '\0';
+	dir = dirname(self);
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]);
+	     i++) {
+		char path[PATH_MAX + 64];
+		char real[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", dir, candidates[i]);
+		if (access(path, X_OK) == 0 && realpath(path, real) != NULL) {
+			snprintf(out, out_len, "%s", real);
+			return true;
+		}
+	}
+	snprintf(why, why_len,
+	         "no hbmon-server beside %s (looked for "
+	         "../../src/server/hbmon-server and hbmon-server); build it "
+	         "(cmake --build BUILD --target hbmon-server) or pass "
+	         "--server PATH",
+	         dir);
+	return false;
+}
+
+/* One robot and secret per slot, as `hbctl robot add` would make them. */
+static struct loadgen_robot *
+make_robots(uint32_t n, char *why, size_t why_len)
+{
+	struct loadgen_robot *robots = calloc(n, sizeof(*robots));
+
+	if (robots == NULL) {
+		snprintf(why, why_len, "out of memory for %u robots", n);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		snprintf(robots[i].id, sizeof(robots[i].id), "bench-%04u",
+		         i + 1);
+		if (sign_new_secret(robots[i].secret,
+		                    sizeof(robots[i].secret)) != HBMON_OK) {
+			snprintf(why, why_len,
+			         "cannot make a robot secret: "
+			         "the OS gave no randomness");
+			free(robots);
+			return NULL;
+		}
+	}
+	return robots;
+}
+
+static void
+load_options(const struct options *o, const char *url, uint32_t inflight,
+             const struct loadgen_robot *robots, bool expect_rpc_ok,
+             struct loadgen_options *lo)
+{
+	memset(lo, 0, sizeof(*lo));
+	lo->url = url;
+	lo->inflight = inflight;
+	lo->robots = robots;
+	lo->one_socket = o->one_socket;
+	lo->batch = o->batch;
+	lo->expect_rpc_ok = expect_rpc_ok;
+	lo->warmup_ms = o->warmup_ms;
+	lo->duration_ms = o->duration_ms;
+	lo->reply_timeout_ms = REPLY_TIMEOUT;
+}
+
+/* Loads the in-process echo server. */
+static int
+run_echo(const struct options *o, const struct server_settings *defaults,
+         const char *transport, uint32_t inflight,
+         const struct loadgen_robot *robots, struct loadgen_result *res,
+         char *why, size_t why_len)
+{
+	struct loadgen_options lo;
+	struct echo_server *echo = NULL;
+	char dir[SCRATCH_PATH_MAX] = "";
+	char url[SCRATCH_URL_MAX];
+	int rv;
+
+	if ((rv = scratch_dir_make(dir, sizeof(dir), why, why_len)) !=
+	        HBMON_OK ||
+	    (rv = scratch_url(transport, dir, "echo", url, sizeof(url), why,
+	                      why_len)) != HBMON_OK ||
+	    (rv =
+	         echo_start(url, defaults->workers, (size_t) defaults->recv_max,
+	                    &echo, why, why_len)) != HBMON_OK) {
+		goto done;
+	}
+	load_options(o, url, inflight, robots, false, &lo);
+	rv = loadgen_run(&lo, res, why, why_len);
+done:
+	echo_stop(echo);
+	scratch_dir_remove(dir);
+	return rv;
+}
+
+/*
+ * Loads a fresh hbmon-server. Besides every reply being code 0, the
+ * database must hold exactly the heartbeats that were acknowledged: the
+ * recording really happened, and nothing acknowledged is missing.
+ */
+static int
+run_hbmon(const struct options *o, const char *server_bin,
+          const char *transport, uint32_t inflight,
+          const struct loadgen_robot *robots, struct loadgen_result *res,
+          char *why, size_t why_len)
+{
+	struct loadgen_options lo;
+	struct server_proc proc;
+	char stop_why[1200];
+	int64_t recorded = 0;
+	int rv;
+
+	if ((rv = server_proc_prepare(&proc, transport, why, why_len)) !=
+	        HBMON_OK ||
+	    (rv = server_proc_add_robots(&proc, robots, inflight, why,
+	                                 why_len)) != HBMON_OK ||
+	    (rv = server_proc_start(&proc, server_bin, why, why_len)) !=
+	        HBMON_OK) {
+		goto done;
+	}
+	load_options(o, proc.url, inflight, robots, true, &lo);
+	lo.server_pid = proc.pid;
+	if ((rv = loadgen_run(&lo, res, why, why_len)) != HBMON_OK) {
+		goto done;
+	}
+	/* A server that fails to stop cleanly, or recorded something other
+	 * than it acknowledged, makes the run invalid like a failed reply. */
+	if (server_proc_stop(&proc, stop_why, sizeof(stop_why)) != HBMON_OK ||
+	    server_proc_heartbeats(&proc, &recorded, stop_why,
+	                           sizeof(stop_why)) != HBMON_OK) {
+		if (res->errors++ == 0) {
+			snprintf(res->first_error, sizeof(res->first_error),
+			         "%s", stop_why);
+		}
+	} else if ((uint64_t) recorded != res->acked && res->errors == 0) {
+		res->errors++;
+		snprintf(res->first_error, sizeof(res->first_error),
+		         "the server recorded %lld heartbeats but "
+		         "acknowledged %llu",
+		         (long long) recorded, (unsigned long long) res->acked);
+	}
+done:
+	server_proc_cleanup(&proc);
+	return rv;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *) a, y = *(const double *) b;
+	return x < y ? -1 : x > y;
+}
+
+/* Median of n values (n >= 1); sorts a copy. */
+static double
+median(const double *values, uint32_t n)
+{
+	double sorted[REPEAT_MAX];
+
+	memcpy(sorted, values, n * sizeof(*values));
+	qsort(sorted, n, sizeof(*sorted), cmp_double);
+	return n % 2 == 1 ? sorted[n / 2]
+	                  : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+static double
+per_request_us(int64_t cpu_ns, uint64_t requests)
+{
+	return requests > 0 ? (double) cpu_ns / 1000 / (double) requests : 0;
+}
+
+/*
+ * Medians over the runs. The ratio is the median of each run's own ratio:
+ * an echo run and the hbmon run right after it share the machine's load
+ * of the moment, which a ratio of medians would throw away.
+ */
+static void
+summarise(struct figure *f)
+{
+	double v[10][REPEAT_MAX];
+
+	f->errors = 0;
+	for (uint32_t r = 0; r < f->runs; r++) {
+		const struct loadgen_result *e = &f->echo[r], *h = &f->hbmon[r];
+		v[0][r] = e->per_second;
+		v[1][r] = h->per_second;
+		v[2][r] = e->per_second > 0 ? h->per_second / e->per_second : 0;
+		v[3][r] = (double) e->p50_ns / 1000;
+		v[4][r] = (double) e->p99_ns / 1000;
+		v[5][r] = (double) h->p50_ns / 1000;
+		v[6][r] = (double) h->p99_ns / 1000;
+		v[7][r] = per_request_us(e->self_cpu_ns, e->requests);
+		v[8][r] = per_request_us(h->self_cpu_ns, h->requests);
+		v[9][r] = per_request_us(h->server_cpu_ns, h->requests);
+		for (int side = 0; side < 2; side++) {
+			const struct loadgen_result *x = side == 0 ? e : h;
+			if (x->errors > 0 && f->errors == 0) {
+				snprintf(f->first_error, sizeof(f->first_error),
+				         "%s: %s", side == 0 ? "echo" : "hbmon",
+				         x->first_error);
+			}
+			f->errors += x->errors;
+		}
+	}
+	f->echo_rps = median(v[0], f->runs);
+	f->hbmon_rps = median(v[1], f->runs);
+	f->ratio = median(v[2], f->runs);
+	f->echo_p50_us = median(v[3], f->runs);
+	f->echo_p99_us = median(v[4], f->runs);
+	f->hbmon_p50_us = median(v[5], f->runs);
+	f->hbmon_p99_us = median(v[6], f->runs);
+	f->echo_run_cpu_us = median(v[7], f->runs);
+	f->client_cpu_us = median(v[8], f->runs);
+	f->server_cpu_us = median(v[9], f->runs);
+}
+
+static uint32_t
+heartbeats_per_request(const struct options *o)
+{
+	return o->batch > 0 ? o->batch : 1;
+}
+
+static void
+print_json(const struct options *o, const struct figure *f)
+{
+	json_t *obj = json_object();
+	json_t *echo_runs = json_array(), *hbmon_runs = json_array();
+	char *line;
+
+	for (uint32_t r = 0; r < f->runs; r++) {
+		json_array_append_new(echo_runs,
+		                      json_real(f->echo[r].per_second));
+		json_array_append_new(hbmon_runs,
+		                      json_real(f->hbmon[r].per_second));
+	}
+	json_object_set_new(obj, "transport", json_string(f->transport));
+	json_object_set_new(obj, "inflight", json_integer(f->inflight));
+	json_object_set_new(
+	    obj, "method",
+	    json_string(o->batch > 0 ? "ReportBatch" : "ReportAccount"));
+	json_object_set_new(obj, "batch",
+	                    json_integer(heartbeats_per_request(o)));
+	json_object_set_new(obj, "sockets",
+	                    json_string(o->one_socket ? "one" : "per-slot"));
+	json_object_set_new(obj, "duration_ms", json_integer(o->duration_ms));
+	json_object_set_new(obj, "warmup_ms", json_integer(o->warmup_ms));
+	json_object_set_new(obj, "runs", json_integer(f->runs));
+	json_object_set_new(obj, "echo_rps", json_real(f->echo_rps));
+	json_object_set_new(obj, "hbmon_rps", json_real(f->hbmon_rps));
+	json_object_set_new(obj, "ratio", json_real(f->ratio));
+	json_object_set_new(
+	    obj, "heartbeats_per_s",
+	    json_real(f->hbmon_rps * heartbeats_per_request(o)));
+	json_object_set_new(obj, "echo_p50_us", json_real(f->echo_p50_us));
+	json_object_set_new(obj, "echo_p99_us", json_real(f->echo_p99_us));
+	json_object_set_new(obj, "hbmon_p50_us", json_real(f->hbmon_p50_us));
+	json_object_set_new(obj, "hbmon_p99_us", json_real(f->hbmon_p99_us));
+	json_object_set_new(obj, "echo_run_cpu_us_per_req",
+	                    json_real(f->echo_run_cpu_us));
+	json_object_set_new(obj, "client_cpu_us_per_req",
+	                    json_real(f->client_cpu_us));
+	json_object_set_new(obj, "server_cpu_us_per_req",
+	                    json_real(f->server_cpu_us));
+	json_object_set_new(obj, "echo_rps_runs", echo_runs);
+	json_object_set_new(obj, "hbmon_rps_runs", hbmon_runs);
+	json_object_set_new(obj, "errors",
+	                    json_integer((json_int_t) f->errors));
+	if (f->errors > 0) {
+		json_object_set_new(obj, "first_error",
+		                    json_string(f->first_error));
+	}
+	line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	                           JSON_REAL_PRECISION(6));
+	if (line != NULL) {
+		printf("%s\n", line);
+		free(line);
+	}
+	json_decref(obj);
+	fflush(stdout);
+}
+
+/* Microseconds for the table: whole above 100, one decimal below. */
+static void
+format_us(double us, char *buf, size_t len)
+{
+	snprintf(buf, len, us >= 100 ? "%.0f" : "%.1f", us);
+}
+
+static void
+print_table(const struct options *o, const struct figure *figs, size_t n)
+{
+	char echo_lat[48], hbmon_lat[48], a[16], b[16];
+
+	printf("\n%s: %s, %u heartbeat%s per request, %s connection%s; "
+	       "%lldms measured after %lldms warm-up; median of %u run%s\n",
+	       figs[0].transport,
+	       o->batch > 0 ? "ReportBatch" : "ReportAccount",
+	       heartbeats_per_request(o), o->batch > 1 ? "s" : "",
+	       o->one_socket ? "one" : "a",
+	       o->one_socket ? " for all" : " per slot",
+	       (long long) o->duration_ms, (long long) o->warmup_ms, o->repeat,
+	       o->repeat > 1 ? "s" : "");
+	printf("%8s %11s %11s %6s %13s %17s %17s %7s\n", "inflight",
+	       "echo req/s", "hbmon req/s", "ratio", "heartbeats/s",
+	       "echo p50/p99 us", "hbmon p50/p99 us", "errors");
+	for (size_t i = 0; i < n; i++) {
+		const struct figure *f = &figs[i];
+		format_us(f->echo_p50_us, a, sizeof(a));
+		format_us(f->echo_p99_us, b, sizeof(b));
+		snprintf(echo_lat, sizeof(echo_lat), "%s / %s", a, b);
+		format_us(f->hbmon_p50_us, a, sizeof(a));
+		format_us(f->hbmon_p99_us, b, sizeof(b));
+		snprintf(hbmon_lat, sizeof(hbmon_lat), "%s / %s", a, b);
+		printf("%8u %11.0f %11.0f %6.2f %13.0f %17s %17s %7llu\n",
+		       f->inflight, f->echo_rps, f->hbmon_rps, f->ratio,
+		       f->hbmon_rps * heartbeats_per_request(o), echo_lat,
+		       hbmon_lat, (unsigned long long) f->errors);
+	}
+	/* Where the CPU goes, for whoever has to close the gap. */
+	printf("CPU per request (us): inflight  echo run: bench (client + "
+	       "echo)  hbmon run: bench (client)  hbmon-server\n");
+	for (size_t i = 0; i < n; i++) {
+		printf("%30u %27.1f %27.1f %13.1f\n", figs[i].inflight,
+		       figs[i].echo_run_cpu_us, figs[i].client_cpu_us,
+		       figs[i].server_cpu_us);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (figs[i].errors > 0) {
+			printf("inflight %u: %llu error%s, first: %s\n",
+			       figs[i].inflight,
+			       (unsigned long long) figs[i].errors,
+			       figs[i].errors > 1 ? "s" : "",
+			       figs[i].first_error);
+		}
+	}
+	fflush(stdout);
+}
+
+/* The verdict on SPEC §7's two ingest bars over every figure. */
+static void
+print_verdict(const struct options *o, const struct figure *figs, size_t n)
+{
+	const struct figure *worst = NULL, *best = NULL;
+	bool errors = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (worst == NULL || figs[i].ratio < worst->ratio) {
+			worst = &figs[i];
+		}
+		if (best == NULL || figs[i].hbmon_rps > best->hbmon_rps) {
+			best = &figs[i];
+		}
+		errors = errors || figs[i].errors > 0;
+	}
+	if (worst == NULL) {
+		return;
+	}
+	if (o->json) {
+		json_t *obj = json_object();
+		char *line;
+
+		json_object_set_new(obj, "summary", json_true());
+		json_object_set_new(obj, "valid", json_boolean(!errors));
+		json_object_set_new(obj, "min_ratio", json_real(worst->ratio));
+		json_object_set_new(obj, "ratio_bar_met",
+		                    json_boolean(worst->ratio >= BAR_RATIO));
+		if (o->batch > 0) {
+			double hb = best->hbmon_rps * o->batch;
+			json_object_set_new(obj, "max_heartbeats_per_s",
+			                    json_real(hb));
+			json_object_set_new(obj, "heartbeats_bar_met",
+			                    json_boolean(hb > BAR_HEARTBEATS));
+		}
+		line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER |
+		                           JSON_REAL_PRECISION(6));
+		if (line != NULL) {
+			printf("%s\n", line);
+			free(line);
+		}
+		json_decref(obj);
+		return;
+	}
+	printf("\n");
+	if (errors) {
+		printf("INVALID: some requests failed (see above); the figures "
+		       "do not count.\n");
+	}
+	printf("SPEC 7 ingest bar, hbmon >= %.1fx echo: %s (lowest %.2fx at "
+	       "%s, %u in flight)\n",
+	       BAR_RATIO, worst->ratio >= BAR_RATIO ? "met" : "NOT met",
+	       worst->ratio, worst->transport, worst->inflight);
+	if (o->batch > 0) {
+		double hb = best->hbmon_rps * o->batch;
+		printf("SPEC 7 batch bar, > 1,000,000 heartbeats/s: %s (best "
+		       "%.0f at %s, %u in flight)\n",
+		       hb > BAR_HEARTBEATS ? "met" : "NOT met", hb,
+		       best->transport, best->inflight);
+	}
+}
+
+/* Progress on a terminal: a full run takes minutes. */
+static void progress(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static void
+progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!isatty(2)) {
+		return;
+	}
+	va_start(ap, fmt);
+	fputs("\r\033[K", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+int
+cmd_ingest(int argc, char **argv)
+{
+	struct options o;
+	struct server_settings defaults;
+	struct config_error cerr;
+	struct loadgen_robot *robots = NULL;
+	struct figure *figs = NULL;
+	const char *transports[2];
+	char server_path[PATH_MAX];
+	char why[2048];
+	size_t n_transports = 0;
+	size_t n_figs = 0;
+	uint32_t max_inflight = 0;
+	bool errors = false;
+	int status;
+
+	if ((status = parse_args(argc, argv, &o)) >= 0) {
+		return status;
+	}
+	if (o.server != NULL) {
+		if (access(o.server, X_OK) != 0) {
+			fprintf(stderr, "hbmon-bench ingest: --server %s: %s\n",
+			        o.server, strerror(errno));
+			return 1;
+		}
+		snprintf(server_path, sizeof(server_path), "%s", o.server);
+	} else if (!find_server(server_path, sizeof(server_path), why,
+	                        sizeof(why))) {
+		fprintf(stderr, "hbmon-bench ingest: %s\n", why);
+		return 1;
+	}
+	/* The echo server gets hbmon-server's own defaults (workers,
+	 * recv_max), so the two sockets differ only in the work done. */
+	if (config_defaults(&settings_spec, &defaults, &cerr) != HBMON_OK) {
+		fprintf(stderr, "hbmon-bench ingest: %s\n", cerr.text);
+		return 1;
+	}
+	if (o.ipc) {
+		transports[n_transports++] = "ipc";
+	}
+	if (o.tcp) {
+		transports[n_transports++] = "tcp";
+	}
+	for (size_t i = 0; i < o.n_inflight; i++) {
+		max_inflight =
+		    o.inflight[i] > max_inflight ? o.inflight[i] : max_inflight;
+	}
+	robots = make_robots(max_inflight, why, sizeof(why));
+	figs = calloc(n_transports * o.n_inflight, sizeof(*figs));
+	if (robots == NULL || figs == NULL) {
+		fprintf(stderr, "hbmon-bench ingest: %s\n",
+		        robots == NULL ? why : "out of memory");
+		status = 1;
+		goto done;
+	}
+
+	for (size_t t = 0; t < n_transports; t++) {
+		struct figure *row = figs + t * o.n_inflight;
+
+		for (size_t i = 0; i < o.n_inflight; i++) {
+			struct figure *f = &row[i];
+			f->transport = transports[t];
+			f->inflight = o.inflight[i];
+			/* Echo and hbmon alternate so slow drift in the
+			 * machine's load hits both alike. */
+			for (uint32_t r = 0; r < o.repeat; r++) {
+				progress("%s inflight %u run %u/%u: echo",
+				         f->transport, f->inflight, r + 1,
+				         o.repeat);
+				if (run_echo(&o, &defaults, f->transport,
+				             f->inflight, robots, &f->echo[r],
+				             why, sizeof(why)) != HBMON_OK) {
+					goto failed;
+				}
+				progress("%s inflight %u run %u/%u: hbmon",
+				         f->transport, f->inflight, r + 1,
+				         o.repeat);
+				if (run_hbmon(&o, server_path, f->transport,
+				              f->inflight, robots, &f->hbmon[r],
+				              why, sizeof(why)) != HBMON_OK) {
+					goto failed;
+				}
+				f->runs++;
+			}
+			summarise(f);
+			n_figs++;
+			errors = errors || f->errors > 0;
+			progress("%s", "");
+			if (o.json) {
+				print_json(&o, f);
+			}
+		}
+		if (!o.json) {
+			print_table(&o, row, o.n_inflight);
+		}
+	}
+	print_verdict(&o, figs, n_figs);
+	status = errors ? 1 : 0;
+	goto done;
+
+failed:
+	progress("%s", "");
+	fprintf(stderr, "hbmon-bench ingest: %s\n", why);
+	status = 1;
+done:
+	free(robots);
+	free(figs);
+	return status;
+}

@@ -1,0 +1,132 @@
+/* In-process nng REP echo server, the SPEC §7 baseline. */
+#include "echo.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "hbmon/error.h"
+
+enum echo_state { ECHO_RECV, ECHO_SEND };
+
+struct echo_worker {
+	nng_aio *aio;
+	nng_ctx ctx;
+	enum echo_state state;
+};
+
+struct echo_server {
+	nng_socket sock;
+	bool sock_open;
+	struct echo_worker *workers;
+	uint32_t n_workers;
+};
+
+/* The same transitions and error handling as ingest.c's worker_cb. */
+static void
+echo_worker_cb(void *arg)
+{
+	struct echo_worker *w = arg;
+	int rv = nng_aio_result(w->aio);
+
+	switch (w->state) {
+	case ECHO_RECV:
+		if (rv == NNG_ECLOSED) {
+			return;
+		}
+		if (rv != 0) {
+			nng_ctx_recv(w->ctx, w->aio);
+			return;
+		}
+		/* The received message is the reply: no copy at all. */
+		w->state = ECHO_SEND;
+		nng_ctx_send(w->ctx, w->aio);
+		return;
+	case ECHO_SEND:
+		if (rv != 0) {
+			nng_msg_free(nng_aio_get_msg(w->aio));
+		}
+		if (rv == NNG_ECLOSED) {
+			return;
+		}
+		w->state = ECHO_RECV;
+		nng_ctx_recv(w->ctx, w->aio);
+		return;
+	}
+}
+
+int
+echo_start(const char *url, uint32_t workers, size_t recv_max,
+           struct echo_server **out, char *why, size_t why_len)
+{
+	struct echo_server *echo = calloc(1, sizeof(*echo));
+	int rv;
+
+	if (echo == NULL) {
+		snprintf(why, why_len, "out of memory for the echo server");
+		return HBMON_ENOMEM;
+	}
+	if ((rv = nng_rep0_open(&echo->sock)) != 0) {
+		goto fail;
+	}
+	echo->sock_open = true;
+	nng_socket_set_size(echo->sock, NNG_OPT_RECVMAXSZ, recv_max);
+	echo->workers = calloc(workers, sizeof(*echo->workers));
+	if (echo->workers == NULL) {
+		rv = NNG_ENOMEM;
+		goto fail;
+	}
+	echo->n_workers = workers;
+	for (uint32_t i = 0; i < workers; i++) {
+		struct echo_worker *w = &echo->workers[i];
+		if ((rv = nng_aio_alloc(&w->aio, echo_worker_cb, w)) != 0 ||
+		    (rv = nng_ctx_open(&w->ctx, echo->sock)) != 0) {
+			goto fail;
+		}
+	}
+	if ((rv = nng_listen(echo->sock, url, NULL, 0)) != 0) {
+		goto fail;
+	}
+	for (uint32_t i = 0; i < workers; i++) {
+		echo->workers[i].state = ECHO_RECV;
+		nng_ctx_recv(echo->workers[i].ctx, echo->workers[i].aio);
+	}
+	*out = echo;
+	return HBMON_OK;
+
+fail:
+	snprintf(why, why_len, "cannot start the echo server on %s: %s", url,
+	         nng_strerror(rv));
+	echo_stop(echo);
+	return rv == NNG_ENOMEM ? HBMON_ENOMEM : HBMON_EIO;
+}
+
+void
+echo_stop(struct echo_server *echo)
+{
+	if (echo == NULL) {
+		return;
+	}
+	/* As ingest_close: stop every worker before the socket goes, so no
+	 * callback issues new work on a closing socket. */
+	for (uint32_t i = 0; echo->workers != NULL && i < echo->n_workers;
+	     i++) {
+		if (echo->workers[i].aio != NULL) {
+			nng_aio_stop(echo->workers[i].aio);
+		}
+	}
+	if (echo->sock_open) {
+		nng_close(echo->sock);
+	}
+	for (uint32_t i = 0; echo->workers != NULL && i < echo->n_workers;
+	     i++) {
+		if (echo->workers[i].aio != NULL) {
+			nng_aio_free(echo->workers[i].aio);
+		}
+	}
+	free(echo->workers);
+	free(echo);
+}

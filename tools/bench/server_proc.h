@@ -1,0 +1,66 @@
+/*
+ * The real hbmon-server as a child process for one benchmark run: a fresh
+ * data dir with the benchmark's robots registered in its store before the
+ * server starts (it loads robots only at start-up), default settings
+ * except where it listens, stderr kept in DIR/server.log.
+ */
+#ifndef HBMON_BENCH_SERVER_PROC_H
+#define HBMON_BENCH_SERVER_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "loadgen.h"
+#include "scratch.h"
+
+struct server_proc {
+	char dir[SCRATCH_PATH_MAX];      /* data dir, a fresh temp dir */
+	char url[SCRATCH_URL_MAX];       /* robots' socket */
+	char log_path[SCRATCH_PATH_MAX]; /* the server's stderr */
+	pid_t pid;                       /* 0 when not running */
+};
+
+/*
+ * Makes the data dir and picks the listen URL on transport ("ipc" or
+ * "tcp"). Release with server_proc_cleanup, also on failure.
+ * Returns HBMON_OK or an error with why filled.
+ */
+int server_proc_prepare(struct server_proc *p, const char *transport, char *why,
+                        size_t why_len);
+
+/*
+ * Registers n robots with their secrets in the store (creating the
+ * database). Only before server_proc_start. Returns HBMON_OK or an error
+ * with why filled.
+ */
+int server_proc_add_robots(struct server_proc *p,
+                           const struct loadgen_robot *robots, uint32_t n,
+                           char *why, size_t why_len);
+
+/*
+ * Starts server_bin on p's data dir and URL and waits (10 s at most) until
+ * it accepts connections. Returns HBMON_OK, or HBMON_EIO with why naming
+ * the reason and the end of the server's log.
+ */
+int server_proc_start(struct server_proc *p, const char *server_bin, char *why,
+                      size_t why_len);
+
+/*
+ * SIGTERM, then waits for the drain (SIGKILL after 30 s). Returns HBMON_OK
+ * when it exited with status 0, otherwise HBMON_EIO with why saying how
+ * it ended.
+ */
+int server_proc_stop(struct server_proc *p, char *why, size_t why_len);
+
+/*
+ * Counts the raw heartbeats the stopped server recorded. Returns HBMON_OK
+ * or an error with why filled.
+ */
+int server_proc_heartbeats(struct server_proc *p, int64_t *out, char *why,
+                           size_t why_len);
+
+/* Kills the server if still running and removes the data dir. */
+void server_proc_cleanup(struct server_proc *p);
+
+#endif
