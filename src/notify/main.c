@@ -1,0 +1,294 @@
+/*
+ * hbmon-notify: delivers hbmon alerts to one sink (SPEC §4, §6).
+ *
+ *   hbmon-notify --sink telegram|email|webhook|exec|stdout
+ *                [--admin URL] [--subscribe URL] [--config FILE] ...
+ *
+ * Sink settings come from the config file, the environment (HBMON_*) or
+ * flags; secrets only from files or the environment. See docs/notifiers.md.
+ */
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "hbmon/error.h"
+#include "notify/cursor.h"
+#include "notify/delivery.h"
+#include "notify/filter.h"
+#include "notify/message.h"
+#include "notify/selfbeat.h"
+#include "notify/settings.h"
+#include "notify/sink.h"
+#include "notify/source.h"
+
+#define EXIT_CONFIG 2
+#define SECRET_MAX  512
+
+static atomic_bool stopping;
+
+static void
+on_signal(int sig)
+{
+	(void) sig;
+	atomic_store(&stopping, true);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: hbmon-notify --sink telegram|email|webhook|exec|stdout "
+	        "[--admin URL]\n"
+	        "                    [--subscribe URL] [--config FILE] "
+	        "[--KEY VALUE ...]\n"
+	        "\n"
+	        "Delivers hbmon alerts, at least once and in order, to one "
+	        "sink.\n"
+	        "Secrets come from files or the environment "
+	        "(HBMON_TELEGRAM_TOKEN,\n"
+	        "HBMON_SMTP_PASSWORD_FILE, HBMON_WEBHOOK_SECRET_FILE, "
+	        "HBMON_SECRET), never\n"
+	        "from the command line.\n"
+	        "\n");
+	config_print_help(&notify_settings_spec, f);
+}
+
+static bool
+wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			break;
+		}
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Starts self-heartbeats when a robot is configured. */
+static int
+start_selfbeat(const struct notify_settings *s, struct selfbeat **out)
+{
+	struct selfbeat_options o = { 0 };
+	char secret[SECRET_MAX], why[600];
+	int rv;
+
+	*out = NULL;
+	if (s->robot[0] == '\0') {
+		log_warn("no own heartbeats: set robot (and its secret) so the "
+		         "server notices when this notifier dies",
+		         "notifier=%s", s->name);
+		return HBMON_OK;
+	}
+	if ((rv = notify_secret(s->secret_file, "HBMON_SECRET", secret,
+	                        sizeof(secret), why, sizeof(why))) !=
+	    HBMON_OK) {
+		fprintf(stderr,
+		        "hbmon-notify: secret of robot %s: %s (set "
+		        "HBMON_NOTIFY_SECRET_FILE or secret_file)\n",
+		        s->robot, why);
+		return rv;
+	}
+	o.server = s->server;
+	o.robot = s->robot;
+	o.secret = secret;
+	o.secret_len = strlen(secret);
+	o.interval_ms = s->heartbeat_interval;
+	rv = selfbeat_start(&o, out, why, sizeof(why));
+	explicit_bzero(secret, sizeof(secret));
+	if (rv != HBMON_OK) {
+		fprintf(stderr, "hbmon-notify: own heartbeats: %s\n", why);
+		return rv;
+	}
+	log_info("own heartbeats", "robot=%s server=%s interval_ms=%lld",
+	         s->robot, s->server, (long long) s->heartbeat_interval);
+	return HBMON_OK;
+}
+
+/* Loads the admin secret when the admin URL is tcp (signed as @admin). */
+static int
+admin_secret(const struct notify_settings *s, char *buf, size_t len, bool *have)
+{
+	char why[600];
+	int rv;
+
+	*have = false;
+	if (strncmp(s->admin, "tcp://", 6) != 0 &&
+	    strncmp(s->admin, "tls+tcp://", 10) != 0) {
+		return HBMON_OK;
+	}
+	if ((rv = notify_secret(s->admin_secret_file, "HBMON_ADMIN_SECRET", buf,
+	                        len, why, sizeof(why))) != HBMON_OK) {
+		fprintf(stderr, "hbmon-notify: admin secret for %s: %s\n",
+		        s->admin, why);
+		return rv;
+	}
+	*have = true;
+	return HBMON_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct notify_settings set;
+	struct config_error err;
+	const struct sink_ops *ops;
+	struct message_set *messages = NULL;
+	struct cursor *cursor = NULL;
+	struct source *source = NULL;
+	struct selfbeat *beat = NULL;
+	struct filter filter;
+	struct sink_env env = { 0 };
+	struct source_options so = { 0 };
+	struct delivery_options dopt = { 0 };
+	struct sigaction sa;
+	char why[1024], key[SECRET_MAX];
+	const char *sev;
+	void *sink = NULL;
+	uint64_t seq = 0;
+	bool found = false, have_key = false;
+	int npos = 0, code = EXIT_CONFIG;
+
+	if (wants_help(argc, argv)) {
+		usage(stdout);
+		return 0;
+	}
+	if (notify_settings_load(&set, argc, argv, &npos, &err) != HBMON_OK) {
+		fprintf(stderr, "hbmon-notify: %s\n", err.text);
+		return EXIT_CONFIG;
+	}
+	if (npos > 0) {
+		fprintf(stderr, "hbmon-notify: unexpected argument '%s'\n",
+		        argv[1]);
+		return EXIT_CONFIG;
+	}
+	log_set_level((enum log_level) set.log_level);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		fprintf(stderr, "hbmon-notify: cannot initialise libcurl\n");
+		return 1;
+	}
+
+	ops = sink_find(set.sink);
+	sev = notify_severity_words[set.min_severity];
+	if (filter_init(&filter, sev, set.kinds, set.robots, why,
+	                sizeof(why)) != HBMON_OK ||
+	    notify_settings_tz(&set, &env.tz_local, &env.tz_offset_min, why,
+	                       sizeof(why)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-notify: %s\n", why);
+		goto out;
+	}
+	if (ops->needs_messages) {
+		struct message_options mo = {
+			.dir = set.templates_dir,
+			.lang = set.lang,
+			.tz_local = env.tz_local,
+			.tz_offset_min = env.tz_offset_min,
+			.notifier = set.name,
+		};
+		if (message_set_load(&mo, &messages, why, sizeof(why)) !=
+		    HBMON_OK) {
+			fprintf(stderr, "hbmon-notify: %s\n", why);
+			goto out;
+		}
+	}
+	env.settings = &set;
+	env.messages = messages;
+	env.stop = &stopping;
+	if (ops->open(&env, &sink, why, sizeof(why)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-notify: %s\n", why);
+		goto out;
+	}
+	if (cursor_open(set.state_dir, set.name, &cursor, &seq, &found, why,
+	                sizeof(why)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-notify: %s\n", why);
+		goto out;
+	}
+	if (admin_secret(&set, key, sizeof(key), &have_key) != HBMON_OK) {
+		goto out;
+	}
+	so.admin_url = set.admin;
+	so.subscribe_url = set.subscribe;
+	so.admin_key = have_key ? key : NULL;
+	so.admin_key_len = have_key ? strlen(key) : 0;
+	so.queue_max = set.queue_max;
+	so.poll_interval_ms = set.poll_interval;
+	so.retry_ms = set.retry_min;
+	if (!found && set.first_run == 1) {
+		/* first_run = new: start after what the outbox holds now. */
+		struct source *probe;
+		if (source_open(&so, 0, &probe, why, sizeof(why)) != HBMON_OK) {
+			fprintf(stderr, "hbmon-notify: %s\n", why);
+			goto out;
+		}
+		while (source_outbox_last(probe, &seq, why, sizeof(why)) !=
+		       HBMON_OK) {
+			log_warn("waiting for the server to learn where the "
+			         "outbox ends (first_run = new)",
+			         "why=%s", why);
+			if (atomic_load(&stopping)) {
+				source_close(probe);
+				code = 0;
+				goto out;
+			}
+		}
+		source_close(probe);
+		found = true;
+		if (cursor_store(cursor, seq, why, sizeof(why)) != HBMON_OK) {
+			fprintf(stderr, "hbmon-notify: %s\n", why);
+			goto out;
+		}
+	}
+	if (source_open(&so, seq, &source, why, sizeof(why)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-notify: %s\n", why);
+		goto out;
+	}
+	if (start_selfbeat(&set, &beat) != HBMON_OK) {
+		goto out;
+	}
+	log_info("hbmon-notify started",
+	         "sink=%s name=%s cursor=%llu cursor_file=%s admin=%s "
+	         "subscribe=%s min_severity=%s",
+	         set.sink, set.name, (unsigned long long) seq,
+	         cursor_path(cursor), set.admin, set.subscribe, sev);
+
+	dopt.ops = ops;
+	dopt.sink = sink;
+	dopt.source = source;
+	dopt.cursor = cursor;
+	dopt.cursor_seq = seq;
+	dopt.filter = &filter;
+	dopt.limits = notify_settings_limits(&set);
+	dopt.retry_min_ms = set.retry_min;
+	dopt.retry_max_ms = set.retry_max;
+	dopt.degraded_after_ms = set.degraded_after;
+	dopt.selfbeat = beat;
+	dopt.stop = &stopping;
+	dopt.name = set.name;
+	code = delivery_run(&dopt) == HBMON_OK ? 0 : 1;
+	log_info("hbmon-notify stopped", "name=%s", set.name);
+out:
+	selfbeat_stop(beat);
+	source_close(source);
+	cursor_close(cursor);
+	if (sink != NULL) {
+		ops->close(sink);
+	}
+	message_set_free(messages);
+	explicit_bzero(key, sizeof(key));
+	curl_global_cleanup();
+	return code;
+}

@@ -1,0 +1,266 @@
+/* hbmon-notify's key table. */
+#include "notify/settings.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/rfc3339.h"
+#include "common/secret.h"
+#include "hbmon/error.h"
+
+#ifndef HBMON_NOTIFY_TEMPLATES
+#define HBMON_NOTIFY_TEMPLATES "/usr/local/share/hbmon/templates"
+#endif
+
+#define OFF(f) offsetof(struct notify_settings, f)
+#define STR(f) CONFIG_STRING, OFF(f), sizeof(((struct notify_settings *) 0)->f)
+#define YEAR   INT64_C(31536000000)
+
+const char *const notify_severity_words[] = { "info", "warning", "critical",
+	                                      NULL };
+static const char *const first_run_words[] = { "all", "new", NULL };
+static const char *const tls_words[] = { "required", "none", NULL };
+
+/* The three limits every sending sink has, in its own section. clang-format
+ * cannot lay out a macro of initialisers. */
+// clang-format off
+#define LIMITS(sec, field, def_timeout, def_interval, def_burst)             \
+	{ sec ".timeout", CONFIG_DURATION, OFF(field.timeout), 0,            \
+	  def_timeout, 100, 600000, NULL, NULL,                              \
+	  "give up on one attempt after this" },                             \
+	{ sec ".rate_interval", CONFIG_DURATION, OFF(field.rate_interval),  \
+	  0, def_interval, 0, 86400000, NULL, NULL,                          \
+	  "at most one message this often (0: no limit)" },                 \
+	{ sec ".rate_burst", CONFIG_UINT, OFF(field.rate_burst), 0,          \
+	  def_burst, 1, 1000, NULL, NULL,                                    \
+	  "messages that may go back to back before the rate applies" }
+// clang-format on
+
+static const struct config_key keys[] = {
+	{ "sink", STR(sink), "", 0, 0, NULL, NULL,
+	  "telegram, email, webhook, exec or stdout (required)" },
+	{ "name", STR(name), "", 0, 0, NULL, NULL,
+	  "instance name for the cursor file; empty: the sink's name" },
+	{ "data_dir", STR(data_dir), "./var", 0, 0, NULL, NULL,
+	  "the server's data dir (default sockets) and default state_dir" },
+	{ "admin", STR(admin), "", 0, 0, NULL, NULL,
+	  "server admin URL; empty: ipc://DATA_DIR/admin.sock" },
+	{ "admin_secret_file", STR(admin_secret_file), "", 0, 0, NULL,
+	  "HBMON_ADMIN_SECRET_FILE",
+	  "admin secret for a tcp:// admin URL (or $HBMON_ADMIN_SECRET)" },
+	{ "subscribe", STR(subscribe), "", 0, 0, NULL, NULL,
+	  "server alert PUB URL; empty: ipc://DATA_DIR/alerts.sock" },
+	{ "state_dir", STR(state_dir), "", 0, 0, NULL, NULL,
+	  "where the delivery cursor is kept; empty: data_dir" },
+	{ "min_severity", CONFIG_ENUM, OFF(min_severity), 0, "info", 0, 0,
+	  notify_severity_words, NULL,
+	  "deliver alerts of this severity and above" },
+	{ "kinds", STR(kinds), "", 0, 0, NULL, NULL,
+	  "comma-separated alert kinds to deliver; empty: all" },
+	{ "robots", STR(robots), "", 0, 0, NULL, NULL,
+	  "comma-separated robots to deliver for; empty: all" },
+	{ "first_run", CONFIG_ENUM, OFF(first_run), 0, "all", 0, 0,
+	  first_run_words, NULL,
+	  "without a cursor: all (every alert in the outbox) or new" },
+	{ "queue_max", CONFIG_UINT, OFF(queue_max), 0, "10000", 10, 10000000,
+	  NULL, NULL, "alerts held in memory; the rest wait in the outbox" },
+	{ "retry_min", CONFIG_DURATION, OFF(retry_min), 0, "1s", 10, YEAR, NULL,
+	  NULL, "first wait after a failed send" },
+	{ "retry_max", CONFIG_DURATION, OFF(retry_max), 0, "5m", 10, YEAR, NULL,
+	  NULL, "longest wait between attempts (backoff cap)" },
+	{ "poll_interval", CONFIG_DURATION, OFF(poll_interval), 0, "30s", 100,
+	  YEAR, NULL, NULL, "ask the outbox for missed alerts this often" },
+	{ "degraded_after", CONFIG_DURATION, OFF(degraded_after), 0, "1m", 0,
+	  YEAR, NULL, NULL,
+	  "report degraded when sends have failed this long" },
+	{ "lang", STR(lang), "en", 0, 0, NULL, "HBMON_NOTIFY_LANG",
+	  "message language: a directory of templates_dir (en, id)" },
+	{ "templates_dir", STR(templates_dir), HBMON_NOTIFY_TEMPLATES, 0, 0,
+	  NULL, NULL, "where the message templates are" },
+	{ "tz", STR(tz), "local", 0, 0, NULL, NULL,
+	  "UTC offset for times in messages (+07:00, Z) or local" },
+	{ "server", STR(server), "tcp://127.0.0.1:7781", 0, 0, NULL,
+	  "HBMON_SERVER", "server URL for this notifier's own heartbeats" },
+	{ "robot", STR(robot), "", 0, 0, NULL, "HBMON_NOTIFY_ROBOT",
+	  "robot id this notifier reports its health as; empty: none" },
+	{ "secret_file", STR(secret_file), "", 0, 0, NULL,
+	  "HBMON_NOTIFY_SECRET_FILE",
+	  "that robot's secret file (or $HBMON_SECRET)" },
+	{ "heartbeat_interval", CONFIG_DURATION, OFF(heartbeat_interval), 0,
+	  "30s", 10, YEAR, NULL, NULL, "own heartbeat every this long" },
+	{ "log_level", CONFIG_ENUM, OFF(log_level), 0, "info", 0, 0,
+	  log_level_words, NULL, "debug, info, warn or error" },
+
+	{ "telegram.api", STR(telegram_api), "https://api.telegram.org", 0, 0,
+	  NULL, "HBMON_TELEGRAM_API", "Bot API base URL" },
+	{ "telegram.chat_id", STR(telegram_chat_id), "", 0, 0, NULL,
+	  "HBMON_TELEGRAM_CHAT_ID", "chat to send to (id or @channel)" },
+	{ "telegram.token_file", STR(telegram_token_file), "", 0, 0, NULL,
+	  "HBMON_TELEGRAM_TOKEN_FILE",
+	  "file with the bot token (or $HBMON_TELEGRAM_TOKEN)" },
+	LIMITS("telegram", telegram, "10s", "1s", "1"),
+
+	{ "email.url", STR(email_url), "", 0, 0, NULL, "HBMON_SMTP_URL",
+	  "smtps://host:465 or smtp://host:587 (STARTTLS)" },
+	{ "email.from", STR(email_from), "", 0, 0, NULL, "HBMON_SMTP_FROM",
+	  "sender address" },
+	{ "email.to", STR(email_to), "", 0, 0, NULL, "HBMON_SMTP_TO",
+	  "comma-separated recipients" },
+	{ "email.user", STR(email_user), "", 0, 0, NULL, "HBMON_SMTP_USER",
+	  "SMTP login; empty: none" },
+	{ "email.password_file", STR(email_password_file), "", 0, 0, NULL,
+	  "HBMON_SMTP_PASSWORD_FILE",
+	  "file with the SMTP password (or $HBMON_SMTP_PASSWORD)" },
+	{ "email.tls", CONFIG_ENUM, OFF(email_tls), 0, "required", 0, 0,
+	  tls_words, NULL,
+	  "required: STARTTLS on smtp:// or smtps://; none: plain" },
+	LIMITS("email", email, "30s", "10s", "1"),
+
+	{ "webhook.url", STR(webhook_url), "", 0, 0, NULL, "HBMON_WEBHOOK_URL",
+	  "URL the alert JSON is POSTed to" },
+	{ "webhook.secret_file", STR(webhook_secret_file), "", 0, 0, NULL,
+	  "HBMON_WEBHOOK_SECRET_FILE",
+	  "file with the signing secret (or $HBMON_WEBHOOK_SECRET)" },
+	LIMITS("webhook", webhook, "10s", "0", "1"),
+
+	{ "exec.command", STR(exec_command), "", 0, 0, NULL, "HBMON_EXEC",
+	  "shell command run with the alert JSON on stdin" },
+	LIMITS("exec", exec, "30s", "0", "1"),
+};
+
+const struct config_spec notify_settings_spec = {
+	keys,
+	sizeof(keys) / sizeof(keys[0]),
+	"notify",
+};
+
+static int
+derive_url(char *url, size_t url_len, const char *data_dir, const char *file,
+           const char *key, struct config_error *err)
+{
+	int n;
+
+	if (url[0] != '\0') {
+		return HBMON_OK;
+	}
+	n = snprintf(url, url_len, "ipc://%s/%s", data_dir, file);
+	if (n < 0 || (size_t) n >= url_len) {
+		snprintf(err->text, sizeof(err->text),
+		         "%s: data_dir is too long for a socket path", key);
+		return HBMON_EINVAL;
+	}
+	return HBMON_OK;
+}
+
+int
+notify_settings_load(struct notify_settings *s, int argc, char **argv,
+                     int *out_npos, struct config_error *err)
+{
+	static const char *const sinks[] = { "telegram", "email", "webhook",
+		                             "exec", "stdout" };
+	bool known = false;
+	int rv;
+
+	memset(s, 0, sizeof(*s));
+	if ((rv = config_load(&notify_settings_spec, s, argc, argv, out_npos,
+	                      err)) != HBMON_OK) {
+		return rv;
+	}
+	for (size_t i = 0; i < sizeof(sinks) / sizeof(sinks[0]); i++) {
+		known |= strcmp(s->sink, sinks[i]) == 0;
+	}
+	if (!known) {
+		snprintf(err->text, sizeof(err->text),
+		         "--sink: %s; give one of telegram, email, webhook, "
+		         "exec, stdout",
+		         s->sink[0] == '\0' ? "missing" : "unknown sink");
+		return HBMON_EINVAL;
+	}
+	if (s->name[0] == '\0') {
+		snprintf(s->name, sizeof(s->name), "%s", s->sink);
+	}
+	if (strspn(s->name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx"
+	                    "yz0123456789._-") != strlen(s->name) ||
+	    s->name[0] == '.') {
+		snprintf(err->text, sizeof(err->text),
+		         "name: may only hold letters, digits, '.', '_' and "
+		         "'-' (it names the cursor file)");
+		return HBMON_EINVAL;
+	}
+	if (s->state_dir[0] == '\0') {
+		snprintf(s->state_dir, sizeof(s->state_dir), "%s", s->data_dir);
+	}
+	if (s->retry_min > s->retry_max) {
+		snprintf(err->text, sizeof(err->text),
+		         "retry_min is longer than retry_max");
+		return HBMON_EINVAL;
+	}
+	if ((rv = derive_url(s->admin, sizeof(s->admin), s->data_dir,
+	                     "admin.sock", "admin", err)) != HBMON_OK) {
+		return rv;
+	}
+	return derive_url(s->subscribe, sizeof(s->subscribe), s->data_dir,
+	                  "alerts.sock", "subscribe", err);
+}
+
+struct notify_sink_limits
+notify_settings_limits(const struct notify_settings *s)
+{
+	struct notify_sink_limits none = { 10000, 0, 1 };
+
+	if (strcmp(s->sink, "telegram") == 0) {
+		return s->telegram;
+	}
+	if (strcmp(s->sink, "email") == 0) {
+		return s->email;
+	}
+	if (strcmp(s->sink, "webhook") == 0) {
+		return s->webhook;
+	}
+	if (strcmp(s->sink, "exec") == 0) {
+		return s->exec;
+	}
+	return none;
+}
+
+int
+notify_secret(const char *file, const char *env, char *buf, size_t buf_len,
+              char *why, size_t why_len)
+{
+	return secret_load(file != NULL && file[0] != '\0' ? file : NULL, env,
+	                   buf, buf_len, why, why_len);
+}
+
+int
+notify_settings_tz(const struct notify_settings *s, bool *local,
+                   int *offset_min, char *why, size_t why_len)
+{
+	char reason[128] = "";
+
+	*local = strcmp(s->tz, "local") == 0;
+	*offset_min = 0;
+	if (*local) {
+		return HBMON_OK;
+	}
+	if (rfc3339_parse_offset(s->tz, offset_min, reason, sizeof(reason)) !=
+	    HBMON_OK) {
+		snprintf(why, why_len, "tz: %s (e.g. +07:00, Z or local)",
+		         reason);
+		return HBMON_EINVAL;
+	}
+	return HBMON_OK;
+}
+
+int
+notify_tz_at(bool local, int offset_min, int64_t at_ms)
+{
+	time_t t = (time_t) (at_ms / 1000);
+	struct tm tm;
+
+	if (!local) {
+		return offset_min;
+	}
+	return localtime_r(&t, &tm) != NULL ? (int) (tm.tm_gmtoff / 60) : 0;
+}
