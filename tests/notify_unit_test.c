@@ -1,0 +1,478 @@
+/*
+ * hbmon-notify's modules on their own: templates and escaping, Telegram
+ * HTML cutting, MIME encodings, the message sets, the cursor file,
+ * backoff, rate limit and filters.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "hbmon/error.h"
+#include "notify/backoff.h"
+#include "notify/cursor.h"
+#include "notify/filter.h"
+#include "notify/html.h"
+#include "notify/message.h"
+#include "notify/mime.h"
+#include "notify/ratelimit.h"
+#include "notify/template.h"
+#include "notify_support.h"
+
+#define K(x)   HBMON__V1__ALERT_KIND__ALERT_KIND_##x
+#define SEV(x) HBMON__V1__SEVERITY__SEVERITY_##x
+#define ST(x)  HBMON__V1__ALERT_STATE__ALERT_STATE_##x
+
+static const char *const names[] = { "a", "b", "list", NULL };
+
+static char *
+render(const char *text, enum tpl_escape esc, const char *a, const char *b)
+{
+	struct tpl_var v[] = { { "a", a }, { "b", b } };
+	struct tpl_vars vars = { v, 2 };
+	struct strbuf out = STRBUF_INIT;
+	struct tpl *t;
+	char why[256];
+
+	cr_assert_eq(tpl_parse(text, "t", names, &t, why, sizeof(why)),
+	             HBMON_OK, "%s", why);
+	tpl_render(t, &vars, esc, &out);
+	tpl_free(t);
+	cr_assert(strbuf_ok(&out));
+	return strbuf_take(&out);
+}
+
+Test(template, values_sections_and_standalone_lines)
+{
+	char *s;
+
+	s = render("x={{a}} y={{ b }}", TPL_TEXT, "1", "two");
+	cr_assert_str_eq(s, "x=1 y=two");
+	free(s);
+	s = render("{{#a}}A:{{a}}{{/a}}{{^a}}none{{/a}}|", TPL_TEXT, "", "");
+	cr_assert_str_eq(s, "none|");
+	free(s);
+	s = render("{{#a}}A:{{a}}{{/a}}", TPL_TEXT, "0", "");
+	cr_assert_str_eq(s, "", "\"0\" counts as not set");
+	free(s);
+	/* A section tag alone on its line takes the line with it. */
+	s = render("top\n{{#a}}\nmid {{a}}\n{{/a}}\n{{! note }}\nend\n",
+	           TPL_TEXT, "v", "");
+	cr_assert_str_eq(s, "top\nmid v\nend\n");
+	free(s);
+	s = render("top\n  {{#a}}\nmid\n{{/a}}\nend", TPL_TEXT, "", "");
+	cr_assert_str_eq(s, "top\nend");
+	free(s);
+}
+
+Test(template, parse_errors_name_file_and_line)
+{
+	struct tpl *t = NULL;
+	char why[256];
+
+	cr_assert_eq(tpl_parse("ok\n{{sumary}}", "en/x.html", names, &t, why,
+	                       sizeof(why)),
+	             HBMON_EINVAL);
+	cr_assert_str_eq(why, "en/x.html:2: unknown placeholder {{sumary}}");
+	cr_assert_eq(tpl_parse("{{#a}}open", "f", names, &t, why, sizeof(why)),
+	             HBMON_EINVAL);
+	cr_assert(strstr(why, "no {{/a}}") != NULL, "%s", why);
+	cr_assert_eq(
+	    tpl_parse("{{#a}}{{/b}}", "f", names, &t, why, sizeof(why)),
+	    HBMON_EINVAL);
+	cr_assert_eq(tpl_parse("{{a", "f", names, &t, why, sizeof(why)),
+	             HBMON_EINVAL);
+	cr_assert_eq(tpl_parse("{{A B}}", "f", names, &t, why, sizeof(why)),
+	             HBMON_EINVAL);
+	cr_assert_null(t);
+}
+
+Test(template, values_cannot_break_lines_markup_or_direction)
+{
+	char *s = render("<b>{{a}}</b>", TPL_HTML,
+	                 "ACC\r\nBcc: x@y <i>&\"\xe2\x80\xae\x1b", "");
+
+	cr_assert_str_eq(s, "<b>ACC\\r\\nBcc: x@y &lt;i&gt;&amp;&quot;"
+	                    "\\u202e\\x1b</b>");
+	free(s);
+	s = render("{{a}}", TPL_TEXT, "a\tb<c>\xff", "");
+	cr_assert_str_eq(s, "a\\tb<c>\xef\xbf\xbd");
+	free(s);
+}
+
+Test(html, truncate_keeps_tags_entities_and_characters_whole)
+{
+	const char *html = "<b>bold &amp; long</b> <i>caf\xc3\xa9 text</i>";
+	struct strbuf out = STRBUF_INIT;
+
+	for (size_t limit = 12; limit < strlen(html); limit++) {
+		const char *s;
+		strbuf_truncate(&out, 0);
+		html_truncate(html, strlen(html), limit, &out);
+		s = strbuf_str(&out);
+		cr_assert_leq(out.len, limit, "limit %zu: %s", limit, s);
+		/* Every open tag is closed, no entity is cut. */
+		cr_assert_eq(strstr(s, "<b>") != NULL,
+		             strstr(s, "</b>") != NULL, "%s", s);
+		cr_assert_eq(strstr(s, "<i>") != NULL,
+		             strstr(s, "</i>") != NULL, "%s", s);
+		cr_assert(strstr(s, "&am") == NULL ||
+		              strstr(s, "&amp;") != NULL,
+		          "%s", s);
+		cr_assert(strstr(s, "\xe2\x80\xa6") != NULL, "%s", s);
+		cr_assert(strstr(s, "caf\xc3") == NULL ||
+		              strstr(s, "caf\xc3\xa9") != NULL,
+		          "%s", s);
+	}
+	strbuf_truncate(&out, 0);
+	html_truncate(html, strlen(html), 1000, &out);
+	cr_assert_str_eq(strbuf_str(&out), html);
+	strbuf_truncate(&out, 0);
+	html_to_text("<b>a &lt;b&gt; &amp; &quot;x&quot; &#233;</b>", &out);
+	cr_assert_str_eq(strbuf_str(&out), "a <b> & \"x\" \xc3\xa9");
+	strbuf_free(&out);
+}
+
+Test(mime, header_values_are_one_line)
+{
+	struct strbuf out = STRBUF_INIT;
+
+	mime_header_value("[hbmon] CRITICAL R1: HEARTBEAT_MISSED", &out);
+	cr_assert_str_eq(strbuf_str(&out),
+	                 "[hbmon] CRITICAL R1: HEARTBEAT_MISSED");
+	strbuf_truncate(&out, 0);
+	mime_header_value("R1/A\r\nBcc: evil@example.com", &out);
+	cr_assert(strncmp(strbuf_str(&out), "=?UTF-8?B?", 10) == 0, "%s",
+	          strbuf_str(&out));
+	/* Folded lines continue with a space; nothing else follows CRLF. */
+	for (const char *p = strstr(strbuf_str(&out), "\r\n"); p != NULL;
+	     p = strstr(p + 1, "\r\n")) {
+		cr_assert_eq(p[2], ' ');
+	}
+	strbuf_truncate(&out, 0);
+	mime_header_value("\xf0\x9f\x94\xb4 KRITIS akun R1/ACC_003 "
+	                  "berstatus expired: Session expired, perlu "
+	                  "re-login",
+	                  &out);
+	cr_assert(strstr(strbuf_str(&out), "?=\r\n =?UTF-8?B?") != NULL,
+	          "long values become several words: %s", strbuf_str(&out));
+	strbuf_free(&out);
+}
+
+Test(mime, quoted_printable_lines)
+{
+	struct strbuf in = STRBUF_INIT, out = STRBUF_INIT;
+	const char *p;
+
+	strbuf_adds(&in, ".starts with a dot\ncaf\xc3\xa9 = x \n");
+	for (int i = 0; i < 30; i++) {
+		strbuf_adds(&in, "0123456789");
+	}
+	strbuf_adds(&in, "\n");
+	mime_quoted_printable(strbuf_str(&in), &out);
+	p = strbuf_str(&out);
+	cr_assert(strncmp(p, "=2Estarts with a dot\r\ncaf=C3=A9 =3D x=20\r\n",
+	                  41) == 0,
+	          "%s", p);
+	for (const char *line = p; *line != '\0';) {
+		const char *end = strstr(line, "\r\n");
+		cr_assert_not_null(end);
+		cr_assert_leq(end - line, 76);
+		cr_assert_neq(line[0], '.');
+		line = end + 2;
+	}
+	strbuf_free(&in);
+	strbuf_free(&out);
+}
+
+Test(mime, addresses)
+{
+	cr_assert(mime_address_ok("ops@example.com"));
+	cr_assert(mime_address_ok("a.b+c@x.example"));
+	cr_assert_not(mime_address_ok("ops@example.com\r\nBcc: x@y"));
+	cr_assert_not(mime_address_ok("<ops@example.com>"));
+	cr_assert_not(mime_address_ok("ops example.com"));
+	cr_assert_not(mime_address_ok("a@b@c"));
+	cr_assert_not(mime_address_ok("@x"));
+	cr_assert_not(mime_address_ok(""));
+}
+
+/* ---- message sets ---- */
+
+static struct message_set *
+load_set(const char *lang)
+{
+	struct message_options o = { .lang = lang, .notifier = "tg" };
+	struct message_set *m;
+	char dir[1024], why[600];
+
+	snprintf(dir, sizeof(dir), "%s/src/notify/templates",
+	         getenv("HBMON_SOURCE_DIR"));
+	o.dir = dir;
+	o.tz_offset_min = 7 * 60;
+	cr_assert_eq(message_set_load(&o, &m, why, sizeof(why)), HBMON_OK, "%s",
+	             why);
+	return m;
+}
+
+static Hbmon__V1__Alert *
+make_alert(uint64_t seq, const char *account, size_t n_affected)
+{
+	Hbmon__V1__Alert *a = calloc(1, sizeof(*a));
+	Hbmon__V1__AlertDetails *d = calloc(1, sizeof(*d));
+
+	hbmon__v1__alert__init(a);
+	hbmon__v1__alert_details__init(d);
+	a->seq = seq;
+	a->kind = K(HEARTBEAT_MISSED);
+	a->severity = SEV(CRITICAL);
+	a->state = ST(FIRING);
+	a->robot = "R1";
+	a->account = (char *) account;
+	a->summary = "robot R1 silent for 6 min (3 heartbeats missed)";
+	a->dedupe_key = "R1:HEARTBEAT_MISSED:1";
+	a->raised_at_ms = 1768876200000; /* 2026-01-20T02:30:00Z */
+	a->details = d;
+	d->misses = 3;
+	d->duration_ms = 360000;
+	d->n_affected = n_affected;
+	d->affected = calloc(n_affected + 1, sizeof(*d->affected));
+	for (size_t i = 0; i < n_affected; i++) {
+		Hbmon__V1__AffectedAccount *x = calloc(1, sizeof(*x));
+		hbmon__v1__affected_account__init(x);
+		x->account = "ACC_WITH_A_RATHER_LONG_NAME_FOR_TESTING_LIMITS";
+		x->status = HBMON__V1__ACCOUNT_STATUS__ACCOUNT_STATUS_ACTIVE;
+		x->open_orders = (uint32_t) i;
+		d->affected[i] = x;
+	}
+	return a;
+}
+
+static void
+free_alert(Hbmon__V1__Alert *a)
+{
+	for (size_t i = 0; i < a->details->n_affected; i++) {
+		free(a->details->affected[i]);
+	}
+	free(a->details->affected);
+	free(a->details);
+	free(a);
+}
+
+Test(message, english_and_indonesian_sets_render)
+{
+	struct message_set *en = load_set("en"), *id = load_set("id");
+	Hbmon__V1__Alert *a = make_alert(12, "", 2);
+	const Hbmon__V1__Alert *list[] = { a };
+	struct strbuf t = STRBUF_INIT, subject = STRBUF_INIT,
+	              body = STRBUF_INIT;
+	size_t taken;
+
+	message_telegram(en, list, 1, 4096, &t, &taken);
+	cr_assert_eq(taken, 1);
+	cr_assert(strstr(strbuf_str(&t),
+	                 "<b>CRITICAL</b> · heartbeat missed") != NULL,
+	          "%s", strbuf_str(&t));
+	cr_assert(strstr(strbuf_str(&t), "#12 · 2026-01-20T09:30:00+07:00") !=
+	              NULL,
+	          "%s", strbuf_str(&t));
+	strbuf_truncate(&t, 0);
+	message_telegram(id, list, 1, 4096, &t, &taken);
+	cr_assert(strstr(strbuf_str(&t),
+	                 "robot R1 tidak mengirim heartbeat selama 6 menit "
+	                 "(3 heartbeat terlewat); 2 akun terdampak, 1 dengan "
+	                 "order terbuka") != NULL,
+	          "%s", strbuf_str(&t));
+	cr_assert(strstr(strbuf_str(&t), "<b>KRITIS</b>") != NULL);
+	message_email(en, list, 1, &subject, &body);
+	cr_assert_str_eq(strbuf_str(&subject),
+	                 "[hbmon] CRITICAL R1: HEARTBEAT_MISSED");
+	cr_assert(strstr(strbuf_str(&body), "Missed:      3 heartbeats\n") !=
+	              NULL,
+	          "%s", strbuf_str(&body));
+	strbuf_free(&t);
+	strbuf_free(&subject);
+	strbuf_free(&body);
+	free_alert(a);
+	message_set_free(en);
+	message_set_free(id);
+}
+
+Test(message, telegram_text_stays_within_4096_bytes)
+{
+	struct message_set *en = load_set("en");
+	Hbmon__V1__Alert *big = make_alert(1, "", 64);
+	Hbmon__V1__Alert *small[40];
+	const Hbmon__V1__Alert *list[41];
+	struct strbuf t = STRBUF_INIT;
+	size_t taken, done = 0;
+
+	/* One alert longer than a message on its own: cut, tags closed. */
+	list[0] = big;
+	message_telegram(en, list, 1, 300, &t, &taken);
+	cr_assert_eq(taken, 1);
+	cr_assert_leq(t.len, 300);
+	cr_assert(strstr(strbuf_str(&t), "\xe2\x80\xa6") != NULL);
+	/* Many alerts: whole ones under a header, the rest left over. */
+	for (int i = 0; i < 40; i++) {
+		small[i] = make_alert((uint64_t) i + 2, "ACC_001", 0);
+		list[i] = small[i];
+	}
+	while (done < 40) {
+		uint64_t seqs[64];
+		strbuf_truncate(&t, 0);
+		message_telegram(en, list + done, 40 - done, 4096, &t, &taken);
+		cr_assert_leq(t.len, 4096);
+		cr_assert_geq(taken, 1);
+		cr_assert_eq(nt_text_seqs(strbuf_str(&t), seqs, 64), taken);
+		if (taken > 1) {
+			cr_assert(strstr(strbuf_str(&t), " alerts</b>") !=
+			          NULL);
+		}
+		done += taken;
+	}
+	for (int i = 0; i < 40; i++) {
+		free_alert(small[i]);
+	}
+	free_alert(big);
+	strbuf_free(&t);
+	message_set_free(en);
+}
+
+Test(message, broken_template_stops_loading)
+{
+	struct message_options o = { .lang = "en" };
+	struct message_set *m = NULL;
+	char dir[600], path[700], why[600];
+	char cmd[2048];
+
+	harness_tmpdir(dir, sizeof(dir));
+	snprintf(cmd, sizeof(cmd), "cp -r %s/src/notify/templates/en %s/",
+	         getenv("HBMON_SOURCE_DIR"), dir);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/en/telegram.html", dir);
+	FILE *f = fopen(path, "a");
+	fputs("{{sumary}}\n", f);
+	fclose(f);
+	o.dir = dir;
+	cr_assert_eq(message_set_load(&o, &m, why, sizeof(why)), HBMON_EINVAL);
+	cr_assert(strstr(why, "en/telegram.html:") != NULL, "%s", why);
+	cr_assert(strstr(why, "{{sumary}}") != NULL, "%s", why);
+	o.lang = "xx";
+	cr_assert_eq(message_set_load(&o, &m, why, sizeof(why)), HBMON_ENOENT);
+	harness_rmrf(dir);
+}
+
+/* ---- cursor ---- */
+
+Test(cursor, stores_reopens_locks_and_refuses_garbage)
+{
+	struct cursor *c, *c2;
+	char dir[600], sub[700], why[600];
+	uint64_t seq = 99;
+	bool found = true;
+
+	harness_tmpdir(dir, sizeof(dir));
+	snprintf(sub, sizeof(sub), "%s/state/deeper", dir);
+	cr_assert_eq(cursor_open(sub, "tg", &c, &seq, &found, why, sizeof(why)),
+	             HBMON_OK, "%s", why);
+	cr_assert_not(found);
+	cr_assert_eq(seq, 0);
+	/* A second instance with the same name is refused. */
+	cr_assert_eq(
+	    cursor_open(sub, "tg", &c2, &seq, &found, why, sizeof(why)),
+	    HBMON_EBUSY);
+	cr_assert(strstr(why, "another hbmon-notify named 'tg'") != NULL);
+	cr_assert_eq(cursor_store(c, 41, why, sizeof(why)), HBMON_OK);
+	cr_assert_eq(cursor_store(c, 42, why, sizeof(why)), HBMON_OK);
+	cursor_close(c);
+	cr_assert_eq(cursor_open(sub, "tg", &c, &seq, &found, why, sizeof(why)),
+	             HBMON_OK);
+	cr_assert(found);
+	cr_assert_eq(seq, 42);
+	nt_write_file(cursor_path(c), "42 but not a number\n");
+	cursor_close(c);
+	cr_assert_eq(cursor_open(sub, "tg", &c, &seq, &found, why, sizeof(why)),
+	             HBMON_EINVAL);
+	cr_assert(strstr(why, "does not hold an alert seq") != NULL);
+	harness_rmrf(dir);
+}
+
+/* ---- pacing and filters ---- */
+
+Test(backoff, grows_capped_with_jitter_and_resets)
+{
+	struct backoff b;
+	int64_t w;
+
+	backoff_init(&b, 100, 1000, 7);
+	for (int i = 0; i < 20; i++) {
+		int64_t cap = 100;
+		for (int k = 0; k < i && cap < 1000; k++) {
+			cap *= 2;
+		}
+		cap = cap > 1000 ? 1000 : cap;
+		w = backoff_next(&b);
+		cr_assert_geq(w, cap / 2, "try %d: %lld", i, (long long) w);
+		cr_assert_leq(w, cap, "try %d: %lld", i, (long long) w);
+	}
+	backoff_reset(&b);
+	w = backoff_next(&b);
+	cr_assert_leq(w, 100);
+}
+
+Test(ratelimit, one_per_interval_after_the_burst)
+{
+	struct ratelimit r;
+
+	ratelimit_init(&r, 1000, 2);
+	cr_assert_eq(ratelimit_next(&r, 5000), 5000);
+	ratelimit_take(&r, 5000);
+	cr_assert_eq(ratelimit_next(&r, 5000), 5000, "burst of 2");
+	ratelimit_take(&r, 5000);
+	cr_assert_eq(ratelimit_next(&r, 5000), 6000);
+	ratelimit_take(&r, 6000);
+	cr_assert_eq(ratelimit_next(&r, 6000), 7000);
+	ratelimit_hold(&r, 20000);
+	cr_assert_eq(ratelimit_next(&r, 7000), 20000, "retry_after holds");
+	ratelimit_init(&r, 0, 1);
+	ratelimit_take(&r, 1);
+	cr_assert_eq(ratelimit_next(&r, 1), 1, "no limit");
+}
+
+Test(filter, severity_kinds_robots_and_all_clears)
+{
+	struct filter f;
+	Hbmon__V1__Alert *a = make_alert(1, "", 0);
+	char why[300];
+
+	cr_assert_eq(filter_init(&f, "critical", "HEARTBEAT_MISSED", "R1, R2",
+	                         why, sizeof(why)),
+	             HBMON_OK, "%s", why);
+	cr_assert(filter_pass(&f, a));
+	a->severity = SEV(WARNING);
+	cr_assert_not(filter_pass(&f, a));
+	/* The all-clear of a listed kind passes though it is info. */
+	a->kind = K(RECOVERED);
+	a->severity = SEV(INFO);
+	a->state = ST(RESOLVED);
+	a->details->resolves = K(HEARTBEAT_MISSED);
+	cr_assert(filter_pass(&f, a));
+	a->details->resolves = K(CLOCK_SKEW);
+	cr_assert_not(filter_pass(&f, a));
+	a->kind = K(HEARTBEAT_MISSED);
+	a->severity = SEV(CRITICAL);
+	a->robot = "R3";
+	cr_assert_not(filter_pass(&f, a));
+	a->robot = "";
+	cr_assert(filter_pass(&f, a), "server alerts concern every robot");
+	cr_assert_eq(
+	    filter_init(&f, "info", "HEARTBEAT_MISSING", "", why, sizeof(why)),
+	    HBMON_EINVAL);
+	cr_assert(strstr(why, "'HEARTBEAT_MISSING'") != NULL, "%s", why);
+	cr_assert_eq(filter_init(&f, "loud", "", "", why, sizeof(why)),
+	             HBMON_EINVAL);
+	free_alert(a);
+}
