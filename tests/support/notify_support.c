@@ -419,6 +419,32 @@ nt_text_seqs(const char *text, uint64_t *seqs, size_t max)
 	return n;
 }
 
+uint64_t
+nt_wait_alert_after(struct rpc_client *admin, uint64_t after, int kind,
+                    const char *robot, int timeout_ms)
+{
+	int64_t until = clock_mono_ms() + timeout_ms;
+
+	do {
+		Hbmon__V1__Alert **a;
+		size_t n = harness_alerts(admin, after, &a);
+		uint64_t seq = 0;
+
+		for (size_t i = 0; i < n && seq == 0; i++) {
+			if ((int) a[i]->kind == kind &&
+			    strcmp(a[i]->robot, robot) == 0) {
+				seq = a[i]->seq;
+			}
+		}
+		harness_alerts_free(a, n);
+		if (seq != 0) {
+			return seq;
+		}
+		harness_sleep_ms(50);
+	} while (clock_mono_ms() < until);
+	return 0;
+}
+
 size_t
 nt_outbox_seqs(struct rpc_client *admin, uint64_t **out)
 {

@@ -131,6 +131,13 @@ bool nt_wait(bool (*done)(void *), void *arg, int timeout_ms);
 size_t nt_text_seqs(const char *text, uint64_t *seqs, size_t max);
 
 /*
+ * Polls the outbox until an alert of kind for robot with seq > after
+ * appears (timeout_ms at most); returns its seq, or 0.
+ */
+uint64_t nt_wait_alert_after(struct rpc_client *admin, uint64_t after, int kind,
+                             const char *robot, int timeout_ms);
+
+/*
  * The seqs of every alert in srv's outbox, in order (malloc'd; free).
  */
 size_t nt_outbox_seqs(struct rpc_client *admin, uint64_t **out);
