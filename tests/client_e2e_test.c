@@ -154,14 +154,7 @@ Test(client, server_records_what_the_client_sent, .timeout = 60)
 static int64_t
 heartbeats_of(const char *account)
 {
-	char sql[256];
-
-	snprintf(sql, sizeof(sql),
-	         "SELECT count(*) FROM heartbeats h JOIN subjects s ON "
-	         "s.id = h.subject_id WHERE s.robot = 'R1' AND s.account = "
-	         "'%s'",
-	         account);
-	return harness_query_int(&srv, sql);
+	return harness_heartbeats(&srv, "R1", account);
 }
 
 static void

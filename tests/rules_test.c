@@ -123,10 +123,11 @@ Test(rules, seed_examples_are_valid, .timeout = 10)
 {
 	Hbmon__V1__RobotHeartbeat r = robot();
 	Hbmon__V1__AccountHeartbeat a = account();
-	int64_t ts = 0;
+	struct rfc3339_time ts;
 
 	cr_assert_eq(rules_check_robot(&r, &ts, NULL, 0), HBMON_OK);
-	cr_assert_eq(ts, INT64_C(1768876200000));
+	cr_assert_eq(rfc3339_unix_ms(&ts), INT64_C(1768876200000));
+	cr_assert_eq(ts.offset_min, 7 * 60);
 	cr_assert_eq(rules_check_account(&a, &ts, NULL, 0), HBMON_OK);
 }
 
@@ -145,7 +146,7 @@ Test(rules, session_valid_must_match_status, .timeout = 10)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		Hbmon__V1__AccountHeartbeat a = account();
 		char why[256] = "";
-		int64_t ts;
+		struct rfc3339_time ts;
 
 		a.status = cases[i].status;
 		a.session_valid = cases[i].session_valid;
@@ -268,7 +269,7 @@ Test(rules, unparsable_input_is_refused_with_a_reason, .timeout = 10)
 		Hbmon__V1__RobotHeartbeat r = robot();
 		Hbmon__V1__AccountHeartbeat a = account();
 		char why[256] = "";
-		int64_t ts;
+		struct rfc3339_time ts;
 		int rv;
 
 		cases[i].mutate(&r, &a);
@@ -284,7 +285,7 @@ Test(rules, unparsable_input_is_refused_with_a_reason, .timeout = 10)
 Test(rules, account_names_may_hold_any_utf8, .timeout = 10)
 {
 	Hbmon__V1__AccountHeartbeat a = account();
-	int64_t ts;
+	struct rfc3339_time ts;
 
 	/* Names reach alerts escaped; the server keeps them as sent. */
 	a.account = "ACC <b>\r\nX-Injected: 1";

@@ -158,10 +158,12 @@ Test(ingest, accepted_heartbeats_are_recorded)
 	                               "WHERE robot='RA' AND account=''"),
 	             12);
 	cr_assert_eq(harness_query_int(&srv,
-	                               "SELECT count(*) FROM heartbeats WHERE "
+	                               "SELECT count(*) FROM subjects WHERE "
 	                               "timestamp='2026-01-20T09:30:00+07:00' "
 	                               "AND timestamp_ms=1768876200000"),
 	             2);
+	cr_assert_eq(harness_heartbeats(&srv, "RA", "ACC_003"), 1);
+	cr_assert_eq(harness_heartbeats(&srv, "RA", ""), 1);
 	rpc_client_close(c);
 }
 

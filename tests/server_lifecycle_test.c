@@ -18,6 +18,7 @@
 #include "harness.h"
 #include "hbmon/error.h"
 #include "hbmon/v1/monitor.pb-c.h"
+#include "hbmon/v1/admin.pb-c.h"
 #include "hbmon/v1/rpc.pb-c.h"
 
 #define H(x)      HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_##x
@@ -232,8 +233,8 @@ rows_with_seq(const char *robot, uint64_t seq)
 	char sql[256];
 
 	snprintf(sql, sizeof(sql),
-	         "SELECT count(*) FROM heartbeats h JOIN subjects s ON "
-	         "s.id = h.subject_id WHERE s.robot = '%s' AND h.seq = %llu",
+	         "SELECT coalesce(sum(items), 0) FROM requests WHERE "
+	         "robot = '%s' AND seq = %llu",
 	         robot, (unsigned long long) seq);
 	return harness_query_int(&srv, sql);
 }
@@ -258,8 +259,8 @@ assert_acked_recorded(struct sender *s)
 	for (int i = 0; i < SENDERS; i++) {
 		char sql[128];
 		snprintf(sql, sizeof(sql),
-		         "SELECT count(*) FROM heartbeats h JOIN subjects s "
-		         "ON s.id = h.subject_id WHERE s.robot = '%s'",
+		         "SELECT coalesce(sum(items), 0) FROM requests WHERE "
+		         "robot = '%s'",
 		         s[i].robot);
 		rows = harness_query_int(&srv, sql);
 		/* At most one more than acknowledged: the request in
@@ -365,4 +366,51 @@ Test(lifecycle, sigterm_drains_and_exits_zero, .fini = fini, .timeout = 120)
 		free(s[i].pending);
 	}
 	free(s);
+}
+
+Test(lifecycle, latest_state_is_replayed_after_kill_9, .fini = fini,
+     .timeout = 60)
+{
+	/* Nothing but the requests is written: the latest state can only
+	 * come back by replaying them. */
+	const char *extra[] = { "--flush-when-idle=false", "--flush-interval",
+		                "1h", NULL };
+	Hbmon__V1__SubjectReply *sub;
+	struct harness_robot r;
+	struct rpc_client *adm;
+
+	harness_server_init(&srv);
+	harness_robot_add(&srv, "R1", "hbs_lifecycle");
+	cr_assert(harness_server_start(&srv, extra));
+	harness_robot_init(&r, &srv, "R1", "hbs_lifecycle", 2);
+	harness_robot_send(&r);
+	r.open_orders[1] = 7;
+	r.status[0] = A(IDLE);
+	r.health = H(DEGRADED);
+	harness_robot_send(&r);
+	cr_assert_eq(harness_query_int(&srv, "SELECT open_orders FROM subjects "
+	                                     "WHERE account = 'ACC_002'"),
+	             0, "the state was written: nothing to replay");
+	harness_server_kill(&srv);
+	harness_robot_fini(&r);
+
+	cr_assert(harness_server_start(&srv, extra));
+	adm = harness_admin(&srv);
+	sub = harness_subject(adm, "R1/ACC_002");
+	cr_assert_eq(sub->state->open_orders, 7);
+	cr_assert_neq(sub->state->last_timestamp[0], '\0');
+	protobuf_c_message_free_unpacked(&sub->base, NULL);
+	sub = harness_subject(adm, "R1/ACC_001");
+	cr_assert_eq(sub->state->account_status, A(IDLE));
+	cr_assert_eq(sub->n_heartbeats, 2);
+	protobuf_c_message_free_unpacked(&sub->base, NULL);
+	sub = harness_subject(adm, "R1");
+	cr_assert_eq(sub->state->health, H(DEGRADED));
+	protobuf_c_message_free_unpacked(&sub->base, NULL);
+	rpc_client_close(adm);
+	cr_assert_eq(WEXITSTATUS(harness_server_stop(&srv)), 0);
+	/* A clean stop writes the state. */
+	cr_assert_eq(harness_query_int(&srv, "SELECT open_orders FROM subjects "
+	                                     "WHERE account = 'ACC_002'"),
+	             7);
 }

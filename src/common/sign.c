@@ -118,25 +118,48 @@ sign_compute(const void *key, size_t key_len, const struct sign_fields *fields,
 	return rv;
 }
 
+/* Constant time: a timing oracle must not reveal a prefix match. */
+static int
+same_signature(const uint8_t want[SIGN_LEN], const uint8_t *sig, size_t sig_len)
+{
+	unsigned diff = 0;
+
+	if (sig == NULL || sig_len != SIGN_LEN) {
+		return HBMON_EAUTH;
+	}
+	for (size_t i = 0; i < SIGN_LEN; i++) {
+		diff |= (unsigned) (want[i] ^ sig[i]);
+	}
+	return diff == 0 ? HBMON_OK : HBMON_EAUTH;
+}
+
 int
 sign_verify(const void *key, size_t key_len, const struct sign_fields *fields,
             const uint8_t *sig, size_t sig_len)
 {
 	uint8_t want[SIGN_LEN];
-	unsigned diff = 0;
 	int rv;
 
 	if ((rv = sign_compute(key, key_len, fields, want)) != HBMON_OK) {
 		return rv == HBMON_EINVAL ? HBMON_EAUTH : rv;
 	}
-	if (sig == NULL || sig_len != SIGN_LEN) {
+	return same_signature(want, sig, sig_len);
+}
+
+int
+sign_ctx_verify(struct sign_ctx *ctx, const struct sign_fields *fields,
+                const uint8_t *sig, size_t sig_len)
+{
+	uint8_t want[SIGN_LEN];
+	int rv;
+
+	if (!ctx->ready) {
 		return HBMON_EAUTH;
 	}
-	/* Constant time: a timing oracle must not reveal a prefix match. */
-	for (size_t i = 0; i < SIGN_LEN; i++) {
-		diff |= (unsigned) (want[i] ^ sig[i]);
+	if ((rv = sign_ctx_sign(ctx, fields, want)) != HBMON_OK) {
+		return rv;
 	}
-	return diff == 0 ? HBMON_OK : HBMON_EAUTH;
+	return same_signature(want, sig, sig_len);
 }
 
 int

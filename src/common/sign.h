@@ -50,6 +50,14 @@ int sign_ctx_init(struct sign_ctx *ctx, const void *key, size_t key_len);
 int sign_ctx_sign(struct sign_ctx *ctx, const struct sign_fields *fields,
                   uint8_t out[SIGN_LEN]);
 
+/*
+ * Checks sig (sig_len bytes) against the signature of fields, in constant
+ * time, without allocating. Returns HBMON_OK, HBMON_EAUTH (no match, wrong
+ * length, or ctx not ready) or HBMON_EINTERNAL. Not thread-safe per ctx.
+ */
+int sign_ctx_verify(struct sign_ctx *ctx, const struct sign_fields *fields,
+                    const uint8_t *sig, size_t sig_len);
+
 /* Releases what sign_ctx_init allocated. A zeroed or finished ctx is fine. */
 void sign_ctx_fini(struct sign_ctx *ctx);
 

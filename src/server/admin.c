@@ -124,6 +124,7 @@ call_release(void *scratch)
 		c->arena = b->next;
 		free(b);
 	}
+	memset(c, 0, sizeof(*c)); /* ready for the worker's next request */
 }
 
 /* ---- the shape of every handler ---- */
@@ -562,8 +563,9 @@ read_rows(struct call *c, const struct subject *s, int64_t since, int64_t until,
 	if (r->hb == NULL || r->tr == NULL) {
 		return HBMON_OK;
 	}
-	rv = store_heartbeats_each(st, s->id, since, until, limit, newest,
-	                           add_heartbeat, r);
+	rv = store_heartbeats_each(st, subject_robot(s), subject_account(s),
+	                           since, until, limit, newest, add_heartbeat,
+	                           r);
 	if (rv == HBMON_OK) {
 		rv = store_transitions_each(st, s->id, since, until, limit,
 		                            newest, add_transition, r);

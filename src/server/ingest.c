@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nng/nng.h>
+
 #include "common/clock.h"
 #include "common/dispatch.h"
 #include "common/rpc_status.h"
@@ -23,12 +25,20 @@ struct ingest {
 
 /* Per-worker state of a Monitor call (the rpcserver's scratch). */
 struct worker {
+	/* Lives across requests: how the recorder hands a finished job back
+	 * to an nng thread, so replies are built and sent there and not on
+	 * the recorder's own thread. */
+	nng_aio *wake;
+	/* What follows is one request's, cleared after its reply. */
 	struct ingest *ing;
 	struct rpc_call *call;
 	struct robot *robot; /* admitted; NULL when auth is off */
 	ProtobufCClosure done;
+	void (*complete)(struct recorder_job *job); /* builds the reply */
 	struct recorder_job job;
 	struct recorder_item one_item; /* single reports need no malloc */
+	uint8_t *filtered;             /* a batch's valid heartbeats, packed */
+	size_t filtered_len;
 };
 
 /* Frees what a call left behind, after its reply. */
@@ -45,6 +55,20 @@ worker_release(void *scratch)
 	}
 	w->job.items = NULL;
 	w->job.n_items = 0;
+	free(w->filtered);
+	/* Everything but the wake aio starts afresh. */
+	memset((char *) w + sizeof(w->wake), 0, sizeof(*w) - sizeof(w->wake));
+}
+
+static void
+worker_fini(void *scratch)
+{
+	struct worker *w = scratch;
+
+	if (w->wake != NULL) {
+		nng_aio_free(w->wake);
+		w->wake = NULL;
+	}
 }
 
 /*
@@ -94,8 +118,11 @@ item_result(const struct recorder_job *job, const struct recorder_item *item,
 		res->transition_not_allowed = item->not_allowed;
 	}
 	if (res->code == RPC_UNAVAILABLE) {
-		res->message = "not recorded: the server could not write its "
-		               "database; send it again";
+		res->message = job->status == HBMON_ECLOSED
+		                   ? "hbmon-server is shutting down; send it "
+		                     "again in a moment"
+		                   : "not recorded: the server could not write "
+		                     "its database; send it again";
 	} else if (item->note != NULL) {
 		res->message = item->note;
 	}
@@ -170,6 +197,34 @@ batch_done(struct recorder_job *job)
 	free(subjects);
 }
 
+/* On the recorder thread: the job is committed (or failed). */
+static void
+job_finished(struct recorder_job *job)
+{
+	struct worker *w = job->arg;
+
+	nng_aio_finish(w->wake, 0);
+}
+
+/* On an nng thread: reply to the finished job. */
+static void
+wake_cb(void *arg)
+{
+	struct worker *w = arg;
+
+	w->complete(&w->job);
+}
+
+static void
+wake_cancel(nng_aio *aio, void *arg, int rv)
+{
+	/* Nothing to undo: a queued job is always finished by the recorder
+	 * (recorder_stop runs before the sockets close). */
+	(void) aio;
+	(void) arg;
+	(void) rv;
+}
+
 static void
 job_prepare(struct worker *w, size_t n_items, struct recorder_item *items,
             void (*done)(struct recorder_job *))
@@ -190,19 +245,87 @@ job_prepare(struct worker *w, size_t n_items, struct recorder_item *items,
 	job->n_items = n_items;
 	job->items = items;
 	job->status = HBMON_OK;
-	job->done = done;
+	job->done = job_finished;
 	job->arg = w;
+	w->complete = done;
+}
+
+/*
+ * What the recorder keeps of an all-valid request: its payload as it came
+ * (heartbeats are kept as sent).
+ */
+static void
+job_record(struct worker *w, int kind, uint32_t items)
+{
+	w->job.kind = kind;
+	w->job.items_recorded = items;
+	w->job.payload = w->call->request->payload.data;
+	w->job.payload_len = w->call->request->payload.len;
+}
+
+/*
+ * A batch with refused items is kept without them ("recorded nowhere",
+ * SPEC §3.1): its valid heartbeats are packed into a batch of their own.
+ */
+static int
+record_valid_only(struct worker *w, const Hbmon__V1__HeartbeatBatch *in,
+                  size_t valid)
+{
+	Hbmon__V1__HeartbeatBatch b = HBMON__V1__HEARTBEAT_BATCH__INIT;
+	struct recorder_item *items = w->job.items;
+	size_t first = in->robot != NULL ? 1 : 0;
+	size_t k = 0;
+
+	b.accounts = malloc((in->n_accounts + 1) * sizeof(*b.accounts));
+	if (b.accounts == NULL) {
+		return HBMON_ENOMEM;
+	}
+	if (first && !items[0].skip) {
+		b.robot = in->robot;
+	}
+	for (size_t i = 0; i < in->n_accounts; i++) {
+		if (!items[first + i].skip) {
+			b.accounts[k++] = in->accounts[i];
+		}
+	}
+	b.n_accounts = k;
+	w->filtered_len = hbmon__v1__heartbeat_batch__get_packed_size(&b);
+	w->filtered = malloc(w->filtered_len + 1);
+	if (w->filtered == NULL) {
+		free(b.accounts);
+		return HBMON_ENOMEM;
+	}
+	hbmon__v1__heartbeat_batch__pack(&b, w->filtered);
+	free(b.accounts);
+	w->job.kind = STORE_BATCH;
+	w->job.items_recorded = (uint32_t) valid;
+	w->job.payload = w->filtered;
+	w->job.payload_len = w->filtered_len;
+	return HBMON_OK;
 }
 
 /* Hands the job to the recorder, or fails the call if it is stopping. */
 static void
 job_submit(struct worker *w)
 {
-	if (recorder_submit(w->ing->rec, &w->job) != HBMON_OK) {
+	if (w->wake == NULL && nng_aio_alloc(&w->wake, wake_cb, w) != 0) {
+		w->wake = NULL;
+		rpc_call_fail(w->call, RPC_RESOURCE_EXHAUSTED, "out of memory");
+		w->done(NULL, w->call);
+		return;
+	}
+	if (!nng_aio_begin(w->wake)) {
 		rpc_call_fail(w->call, RPC_UNAVAILABLE,
 		              "hbmon-server is shutting down; send it again "
 		              "in a moment");
 		w->done(NULL, w->call);
+		return;
+	}
+	nng_aio_defer(w->wake, wake_cancel, w);
+	if (recorder_submit(w->ing->rec, &w->job) != HBMON_OK) {
+		/* Not queued: the wake still comes, with nothing recorded. */
+		w->job.status = HBMON_ECLOSED;
+		nng_aio_finish(w->wake, NNG_ECLOSED);
 	}
 }
 
@@ -213,18 +336,19 @@ report_robot(Hbmon__V1__Monitor_Service *svc,
 {
 	struct rpc_call *call = data;
 	struct worker *w = worker_of(svc, call);
+	struct rfc3339_time ts;
 	char why[256];
-	int64_t ts_ms;
 
 	w->done = (ProtobufCClosure) closure;
-	if (rules_check_robot(in, &ts_ms, why, sizeof(why)) != HBMON_OK) {
+	if (rules_check_robot(in, &ts, why, sizeof(why)) != HBMON_OK) {
 		rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s", why);
 		closure(NULL, data);
 		return;
 	}
 	job_prepare(w, 1, &w->one_item, single_done);
 	w->one_item.robot_hb = in;
-	w->one_item.timestamp_ms = ts_ms;
+	w->one_item.timestamp = ts;
+	job_record(w, STORE_ROBOT, 1);
 	job_submit(w);
 }
 
@@ -235,18 +359,19 @@ report_account(Hbmon__V1__Monitor_Service *svc,
 {
 	struct rpc_call *call = data;
 	struct worker *w = worker_of(svc, call);
+	struct rfc3339_time ts;
 	char why[256];
-	int64_t ts_ms;
 
 	w->done = (ProtobufCClosure) closure;
-	if (rules_check_account(in, &ts_ms, why, sizeof(why)) != HBMON_OK) {
+	if (rules_check_account(in, &ts, why, sizeof(why)) != HBMON_OK) {
 		rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s", why);
 		closure(NULL, data);
 		return;
 	}
 	job_prepare(w, 1, &w->one_item, single_done);
 	w->one_item.account_hb = in;
-	w->one_item.timestamp_ms = ts_ms;
+	w->one_item.timestamp = ts;
+	job_record(w, STORE_ACCOUNT, 1);
 	job_submit(w);
 }
 
@@ -286,12 +411,12 @@ report_batch(Hbmon__V1__Monitor_Service *svc,
 
 		if (i < first) {
 			item->robot_hb = in->robot;
-			rv = rules_check_robot(in->robot, &item->timestamp_ms,
-			                       why, sizeof(why));
+			rv = rules_check_robot(in->robot, &item->timestamp, why,
+			                       sizeof(why));
 		} else {
 			item->account_hb = in->accounts[i - first];
 			rv = rules_check_account(item->account_hb,
-			                         &item->timestamp_ms, why,
+			                         &item->timestamp, why,
 			                         sizeof(why));
 		}
 		if (rv != HBMON_OK) {
@@ -305,6 +430,15 @@ report_batch(Hbmon__V1__Monitor_Service *svc,
 		/* Nothing to record: answer at once, item by item. */
 		batch_done(&w->job);
 		return;
+	}
+	if (valid < n && record_valid_only(w, in, valid) != HBMON_OK) {
+		rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED,
+		              "out of memory for a batch of %zu heartbeats", n);
+		closure(NULL, data);
+		return;
+	}
+	if (valid == n) {
+		job_record(w, STORE_BATCH, (uint32_t) valid);
 	}
 	job_submit(w);
 }
@@ -372,6 +506,7 @@ ingest_start(const struct ingest_options *opts, struct registry *reg,
 	ro.arg = ing;
 	ro.scratch_size = sizeof(struct worker);
 	ro.release = worker_release;
+	ro.scratch_fini = worker_fini;
 	if ((rv = rpcserver_start(&ro, &ing->srv, why, why_len)) != HBMON_OK) {
 		free(ing);
 		return rv;

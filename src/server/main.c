@@ -252,11 +252,20 @@ main(int argc, char **argv)
 	ropts.auth_none = set.auth == AUTH_NONE;
 	ropts.interval_max_ms = set.interval_max;
 	ropts.tick_ms = set.tick;
+	ropts.flush_interval_ms = set.flush_interval;
+	ropts.flush_when_idle = set.flush_when_idle;
 	ropts.engine.miss_threshold = set.miss_threshold;
 	ropts.engine.repeat_interval_ms = set.repeat_interval;
 	ropts.engine.clock_skew_max_ms = set.clock_skew_max;
 	ropts.registry = &reg;
 	ropts.publisher = pub;
+	if (store_open(set.data_dir, (enum store_durability) set.durability,
+	               &ropts.checkpoint_store, why, sizeof(why)) != HBMON_OK) {
+		log_warn("no second database connection; the writer "
+		         "checkpoints",
+		         "why=%s", why);
+		ropts.checkpoint_store = NULL;
+	}
 	if ((rv = recorder_start(store, &ropts, &rec)) != HBMON_OK) {
 		fprintf(stderr, "hbmon-server: cannot load state: %s (%s)\n",
 		        hbmon_strerror(rv), store_errmsg(store));

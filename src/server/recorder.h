@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/rfc3339.h"
 #include "hbmon/v1/heartbeat.pb-c.h"
 #include "server/engine.h"
 #include "server/publisher.h"
@@ -31,8 +32,8 @@
 struct recorder_item {
 	const Hbmon__V1__RobotHeartbeat *robot_hb;
 	const Hbmon__V1__AccountHeartbeat *account_hb;
-	int64_t timestamp_ms; /* parsed by the worker */
-	bool skip;            /* rejected by the worker: not to be recorded */
+	struct rfc3339_time timestamp; /* parsed by the worker */
+	bool skip; /* rejected by the worker: not to be recorded */
 	/* Results, filled by the recorder: */
 	bool recorded;
 	bool not_allowed; /* the transition is not in the diagram */
@@ -54,6 +55,12 @@ struct recorder_job {
 	uint8_t sig[32];
 	bool has_sig;
 	int64_t received_ms; /* server wall clock at receipt */
+	/* What is recorded of the request (enum store_request_kind): its
+	 * accepted heartbeats, protobuf-encoded; owned by the job's owner. */
+	int kind;
+	uint32_t items_recorded;
+	const uint8_t *payload;
+	size_t payload_len;
 	size_t n_items;
 	struct recorder_item *items;
 	/* HBMON_OK when every item's writes are committed; otherwise
@@ -72,9 +79,17 @@ struct recorder_options {
 	bool auth_none;          /* robots unknown to the store are created */
 	int64_t interval_max_ms; /* unless a robot has its own */
 	int64_t tick_ms;         /* how often deadlines are looked at */
+	int64_t
+	    flush_interval_ms; /* latest state written at least this often */
+	bool flush_when_idle;  /* ... and at once while load is light */
 	struct engine_options engine;
 	struct registry *registry;   /* per-robot interval overrides */
 	struct publisher *publisher; /* may be NULL */
+	/* A second connection to the same database: when given, a thread
+	 * of the recorder checkpoints the WAL through it, so the writer never
+	 * does (and never waits for the fsyncs that go with it). The
+	 * recorder closes it. */
+	struct store *checkpoint_store;
 };
 
 /*

@@ -40,6 +40,7 @@ free_robot(void *record, void *arg)
 	for (int i = 0; i < REGISTRY_CACHE; i++) {
 		free(r->cache[i].reply);
 	}
+	sign_ctx_fini(&r->sign);
 	pthread_mutex_destroy(&r->lock);
 	/* The secret must not linger in freed memory. */
 	explicit_bzero(r->secret, sizeof(r->secret));
@@ -76,9 +77,17 @@ registry_add(struct registry *reg, const char *id, const char *secret,
 	memcpy(r->id, id, id_len + 1);
 	memcpy(r->secret, secret, secret_len + 1);
 	r->secret_len = secret_len;
+	if (secret_len > 0 &&
+	    sign_ctx_init(&r->sign, secret, secret_len) != HBMON_OK) {
+		free(r);
+		return HBMON_ENOMEM;
+	}
 	r->last_seq = last_seq;
+	r->committed_seq = last_seq;
+	r->flushed_seq = last_seq;
 	if (last_sig != NULL) {
 		memcpy(r->last_sig, last_sig, 32);
+		memcpy(r->committed_sig, last_sig, 32);
 		r->has_last_sig = true;
 	}
 	r->interval_max_ms = interval_max_ms;
@@ -102,6 +111,7 @@ registry_set_secret(struct registry *reg, const char *id, const char *secret)
 {
 	struct robot *r = registry_find(reg, id);
 	size_t len = strlen(secret);
+	int rv;
 
 	if (len >= REGISTRY_SECRET_MAX) {
 		return HBMON_EINVAL;
@@ -114,8 +124,35 @@ registry_set_secret(struct registry *reg, const char *id, const char *secret)
 	memcpy(r->secret, secret, len + 1);
 	r->secret_len = len;
 	r->removed = false;
+	sign_ctx_fini(&r->sign);
+	rv = len > 0 ? sign_ctx_init(&r->sign, secret, len) : HBMON_OK;
 	pthread_mutex_unlock(&r->lock);
-	return HBMON_OK;
+	return rv;
+}
+
+struct each_ctx {
+	int (*fn)(struct robot *, void *);
+	void *arg;
+};
+
+static int
+each_robot(void *record, void *arg)
+{
+	struct each_ctx *c = arg;
+	return c->fn(record, c->arg);
+}
+
+int
+registry_each(struct registry *reg, int (*fn)(struct robot *r, void *arg),
+              void *arg)
+{
+	struct each_ctx c = { fn, arg };
+	int rv;
+
+	pthread_rwlock_rdlock(&reg->lock);
+	rv = hashtab_each(&reg->robots, each_robot, &c);
+	pthread_rwlock_unlock(&reg->lock);
+	return rv;
 }
 
 int
@@ -130,6 +167,7 @@ registry_remove(struct registry *reg, const char *id)
 	r->removed = true;
 	explicit_bzero(r->secret, sizeof(r->secret));
 	r->secret_len = 0;
+	sign_ctx_fini(&r->sign);
 	pthread_mutex_unlock(&r->lock);
 	return HBMON_OK;
 }
@@ -225,8 +263,6 @@ registry_admit(struct registry *reg, const Hbmon__V1__RpcRequest *req,
 	struct robot *r;
 	struct reply_cache *c;
 	uint8_t sig[32] = { 0 };
-	char secret[REGISTRY_SECRET_MAX];
-	size_t secret_len;
 	bool verified;
 	int64_t skew;
 	enum admit result;
@@ -261,14 +297,17 @@ registry_admit(struct registry *reg, const Hbmon__V1__RpcRequest *req,
 		              "`hbctl robot add %s`",
 		              req->robot_id, req->robot_id);
 	}
-	/* The secret can be rotated meanwhile: verify against a copy. */
-	pthread_mutex_lock(&r->lock);
-	memcpy(secret, r->secret, sizeof(secret));
-	secret_len = r->secret_len;
-	pthread_mutex_unlock(&r->lock);
-	verified = req->signature.len == 32 && secret_len > 0 &&
-	           env_request_verify(req, secret, secret_len) == HBMON_OK;
-	explicit_bzero(secret, sizeof(secret));
+	{
+		struct sign_fields f = { req->method,       req->robot_id,
+			                 req->seq,          req->sent_at_ms,
+			                 req->payload.data, req->payload.len };
+		/* Under the robot's lock: the context is not shared, and a
+		 * rotation re-keys it. */
+		pthread_mutex_lock(&r->lock);
+		verified = sign_ctx_verify(&r->sign, &f, req->signature.data,
+		                           req->signature.len) == HBMON_OK;
+		pthread_mutex_unlock(&r->lock);
+	}
 	if (!verified) {
 		return reject(out_code, RPC_UNAUTHENTICATED, why, why_len,
 		              "bad signature for robot '%s'; check its secret",

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "hbmon/v1/rpc.pb-c.h"
+#include "common/sign.h"
 #include "server/hashtab.h"
 #include "server/rules.h"
 
@@ -42,6 +43,10 @@ struct robot {
 	char secret[REGISTRY_SECRET_MAX];
 	size_t secret_len;
 	pthread_mutex_t lock; /* guards what follows */
+	/* HMAC keyed with the secret once: verifying a request costs no
+	 * allocation and no re-keying. Not ready while the robot has no
+	 * secret (removed). */
+	struct sign_ctx sign;
 	uint64_t last_seq;
 	uint8_t last_sig[32];
 	bool has_last_sig;
@@ -49,6 +54,11 @@ struct robot {
 	unsigned cache_next;
 	bool removed;
 	int64_t interval_max_ms; /* 0: global setting */
+	/* The recorder thread's own: the highest seq committed with a
+	 * request, and the highest written to the robots table. */
+	uint64_t committed_seq;
+	uint8_t committed_sig[32];
+	uint64_t flushed_seq;
 };
 
 struct registry {
@@ -99,6 +109,14 @@ int registry_remove(struct registry *reg, const char *id);
 /* Sets robot id's own interval_max (0: global). HBMON_ENOENT if unknown. */
 int registry_set_interval(struct registry *reg, const char *id,
                           int64_t interval_max_ms);
+
+/*
+ * Calls fn for every robot (removed ones included). fn must not add
+ * robots. Stops at fn's first non-zero return and returns it.
+ * Thread-safe with respect to the table.
+ */
+int registry_each(struct registry *reg, int (*fn)(struct robot *r, void *arg),
+                  void *arg);
 
 /* The robot named id, or NULL. Thread-safe. */
 struct robot *registry_find(struct registry *reg, const char *id);

@@ -176,9 +176,6 @@ handle_request(struct worker *w, nng_msg *msg)
 	}
 	nng_msg_free(msg);
 	rpc_call_init(&w->call, w->req, w);
-	if (w->scratch != NULL) {
-		memset(w->scratch, 0, o->scratch_size);
-	}
 	if (atomic_load(&srv->draining)) {
 		reply_status(w, RPC_UNAVAILABLE,
 		             "hbmon-server is shutting down; send it again in "
@@ -388,6 +385,9 @@ rpcserver_close(struct rpcserver *srv)
 			w->sending = NULL;
 		}
 		request_release(w);
+		if (srv->opts.scratch_fini != NULL && w->scratch != NULL) {
+			srv->opts.scratch_fini(w->scratch);
+		}
 		free(w->scratch);
 	}
 	free(srv->workers);

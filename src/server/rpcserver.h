@@ -57,9 +57,13 @@ struct rpcserver_options {
 	               const Hbmon__V1__RpcRequest *req, bool final,
 	               const uint8_t *reply, size_t reply_len);
 	void *arg;
-	size_t scratch_size; /* per-worker memory for the handlers */
-	/* Frees what a handler left in scratch, after each reply. */
+	/* Per-worker memory for the handlers: zeroed once; release (after
+	 * each reply) must leave it ready for the next request, and
+	 * scratch_fini (at close, workers stopped) frees what lives across
+	 * requests. Either may be NULL. */
+	size_t scratch_size;
 	void (*release)(void *scratch);
+	void (*scratch_fini)(void *scratch);
 };
 
 struct rpcserver;
@@ -74,7 +78,7 @@ int rpcserver_start(const struct rpcserver_options *opts,
 
 /*
  * For handlers: the caller admitted for this call, and this worker's
- * scratch memory (zeroed before each request).
+ * scratch memory.
  */
 void *rpcserver_principal(const struct rpc_call *call);
 void *rpcserver_scratch(const struct rpc_call *call);

@@ -43,7 +43,8 @@ check_event(const char *event, const char *want, char *why, size_t why_len)
 }
 
 static int
-check_timestamp(const char *ts, int64_t *out_ms, char *why, size_t why_len)
+check_timestamp(const char *ts, struct rfc3339_time *out, char *why,
+                size_t why_len)
 {
 	struct rfc3339_time t;
 	char reason[128] = "";
@@ -59,7 +60,7 @@ check_timestamp(const char *ts, int64_t *out_ms, char *why, size_t why_len)
 		            "timestamp '%.40s' is not RFC 3339: %s", ts,
 		            reason);
 	}
-	*out_ms = rfc3339_unix_ms(&t);
+	*out = t;
 	return HBMON_OK;
 }
 
@@ -104,8 +105,8 @@ valid_utf8(const unsigned char *s)
 }
 
 int
-rules_check_robot(const Hbmon__V1__RobotHeartbeat *hb, int64_t *out_ts_ms,
-                  char *why, size_t why_len)
+rules_check_robot(const Hbmon__V1__RobotHeartbeat *hb,
+                  struct rfc3339_time *out_ts, char *why, size_t why_len)
 {
 	int rv;
 
@@ -124,12 +125,12 @@ rules_check_robot(const Hbmon__V1__RobotHeartbeat *hb, int64_t *out_ts_ms,
 		            "status %d is not a health status; send one of %s",
 		            (int) hb->status, words_health_list());
 	}
-	return check_timestamp(hb->timestamp, out_ts_ms, why, why_len);
+	return check_timestamp(hb->timestamp, out_ts, why, why_len);
 }
 
 int
-rules_check_account(const Hbmon__V1__AccountHeartbeat *hb, int64_t *out_ts_ms,
-                    char *why, size_t why_len)
+rules_check_account(const Hbmon__V1__AccountHeartbeat *hb,
+                    struct rfc3339_time *out_ts, char *why, size_t why_len)
 {
 	const char *word;
 	size_t len;
@@ -179,7 +180,7 @@ rules_check_account(const Hbmon__V1__AccountHeartbeat *hb, int64_t *out_ts_ms,
 		    "session_valid is true, but status 'expired' means "
 		    "the session has expired; send session_valid false");
 	}
-	return check_timestamp(hb->timestamp, out_ts_ms, why, why_len);
+	return check_timestamp(hb->timestamp, out_ts, why, why_len);
 }
 
 int

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/rfc3339.h"
 #include "hbmon/v1/heartbeat.pb-c.h"
 
 /* Longest robot id and account name, in bytes. */
@@ -21,13 +22,14 @@
 /*
  * Checks that a robot heartbeat can be understood: event
  * "ROBOT_HEARTBEAT", a known status (not UNSPECIFIED), an RFC 3339
- * timestamp with offset. out_ts_ms: the timestamp as ms since the epoch.
+ * timestamp with offset. out_ts: the timestamp, parsed (instant and the
+ * offset it was written in).
  * why: on failure, a sentence the robot's author can act on, e.g.
  * "timestamp 'yesterday' is not RFC 3339: expected a 4-digit year".
  * Returns HBMON_OK or HBMON_EINVAL. Thread-safe.
  */
-int rules_check_robot(const Hbmon__V1__RobotHeartbeat *hb, int64_t *out_ts_ms,
-                      char *why, size_t why_len);
+int rules_check_robot(const Hbmon__V1__RobotHeartbeat *hb,
+                      struct rfc3339_time *out_ts, char *why, size_t why_len);
 
 /*
  * As rules_check_robot for an account heartbeat: event
@@ -37,7 +39,7 @@ int rules_check_robot(const Hbmon__V1__RobotHeartbeat *hb, int64_t *out_ts_ms,
  * RFC 3339 timestamp.
  */
 int rules_check_account(const Hbmon__V1__AccountHeartbeat *hb,
-                        int64_t *out_ts_ms, char *why, size_t why_len);
+                        struct rfc3339_time *out_ts, char *why, size_t why_len);
 
 /*
  * Checks a robot id: 1..RULES_NAME_MAX characters of [A-Za-z0-9._-], not

@@ -63,6 +63,11 @@ static const struct config_key keys[] = {
 	  8192, NULL, NULL, "alerts queued per PUB subscriber before drops" },
 	{ "tick", CONFIG_DURATION, OFF(tick), 0, "10ms", 1, 1000, NULL, NULL,
 	  "how often deadlines are looked at" },
+	{ "flush_interval", CONFIG_DURATION, OFF(flush_interval), 0, "1s", 10,
+	  INT64_C(86400000), NULL, NULL,
+	  "latest state is written behind the requests at least this often" },
+	{ "flush_when_idle", CONFIG_BOOL, OFF(flush_when_idle), 0, "true", 0, 0,
+	  NULL, NULL, "and at once while load is light" },
 };
 
 const struct config_spec settings_spec = {

@@ -38,6 +38,8 @@ struct server_settings {
 	uint32_t batch_max;      /* requests per group commit, at most */
 	uint32_t publish_buffer; /* alerts queued per PUB subscriber */
 	int64_t tick;            /* ms between looks at deadlines */
+	int64_t flush_interval;  /* latest state written at least this often */
+	bool flush_when_idle;    /* ... and at once under light load */
 };
 
 /* The key table, for config_load and --help. */

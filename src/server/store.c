@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 
 #include "hbmon/error.h"
+#include "hbmon/v1/heartbeat.pb-c.h"
 
 /*
  * Schema migrations, applied in order; migration i brings user_version
@@ -111,10 +112,34 @@ static const char *const migrations[] = {
 	"  started_ms INTEGER NOT NULL,"
 	"  last_alive_ms INTEGER NOT NULL"
 	");",
+
+	/* 3: raw heartbeats are kept as the requests that carried them, one
+	 * row per request however many heartbeats it holds: recording cost
+	 * no longer grows with the batch. The latest state in `subjects` and
+	 * robots' last seq are written behind, up to `flushed_id`; at start
+	 * the server replays newer requests. (Heartbeat rows of the first
+	 * schema are not carried over; latest state, transitions and alerts
+	 * are.) */
+	"DROP TABLE heartbeats;"
+	"CREATE TABLE requests ("
+	"  id INTEGER PRIMARY KEY,"
+	"  robot TEXT NOT NULL,"
+	"  received_ms INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  sig BLOB,"
+	"  kind INTEGER NOT NULL,"  /* 1 robot, 2 account, 3 batch */
+	"  items INTEGER NOT NULL," /* heartbeats in payload */
+	"  payload BLOB NOT NULL"   /* the accepted input, protobuf */
+	");"
+	"CREATE INDEX requests_robot ON requests (robot, received_ms);"
+	"ALTER TABLE server_state ADD COLUMN flushed_id INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE subjects ADD COLUMN timestamp_ms INTEGER NOT NULL"
+	" DEFAULT 0;",
 };
 
 enum stmt_id {
-	ST_HB_INSERT,
+	ST_REQUEST_INSERT,
 	ST_SUBJECT_UPDATE,
 	ST_SUBJECT_CREATE,
 	ST_SUBJECT_GET,
@@ -140,21 +165,21 @@ enum stmt_id {
 #define SUBJECT_COLUMNS                                                        \
 	"id, robot, account, status, session_valid, open_orders,"              \
 	" active_accounts, active_tasks, last_seen_ms, timestamp,"             \
-	" paused_until_ms, pause_reason"
+	" paused_until_ms, pause_reason, timestamp_ms"
 
 #define ALERT_COLUMNS                                                          \
 	"seq, dedupe_key, kind, severity, state, robot, account, summary,"     \
 	" raised_ms, episode, body"
 
 static const char *const stmt_sql[ST_COUNT_] = {
-	[ST_HB_INSERT] =
-	    "INSERT INTO heartbeats (subject_id, received_ms, seq, status,"
-	    " session_valid, open_orders, active_accounts, active_tasks,"
-	    " timestamp, timestamp_ms) VALUES (?,?,?,?,?,?,?,?,?,?)",
+	[ST_REQUEST_INSERT] =
+	    "INSERT INTO requests (robot, received_ms, seq, sig, kind, items,"
+	    " payload) VALUES (?,?,?,?,?,?,?)",
 	[ST_SUBJECT_UPDATE] =
 	    "UPDATE subjects SET status = ?2, session_valid = ?3,"
 	    " open_orders = ?4, active_accounts = ?5, active_tasks = ?6,"
-	    " timestamp = ?7, last_seen_ms = ?8 WHERE id = ?1",
+	    " timestamp = ?7, last_seen_ms = ?8, timestamp_ms = ?9"
+	    " WHERE id = ?1",
 	[ST_SUBJECT_CREATE] =
 	    "INSERT INTO subjects (robot, account, created_ms) VALUES (?,?,?)",
 	[ST_SUBJECT_GET] =
@@ -181,11 +206,12 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	                   " WHERE id = ?1",
 	[ST_EPISODE_RESOLVE] = "UPDATE episodes SET resolved_ms = ?2"
 	                       " WHERE id = ?1",
-	[ST_STATE_GET] = "SELECT started_ms, last_alive_ms FROM server_state"
-	                 " WHERE id = 1",
+	[ST_STATE_GET] = "SELECT started_ms, last_alive_ms, flushed_id FROM"
+	                 " server_state WHERE id = 1",
 	[ST_STATE_SET] = "INSERT INTO server_state (id, started_ms,"
-	                 " last_alive_ms) VALUES (1, ?1, ?2) ON CONFLICT (id)"
-	                 " DO UPDATE SET started_ms = ?1, last_alive_ms = ?2",
+	                 " last_alive_ms, flushed_id) VALUES (1, ?1, ?2, ?3)"
+	                 " ON CONFLICT (id) DO UPDATE SET started_ms = ?1,"
+	                 " last_alive_ms = ?2, flushed_id = ?3",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
@@ -359,6 +385,28 @@ store_open_reader(const char *data_dir, struct store **out, char *why,
 }
 
 void
+store_set_autocheckpoint(struct store *s, int pages)
+{
+	sqlite3_wal_autocheckpoint(s->db, pages);
+}
+
+int
+store_checkpoint(struct store *s, int *out_wal_frames)
+{
+	int log = 0, done = 0;
+	int rc = sqlite3_wal_checkpoint_v2(
+	    s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+
+	if (out_wal_frames != NULL) {
+		*out_wal_frames = log;
+	}
+	if (rc == SQLITE_BUSY) {
+		return HBMON_EBUSY;
+	}
+	return rc == SQLITE_OK ? HBMON_OK : HBMON_EIO;
+}
+
+void
 store_close(struct store *s)
 {
 	if (s == NULL) {
@@ -478,6 +526,7 @@ subject_row(sqlite3_stmt *st, struct store_subject *row)
 	row->timestamp = (const char *) sqlite3_column_text(st, 9);
 	row->paused_until_ms = sqlite3_column_int64(st, 10);
 	row->pause_reason = (const char *) sqlite3_column_text(st, 11);
+	row->timestamp_ms = sqlite3_column_int64(st, 12);
 }
 
 int
@@ -587,37 +636,137 @@ store_subject_create(struct store *s, const char *robot, const char *account,
 }
 
 int
-store_heartbeat_record(struct store *s, const struct store_heartbeat *hb)
+store_request_record(struct store *s, const struct store_request *r,
+                     int64_t *out_id)
 {
-	sqlite3_stmt *ins = stmt(s, ST_HB_INSERT);
-	sqlite3_stmt *upd = stmt(s, ST_SUBJECT_UPDATE);
+	sqlite3_stmt *st = stmt(s, ST_REQUEST_INSERT);
 	int rv;
 
-	if (ins == NULL || upd == NULL) {
+	if (st == NULL) {
 		return HBMON_EIO;
 	}
-	sqlite3_bind_int64(ins, 1, hb->subject_id);
-	sqlite3_bind_int64(ins, 2, hb->received_ms);
-	sqlite3_bind_int64(ins, 3, (sqlite3_int64) hb->seq);
-	sqlite3_bind_int(ins, 4, hb->status);
-	sqlite3_bind_int(ins, 5, hb->session_valid);
-	sqlite3_bind_int64(ins, 6, hb->open_orders);
-	sqlite3_bind_int64(ins, 7, hb->active_accounts);
-	sqlite3_bind_int64(ins, 8, hb->active_tasks);
-	sqlite3_bind_text(ins, 9, hb->timestamp, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(ins, 10, hb->timestamp_ms);
-	if ((rv = step_done(ins)) != HBMON_OK) {
-		return rv;
+	sqlite3_bind_text(st, 1, r->robot, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, r->received_ms);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64) r->seq);
+	if (r->sig != NULL) {
+		sqlite3_bind_blob(st, 4, r->sig, 32, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_null(st, 4);
 	}
-	sqlite3_bind_int64(upd, 1, hb->subject_id);
-	sqlite3_bind_int(upd, 2, hb->status);
-	sqlite3_bind_int(upd, 3, hb->session_valid);
-	sqlite3_bind_int64(upd, 4, hb->open_orders);
-	sqlite3_bind_int64(upd, 5, hb->active_accounts);
-	sqlite3_bind_int64(upd, 6, hb->active_tasks);
-	sqlite3_bind_text(upd, 7, hb->timestamp, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(upd, 8, hb->received_ms);
+	sqlite3_bind_int(st, 5, r->kind);
+	sqlite3_bind_int64(st, 6, r->items);
+	/* A zero-length blob must still be a blob, not NULL. */
+	sqlite3_bind_blob(st, 7, r->payload_len > 0 ? r->payload : (void *) "",
+	                  (int) r->payload_len, SQLITE_STATIC);
+	if ((rv = step_done(st)) == HBMON_OK && out_id != NULL) {
+		*out_id = sqlite3_last_insert_rowid(s->db);
+	}
+	return rv;
+}
+
+int
+store_subject_write(struct store *s, const struct store_subject *row)
+{
+	sqlite3_stmt *upd = stmt(s, ST_SUBJECT_UPDATE);
+
+	if (upd == NULL) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(upd, 1, row->id);
+	sqlite3_bind_int(upd, 2, row->status);
+	sqlite3_bind_int(upd, 3, row->session_valid);
+	sqlite3_bind_int64(upd, 4, row->open_orders);
+	sqlite3_bind_int64(upd, 5, row->active_accounts);
+	sqlite3_bind_int64(upd, 6, row->active_tasks);
+	sqlite3_bind_text(upd, 7, row->timestamp != NULL ? row->timestamp : "",
+	                  -1, SQLITE_STATIC);
+	sqlite3_bind_int64(upd, 8, row->last_seen_ms);
+	sqlite3_bind_int64(upd, 9, row->timestamp_ms);
 	return step_done(upd);
+}
+
+static void
+request_row(sqlite3_stmt *st, struct store_request *r)
+{
+	r->id = sqlite3_column_int64(st, 0);
+	r->robot = (const char *) sqlite3_column_text(st, 1);
+	r->received_ms = sqlite3_column_int64(st, 2);
+	r->seq = (uint64_t) sqlite3_column_int64(st, 3);
+	r->sig = sqlite3_column_bytes(st, 4) == 32 ? sqlite3_column_blob(st, 4)
+	                                           : NULL;
+	r->kind = sqlite3_column_int(st, 5);
+	r->items = (uint32_t) sqlite3_column_int64(st, 6);
+	r->payload = sqlite3_column_blob(st, 7);
+	r->payload_len = (size_t) sqlite3_column_bytes(st, 7);
+}
+
+#define REQUEST_COLUMNS "id, robot, received_ms, seq, sig, kind, items, payload"
+
+int
+store_requests_after(struct store *s, int64_t after_id,
+                     int (*fn)(void *arg, const struct store_request *r),
+                     void *arg)
+{
+	sqlite3_stmt *st;
+	int rc, rv = HBMON_OK;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT " REQUEST_COLUMNS " FROM requests"
+	                       " WHERE id > ? ORDER BY id",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(st, 1, after_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_request r;
+		request_row(st, &r);
+		if ((rv = fn(arg, &r)) != 0) {
+			break;
+		}
+	}
+	if (rv == HBMON_OK && rc != SQLITE_DONE) {
+		rv = HBMON_EIO;
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+int
+store_requests_of(struct store *s, const char *robot, int64_t since_ms,
+                  int64_t until_ms, bool newest,
+                  int (*fn)(void *arg, const struct store_request *r),
+                  void *arg)
+{
+	sqlite3_stmt *st;
+	int rc, rv = HBMON_OK;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       newest ? "SELECT " REQUEST_COLUMNS " FROM"
+	                                " requests WHERE robot = ?1 AND"
+	                                " received_ms BETWEEN ?2 AND ?3 ORDER"
+	                                " BY received_ms DESC, id DESC"
+	                              : "SELECT " REQUEST_COLUMNS " FROM"
+	                                " requests WHERE robot = ?1 AND"
+	                                " received_ms BETWEEN ?2 AND ?3 ORDER"
+	                                " BY received_ms, id",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_text(st, 1, robot, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since_ms);
+	sqlite3_bind_int64(st, 3, until_ms > 0 ? until_ms : INT64_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_request r;
+		request_row(st, &r);
+		if ((rv = fn(arg, &r)) != 0) {
+			break;
+		}
+	}
+	if (rv == HBMON_OK && rc != SQLITE_DONE) {
+		rv = HBMON_EIO;
+	}
+	sqlite3_finalize(st);
+	return rv;
 }
 
 int
@@ -869,7 +1018,7 @@ store_episodes_open_each(struct store *s,
 }
 
 int
-store_state_get(struct store *s, int64_t *started_ms, int64_t *last_alive_ms)
+store_state_get(struct store *s, struct store_state *out)
 {
 	sqlite3_stmt *st = stmt(s, ST_STATE_GET);
 	int rc;
@@ -879,8 +1028,9 @@ store_state_get(struct store *s, int64_t *started_ms, int64_t *last_alive_ms)
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*started_ms = sqlite3_column_int64(st, 0);
-		*last_alive_ms = sqlite3_column_int64(st, 1);
+		out->started_ms = sqlite3_column_int64(st, 0);
+		out->last_alive_ms = sqlite3_column_int64(st, 1);
+		out->flushed_id = sqlite3_column_int64(st, 2);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW) {
@@ -890,15 +1040,16 @@ store_state_get(struct store *s, int64_t *started_ms, int64_t *last_alive_ms)
 }
 
 int
-store_state_set(struct store *s, int64_t started_ms, int64_t last_alive_ms)
+store_state_set(struct store *s, const struct store_state *state)
 {
 	sqlite3_stmt *st = stmt(s, ST_STATE_SET);
 
 	if (st == NULL) {
 		return HBMON_EIO;
 	}
-	sqlite3_bind_int64(st, 1, started_ms);
-	sqlite3_bind_int64(st, 2, last_alive_ms);
+	sqlite3_bind_int64(st, 1, state->started_ms);
+	sqlite3_bind_int64(st, 2, state->last_alive_ms);
+	sqlite3_bind_int64(st, 3, state->flushed_id);
 	return step_done(st);
 }
 
@@ -911,9 +1062,9 @@ store_prune(struct store *s, int64_t cutoff_ms, int limit, int *out_deleted)
 	/* Look only at the `limit` oldest rows (rowid order is receive
 	 * order), so one step costs the same however large the table is. */
 	if (sqlite3_prepare_v2(s->db,
-	                       "DELETE FROM heartbeats WHERE id IN ("
+	                       "DELETE FROM requests WHERE id IN ("
 	                       " SELECT id FROM (SELECT id, received_ms FROM"
-	                       " heartbeats ORDER BY id LIMIT ?1)"
+	                       " requests ORDER BY id LIMIT ?1)"
 	                       " WHERE received_ms < ?2)",
 	                       -1, &st, NULL) != SQLITE_OK) {
 		return HBMON_EIO;
@@ -931,7 +1082,7 @@ store_prune(struct store *s, int64_t cutoff_ms, int limit, int *out_deleted)
 int
 store_count(struct store *s, const char *table, int64_t *out)
 {
-	static const char *const tables[] = { "heartbeats", "transitions",
+	static const char *const tables[] = { "requests", "transitions",
 		                              "subjects", "robots", "alerts" };
 	char sql[64];
 	sqlite3_stmt *st;
@@ -941,6 +1092,10 @@ store_count(struct store *s, const char *table, int64_t *out)
 		if (strcmp(table, tables[i]) == 0) {
 			rv = HBMON_OK;
 		}
+	}
+	if (strcmp(table, "heartbeats") == 0) {
+		/* Heartbeats are kept per request: count what they carried. */
+		return store_heartbeats_total(s, out);
 	}
 	if (rv != HBMON_OK) {
 		return rv;
@@ -958,7 +1113,7 @@ store_count(struct store *s, const char *table, int64_t *out)
 	return rv;
 }
 
-/* Runs a two-range, limited query over a subject's rows. */
+/* Runs a limited query over a subject's rows in a time range. */
 static int
 prepare_range(struct store *s, const char *oldest_sql, const char *newest_sql,
               bool newest, int64_t subject_id, int64_t since_ms,
@@ -973,54 +1128,6 @@ prepare_range(struct store *s, const char *oldest_sql, const char *newest_sql,
 	sqlite3_bind_int64(*out, 3, until_ms > 0 ? until_ms : INT64_MAX);
 	sqlite3_bind_int64(*out, 4, limit);
 	return HBMON_OK;
-}
-
-int
-store_heartbeats_each(struct store *s, int64_t subject_id, int64_t since_ms,
-                      int64_t until_ms, uint32_t limit, bool newest,
-                      int (*fn)(void *arg,
-                                const struct store_heartbeat_row *row),
-                      void *arg)
-{
-#define HB_COLS                                                                \
-	"received_ms, status, session_valid, open_orders, active_accounts,"    \
-	" active_tasks, timestamp, id"
-	static const char oldest[] =
-	    "SELECT " HB_COLS " FROM heartbeats WHERE subject_id = ?1 AND"
-	    " received_ms BETWEEN ?2 AND ?3 ORDER BY received_ms, id LIMIT ?4";
-	/* The newest rows, handed over oldest first. */
-	static const char newest_sql[] =
-	    "SELECT * FROM (SELECT " HB_COLS " FROM heartbeats WHERE"
-	    " subject_id = ?1 AND received_ms BETWEEN ?2 AND ?3 ORDER BY"
-	    " received_ms DESC, id DESC LIMIT ?4) ORDER BY received_ms, id";
-#undef HB_COLS
-	sqlite3_stmt *st;
-	int rc, rv;
-
-	if ((rv = prepare_range(s, oldest, newest_sql, newest, subject_id,
-	                        since_ms, until_ms, limit, &st)) != HBMON_OK) {
-		return rv;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_heartbeat_row row = {
-			.received_ms = sqlite3_column_int64(st, 0),
-			.status = sqlite3_column_int(st, 1),
-			.session_valid = sqlite3_column_int(st, 2) != 0,
-			.open_orders = (uint32_t) sqlite3_column_int64(st, 3),
-			.active_accounts =
-			    (uint32_t) sqlite3_column_int64(st, 4),
-			.active_tasks = (uint32_t) sqlite3_column_int64(st, 5),
-			.timestamp = (const char *) sqlite3_column_text(st, 6),
-		};
-		if ((rv = fn(arg, &row)) != 0) {
-			break;
-		}
-	}
-	if (rv == HBMON_OK && rc != SQLITE_DONE) {
-		rv = HBMON_EIO;
-	}
-	sqlite3_finalize(st);
-	return rv;
 }
 
 int
@@ -1153,8 +1260,7 @@ store_heartbeats_total(struct store *s, int64_t *out)
 	int rv = HBMON_EIO;
 
 	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT coalesce(max(id), 0) FROM"
-	                       " heartbeats",
+	                       "SELECT coalesce(sum(items), 0) FROM requests",
 	                       -1, &st, NULL) != SQLITE_OK) {
 		return HBMON_EIO;
 	}
@@ -1163,5 +1269,146 @@ store_heartbeats_total(struct store *s, int64_t *out)
 		rv = HBMON_OK;
 	}
 	sqlite3_finalize(st);
+	return rv;
+}
+
+/* ---- heartbeats read back out of recorded requests ---- */
+
+/* A heartbeat kept for delivery after the walk (newest-first walks). */
+struct kept {
+	struct store_heartbeat_row row;
+	char timestamp[48];
+};
+
+struct hb_walk {
+	const char *account; /* "" for the robot's own heartbeats */
+	uint32_t limit;
+	bool newest;
+	uint32_t n;
+	struct kept *kept; /* newest: limit of them */
+	int (*fn)(void *arg, const struct store_heartbeat_row *row);
+	void *arg;
+	int rv;
+};
+
+/* One heartbeat of the subject; returns non-zero to stop the walk. */
+static int
+walk_one(struct hb_walk *w, const struct store_heartbeat_row *row)
+{
+	if (w->newest) {
+		struct kept *k = &w->kept[w->n];
+		k->row = *row;
+		snprintf(k->timestamp, sizeof(k->timestamp), "%s",
+		         row->timestamp != NULL ? row->timestamp : "");
+		k->row.timestamp = k->timestamp;
+	} else if ((w->rv = w->fn(w->arg, row)) != 0) {
+		return 1;
+	}
+	return ++w->n >= w->limit;
+}
+
+static int
+walk_robot(struct hb_walk *w, int64_t received_ms,
+           const Hbmon__V1__RobotHeartbeat *hb)
+{
+	struct store_heartbeat_row row = { 0 };
+
+	row.received_ms = received_ms;
+	row.status = hb->status;
+	row.active_accounts = hb->active_accounts;
+	row.active_tasks = hb->active_tasks;
+	row.timestamp = hb->timestamp;
+	return walk_one(w, &row);
+}
+
+static int
+walk_account(struct hb_walk *w, int64_t received_ms,
+             const Hbmon__V1__AccountHeartbeat *hb)
+{
+	struct store_heartbeat_row row = { 0 };
+
+	if (strcmp(hb->account, w->account) != 0) {
+		return 0;
+	}
+	row.received_ms = received_ms;
+	row.status = hb->status;
+	row.session_valid = hb->session_valid;
+	row.open_orders = hb->open_orders;
+	row.timestamp = hb->timestamp;
+	return walk_one(w, &row);
+}
+
+static int
+walk_request(void *arg, const struct store_request *r)
+{
+	struct hb_walk *w = arg;
+	bool robot = w->account[0] == '\0';
+	int stop = 0;
+
+	/* A request the subject cannot be in is not even decoded. */
+	if ((robot && r->kind == STORE_ACCOUNT) ||
+	    (!robot && r->kind == STORE_ROBOT)) {
+		return 0;
+	}
+	if (r->kind == STORE_ROBOT) {
+		Hbmon__V1__RobotHeartbeat *hb =
+		    hbmon__v1__robot_heartbeat__unpack(NULL, r->payload_len,
+		                                       r->payload);
+		if (hb != NULL) {
+			stop = walk_robot(w, r->received_ms, hb);
+			hbmon__v1__robot_heartbeat__free_unpacked(hb, NULL);
+		}
+	} else if (r->kind == STORE_ACCOUNT) {
+		Hbmon__V1__AccountHeartbeat *hb =
+		    hbmon__v1__account_heartbeat__unpack(NULL, r->payload_len,
+		                                         r->payload);
+		if (hb != NULL) {
+			stop = walk_account(w, r->received_ms, hb);
+			hbmon__v1__account_heartbeat__free_unpacked(hb, NULL);
+		}
+	} else {
+		Hbmon__V1__HeartbeatBatch *b =
+		    hbmon__v1__heartbeat_batch__unpack(NULL, r->payload_len,
+		                                       r->payload);
+		if (b != NULL) {
+			if (robot && b->robot != NULL) {
+				stop = walk_robot(w, r->received_ms, b->robot);
+			}
+			for (size_t i = 0; !robot && !stop && i < b->n_accounts;
+			     i++) {
+				stop = walk_account(w, r->received_ms,
+				                    b->accounts[i]);
+			}
+			hbmon__v1__heartbeat_batch__free_unpacked(b, NULL);
+		}
+	}
+	return stop;
+}
+
+int
+store_heartbeats_each(
+    struct store *s, const char *robot, const char *account, int64_t since_ms,
+    int64_t until_ms, uint32_t limit, bool newest,
+    int (*fn)(void *arg, const struct store_heartbeat_row *row), void *arg)
+{
+	struct hb_walk w = { account, limit, newest, 0, NULL, fn, arg, 0 };
+	int rv;
+
+	if (limit == 0) {
+		return HBMON_OK;
+	}
+	if (newest && (w.kept = calloc(limit, sizeof(*w.kept))) == NULL) {
+		return HBMON_ENOMEM;
+	}
+	rv = store_requests_of(s, robot, since_ms, until_ms, newest,
+	                       walk_request, &w);
+	if (rv == 1) {
+		rv = w.rv;
+	}
+	/* The newest were found last-first: hand them over in time order. */
+	for (uint32_t i = w.n; newest && rv == HBMON_OK && i-- > 0;) {
+		rv = fn(arg, &w.kept[i].row);
+	}
+	free(w.kept);
 	return rv;
 }

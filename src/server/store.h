@@ -28,7 +28,7 @@ enum store_durability {
 #define STORE_FILE "hbmon.db"
 
 /* Latest schema version this build knows. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /*
  * Opens (creating if needed) data_dir/hbmon.db and brings its schema up to
@@ -47,6 +47,17 @@ int store_open(const char *data_dir, enum store_durability durability,
  */
 int store_open_reader(const char *data_dir, struct store **out, char *why,
                       size_t why_len);
+
+/*
+ * Checkpointing from another thread (SPEC §3.5 keeps the writer free):
+ * store_set_autocheckpoint(writer, 0) stops the writer from copying the WAL
+ * into the database inside its own commits, and store_checkpoint(other)
+ * does it from a second connection without blocking the writer (PASSIVE).
+ * out_wal_frames: frames in the WAL afterwards (may be NULL). Returns
+ * HBMON_OK or HBMON_EBUSY/HBMON_EIO.
+ */
+void store_set_autocheckpoint(struct store *s, int pages);
+int store_checkpoint(struct store *s, int *out_wal_frames);
 
 /* Closes the connection; NULL is fine. */
 void store_close(struct store *s);
@@ -83,18 +94,28 @@ int store_robots_each(struct store *s,
 
 /* ---- subjects: the latest state of robots and accounts ---- */
 
-/* One heartbeat as recorded. account is "" for a robot heartbeat. */
-struct store_heartbeat {
-	int64_t subject_id;
-	int64_t received_ms;      /* server wall clock */
-	uint64_t seq;             /* request seq it came in */
-	int status;               /* HealthStatus or AccountStatus number */
-	bool session_valid;       /* accounts */
-	uint32_t open_orders;     /* accounts */
-	uint32_t active_accounts; /* robots */
-	uint32_t active_tasks;    /* robots */
-	const char *timestamp;    /* as sent */
-	int64_t timestamp_ms;     /* parsed */
+/* Kinds of a recorded request: which Monitor method carried it. */
+enum store_request_kind {
+	STORE_ROBOT = 1,   /* ReportRobot: payload is a RobotHeartbeat */
+	STORE_ACCOUNT = 2, /* ReportAccount: an AccountHeartbeat */
+	STORE_BATCH = 3,   /* ReportBatch: a HeartbeatBatch */
+};
+
+/*
+ * One recorded request: the raw heartbeats for `retention`. payload holds
+ * only the heartbeats that were accepted, protobuf-encoded as the kind
+ * says.
+ */
+struct store_request {
+	int64_t id;
+	const char *robot;
+	int64_t received_ms; /* server wall clock */
+	uint64_t seq;
+	const uint8_t *sig; /* 32 bytes, or NULL */
+	int kind;           /* enum store_request_kind */
+	uint32_t items;     /* heartbeats in payload */
+	const uint8_t *payload;
+	size_t payload_len;
 };
 
 /* A subject as loaded at start-up. */
@@ -111,6 +132,7 @@ struct store_subject {
 	const char *timestamp;
 	int64_t paused_until_ms; /* wall clock; 0: not paused */
 	const char *pause_reason;
+	int64_t timestamp_ms; /* the timestamp, parsed */
 };
 
 /*
@@ -152,8 +174,39 @@ void store_rollback(struct store *s);
 int store_subject_create(struct store *s, const char *robot,
                          const char *account, int64_t now_ms, int64_t *out_id);
 
-/* Appends hb to the raw heartbeats and makes it the subject's latest. */
-int store_heartbeat_record(struct store *s, const struct store_heartbeat *hb);
+/*
+ * Appends a request to the raw heartbeats. out_id: its id (may be NULL).
+ * Returns HBMON_OK or HBMON_EIO.
+ */
+int store_request_record(struct store *s, const struct store_request *r,
+                         int64_t *out_id);
+
+/*
+ * Writes a subject's latest state (id, status, session_valid,
+ * open_orders, active_accounts, active_tasks, timestamp, timestamp_ms,
+ * last_seen_ms of row). The server writes these behind the requests;
+ * see store_state.flushed_id.
+ */
+int store_subject_write(struct store *s, const struct store_subject *row);
+
+/*
+ * Calls fn for every request with id > after_id, in id order (the
+ * start-up replay). Rows are valid during the call only. Returns as
+ * store_robots_each.
+ */
+int store_requests_after(struct store *s, int64_t after_id,
+                         int (*fn)(void *arg, const struct store_request *r),
+                         void *arg);
+
+/*
+ * Calls fn for the requests of robot received in [since_ms, until_ms]
+ * (until 0: now), oldest first, or newest first when newest. fn stops the
+ * walk by returning non-zero. Returns as store_robots_each.
+ */
+int store_requests_of(struct store *s, const char *robot, int64_t since_ms,
+                      int64_t until_ms, bool newest,
+                      int (*fn)(void *arg, const struct store_request *r),
+                      void *arg);
 
 /*
  * Appends a state transition. from is 0 for a subject's first heartbeat.
@@ -167,7 +220,7 @@ int store_robot_seq(struct store *s, const char *robot, uint64_t seq,
                     const uint8_t sig[32]);
 
 /*
- * Deletes up to limit raw heartbeats received before cutoff_ms, oldest
+ * Deletes up to limit recorded requests received before cutoff_ms, oldest
  * first, in its own transaction. out_deleted: how many went. Returns
  * HBMON_OK or HBMON_EIO.
  */
@@ -237,13 +290,20 @@ int store_episodes_open_each(struct store *s,
                              void *arg);
 
 /*
- * The server's own life: when it started and when it was last known to be
- * running (written every second), for SERVER_RESTARTED. HBMON_ENOENT on a
- * first start.
+ * The server's own life: when it started, when it was last known to be
+ * running (written every second, for SERVER_RESTARTED), and the last
+ * request whose effect on `subjects` and `robots` is written (newer ones
+ * are replayed at start). store_state_get returns HBMON_ENOENT on a first
+ * start.
  */
-int store_state_get(struct store *s, int64_t *started_ms,
-                    int64_t *last_alive_ms);
-int store_state_set(struct store *s, int64_t started_ms, int64_t last_alive_ms);
+struct store_state {
+	int64_t started_ms;
+	int64_t last_alive_ms;
+	int64_t flushed_id; /* requests up to this one are in subjects/robots */
+};
+
+int store_state_get(struct store *s, struct store_state *out);
+int store_state_set(struct store *s, const struct store_state *state);
 
 /* ---- queries used by tests and the admin service ---- */
 
@@ -267,16 +327,16 @@ struct store_transition_row {
 };
 
 /*
- * Calls fn for the heartbeats of a subject received in [since_ms,
- * until_ms], at most limit, oldest first; newest: take the newest limit
- * rows instead of the oldest (still delivered oldest first). Returns as
- * store_robots_each.
+ * Calls fn for the heartbeats of robot/account (account "" for the robot's
+ * own) received in [since_ms, until_ms] (until 0: now), at most limit,
+ * oldest first; newest: take the newest limit instead of the oldest (still
+ * delivered oldest first). They are read out of the recorded requests.
+ * Returns as store_robots_each.
  */
-int store_heartbeats_each(struct store *s, int64_t subject_id, int64_t since_ms,
-                          int64_t until_ms, uint32_t limit, bool newest,
-                          int (*fn)(void *arg,
-                                    const struct store_heartbeat_row *row),
-                          void *arg);
+int store_heartbeats_each(
+    struct store *s, const char *robot, const char *account, int64_t since_ms,
+    int64_t until_ms, uint32_t limit, bool newest,
+    int (*fn)(void *arg, const struct store_heartbeat_row *row), void *arg);
 
 /* As store_heartbeats_each, for transitions. */
 int store_transitions_each(
@@ -307,7 +367,7 @@ int store_robot_remove(struct store *s, const char *robot, int64_t now_ms);
 /* Bytes the database takes on disk (main file and WAL). */
 int64_t store_size(struct store *s);
 
-/* The highest heartbeat row id: how many were ever recorded. */
+/* Heartbeats held by the recorded requests (those not yet pruned). */
 int store_heartbeats_total(struct store *s, int64_t *out);
 
 /*

@@ -40,6 +40,7 @@ struct subject {
 	int64_t paused_until_ms;  /* wall clock; 0: not paused */
 	int64_t mismatch_since;   /* robots: liveness clock the
 	                             active_accounts mismatch began; 0: none */
+	int64_t timestamp_ms;     /* the last heartbeat's own timestamp */
 	uint32_t interval_ms;     /* interval_max for this subject */
 	uint32_t n_accounts;      /* robots: accounts known */
 	uint32_t open_orders;     /* accounts */
@@ -47,7 +48,9 @@ struct subject {
 	uint32_t active_tasks;    /* robots */
 	int32_t status;           /* last reported; 0 before the first */
 	uint32_t hash;
-	uint8_t liveness;   /* enum liveness */
+	int16_t timestamp_offset; /* UTC offset of the last timestamp */
+	uint8_t liveness;         /* enum liveness */
+	bool dirty;         /* latest state not yet written to the store */
 	bool session_valid; /* accounts */
 	bool heard;         /* has ever sent a heartbeat */
 	uint8_t robot_len;

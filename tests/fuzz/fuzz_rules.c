@@ -16,7 +16,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	Hbmon__V1__HeartbeatBatch *b =
 	    hbmon__v1__heartbeat_batch__unpack(NULL, size, data);
 	char why[256];
-	int64_t ts;
+	struct rfc3339_time ts;
 
 	if (b == NULL) {
 		return 0;

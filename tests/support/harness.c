@@ -311,8 +311,37 @@ harness_count(struct harness_server *srv, const char *table)
 {
 	char sql[128];
 
+	if (strcmp(table, "heartbeats") == 0) {
+		return harness_query_int(srv, "SELECT coalesce(sum(items), 0) "
+		                              "FROM requests");
+	}
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
 	return harness_query_int(srv, sql);
+}
+
+static int
+count_heartbeat(void *arg, const struct store_heartbeat_row *row)
+{
+	(void) row;
+	(*(int64_t *) arg)++;
+	return 0;
+}
+
+int64_t
+harness_heartbeats(struct harness_server *srv, const char *robot,
+                   const char *account)
+{
+	struct store *st;
+	char why[256];
+	int64_t n = 0;
+
+	cr_assert_eq(store_open_reader(srv->dir, &st, why, sizeof(why)),
+	             HBMON_OK, "%s", why);
+	cr_assert_eq(store_heartbeats_each(st, robot, account, 0, 0, UINT32_MAX,
+	                                   false, count_heartbeat, &n),
+	             HBMON_OK);
+	store_close(st);
+	return n;
 }
 
 uint8_t *

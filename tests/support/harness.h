@@ -80,7 +80,17 @@ char *harness_server_log(const struct harness_server *srv);
 struct rpc_client *harness_client(const char *url, const char *robot,
                                   const char *secret);
 
-/* Counts rows of a table in the server's store (read-only connection). */
+/*
+ * Heartbeats recorded for robot/account (account "" for the robot's own),
+ * read out of the recorded requests.
+ */
+int64_t harness_heartbeats(struct harness_server *srv, const char *robot,
+                           const char *account);
+
+/*
+ * Counts rows of a table in the server's store (read-only connection);
+ * "heartbeats" counts the heartbeats the recorded requests hold.
+ */
 int64_t harness_count(struct harness_server *srv, const char *table);
 
 /* Runs one SQL query returning a single integer (read-only connection). */
