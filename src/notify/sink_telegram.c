@@ -3,9 +3,10 @@
  *
  * Outcomes: 200 with "ok": true is delivered. 429 waits the answer's
  * parameters.retry_after (or its Retry-After header). 5xx, timeouts and
- * broken connections are retried with backoff. 400 is first retried at
- * once as plain text (the markup of an operator's template may be what
- * Telegram refuses); 400 again, 401, 403, 404 and other 4xx are
+ * broken connections are retried with backoff; a redirect is a
+ * configuration error (telegram.api points somewhere else). 400 is first
+ * retried at once as plain text (the markup of an operator's template may be
+ * what Telegram refuses); 400 again, 401, 403, 404 and other 4xx are
  * configuration errors (bad token, unknown chat, bot blocked or not in the
  * group): SINK_REJECTED, which the framework logs as an error, reports as
  * degraded health and keeps retrying every retry_max, since only a person
@@ -243,7 +244,13 @@ telegram_send(void *arg, const Hbmon__V1__Alert *const *alerts, size_t n,
 		sink_fail(out, SINK_RETRY, "telegram: 429 %s", a.description);
 		out->retry_after_ms =
 		    a.retry_after_ms > 0 ? a.retry_after_ms : 1000;
-	} else if (status >= 500 || status == 408 || status < 400) {
+	} else if (status >= 300 && status < 400) {
+		sink_fail(out, SINK_REJECTED,
+		          "telegram: HTTP %ld: redirects are not followed; "
+		          "check telegram.api",
+		          status);
+	} else if (status >= 500 || status == 408 || status < 300) {
+		/* 5xx, or a 2xx without "ok": Telegram having trouble. */
 		sink_fail(out, SINK_RETRY, "telegram: HTTP %ld %s", status,
 		          a.description);
 		out->retry_after_ms = a.retry_after_ms;
