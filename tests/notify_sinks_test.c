@@ -208,7 +208,7 @@ Test(notify_sinks, exec_non_zero_exit_is_retried, .init = setup,
      .fini = teardown, .timeout = 60)
 {
 	char got[700], code[700], cmd[2000], env_cmd[2100];
-	const char *env[] = { env_cmd, NULL };
+	const char *env[] = { env_cmd, "HBMON_SECRET=" NT_SECRET, NULL };
 	struct exec_wait w = { got, 3 };
 	char *text, *line, *log;
 	json_t *j;
@@ -219,9 +219,9 @@ Test(notify_sinks, exec_non_zero_exit_is_retried, .init = setup,
 	/* The alert arrives on stdin; its words in the environment. */
 	snprintf(cmd, sizeof(cmd),
 	         "read -r alert; printf '%%s %%s\\n' \"$HBMON_ALERT_SEQ\" "
-	         "\"$alert\" >> '%s'; echo 'not today' >&2; "
-	         "exit $(cat '%s')",
-	         got, code);
+	         "\"$alert\" >> '%s'; echo \"${HBMON_SECRET:-no secret}\" "
+	         ">> '%s.env'; echo 'not today' >&2; exit $(cat '%s')",
+	         got, got, code);
 	snprintf(env_cmd, sizeof(env_cmd), "HBMON_EXEC=%s", cmd);
 	nt_notifier_start(&nt, &srv, "exec", NULL, env);
 	raise_error();
@@ -256,6 +256,12 @@ Test(notify_sinks, exec_non_zero_exit_is_retried, .init = setup,
 		cr_assert_geq(ones, 3);
 		cr_log_info("%zu runs, %zu for seq 1", total, ones);
 	}
+	free(text);
+	/* The notifier's own secrets are not the command's. */
+	snprintf(code, sizeof(code), "%s.env", got);
+	text = nt_read_file(code);
+	cr_assert(strncmp(text, "no secret\n", 10) == 0, "%s", text);
+	cr_assert(strstr(text, NT_SECRET) == NULL);
 	free(text);
 	nt_notifier_stop(&nt);
 }

@@ -4,7 +4,9 @@
  * and a newline on its stdin, and in its environment HBMON_ALERT_SEQ,
  * HBMON_ALERT_KIND, HBMON_ALERT_SEVERITY and HBMON_ALERT_STATE (words only:
  * no robot or account name is ever put in the command or its environment,
- * so nothing a robot reports can be interpreted by a shell).
+ * so nothing a robot reports can be interpreted by a shell). The secrets
+ * the notifier may have in its environment (HBMON_SECRET, ...) are not
+ * passed on.
  *
  * Exit status 0 is delivered. Any other exit, a signal, or running past
  * exec.timeout (the whole process group is then killed) is retried with
@@ -74,8 +76,27 @@ exec_close(void *arg)
 	free(arg);
 }
 
-/* environ plus the alert's words; the array is malloc'd, its strings in
- * extra (owned by the caller). */
+/* Secrets the notifier may hold in its environment: a plug-in command has
+ * no business with them. */
+static bool
+secret_variable(const char *entry)
+{
+	static const char *const names[] = {
+		"HBMON_SECRET=",         "HBMON_ADMIN_SECRET=",
+		"HBMON_TELEGRAM_TOKEN=", "HBMON_SMTP_PASSWORD=",
+		"HBMON_WEBHOOK_SECRET=",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strncmp(entry, names[i], strlen(names[i])) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* environ without secrets and with the alert's words; the array is
+ * malloc'd, its new strings in extra (owned by the caller). */
 static char **
 child_env(const Hbmon__V1__Alert *a, char extra[4][64])
 {
@@ -97,7 +118,8 @@ child_env(const Hbmon__V1__Alert *a, char extra[4][64])
 	snprintf(extra[3], 64, "HBMON_ALERT_STATE=%s", state ? state : "");
 	n = 0;
 	for (size_t i = 0; environ[i] != NULL; i++) {
-		if (strncmp(environ[i], "HBMON_ALERT_", 12) != 0) {
+		if (strncmp(environ[i], "HBMON_ALERT_", 12) != 0 &&
+		    !secret_variable(environ[i])) {
 			envp[n++] = environ[i];
 		}
 	}
