@@ -616,8 +616,17 @@ status_text(struct subject *s, const char *prefix, char *buf, size_t len)
 		return;
 	}
 	if (s->status == A(EXPIRED)) {
-		snprintf(buf, len, "%s %ssession expired: needs re-login", who,
-		         prefix);
+		/* "session expired", "now session expired", "session still
+		 * expired": the adverb goes where English puts it. */
+		if (strcmp(prefix, "still ") == 0) {
+			snprintf(buf, len,
+			         "%s session still expired: needs re-login",
+			         who);
+		} else {
+			snprintf(buf, len,
+			         "%s %ssession expired: needs re-login", who,
+			         prefix);
+		}
 	} else {
 		snprintf(buf, len, "%s %sin error", who, prefix);
 	}
@@ -837,7 +846,11 @@ engine_robot_reported(struct engine *e, struct subject *robot, int64_t now,
 		robot->mismatch_since = now;
 		return e->error;
 	}
-	if (ep != NULL || now - robot->mismatch_since < 2 * window ||
+	if (ep != NULL) {
+		ep->value = heard; /* what a repeat will say */
+		return e->error;
+	}
+	if (now - robot->mismatch_since < 2 * window ||
 	    engine_paused(robot, wall)) {
 		return e->error;
 	}
@@ -908,8 +921,7 @@ fire_episode(struct engine *e, struct episode *ep)
 		            ptrs);
 		break;
 	case K(STATUS_CHANGED):
-		status_text(s, subject_is_robot(s) ? "still " : "still ",
-		            summary, sizeof(summary));
+		status_text(s, "still ", summary, sizeof(summary));
 		appendf(summary, sizeof(summary), " (for %s)", dur);
 		break;
 	case K(CLOCK_SKEW):
@@ -920,6 +932,15 @@ fire_episode(struct engine *e, struct episode *ep)
 		    ((ep->value < 0 ? -ep->value : ep->value) + 500) / 1000,
 		    ep->value < 0 ? "behind" : "ahead of", dur);
 		d.skew_ms = ep->value;
+		break;
+	case K(ACCOUNT_MISMATCH):
+		snprintf(summary, sizeof(summary),
+		         "%s still reports %u active %s but %" PRId64
+		         " %s heard from (for %s)",
+		         who, s->active_accounts,
+		         plural(s->active_accounts, "account", "accounts"),
+		         ep->value, plural((uint64_t) ep->value, "was", "were"),
+		         dur);
 		break;
 	default:
 		snprintf(summary, sizeof(summary),
