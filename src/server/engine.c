@@ -1079,6 +1079,9 @@ engine_flush(struct engine *e,
 {
 	size_t n = 0;
 
+	/* Everything pending is committed now: say so before anyone hears of
+	 * it on PUB and asks the outbox for it. */
+	e->committed_seq = e->last_seq;
 	while (e->pending != NULL) {
 		struct pending *p = e->pending;
 		e->pending = p->next;
@@ -1089,7 +1092,6 @@ engine_flush(struct engine *e,
 		n++;
 	}
 	e->pending_tail = &e->pending;
-	e->committed_seq = e->last_seq;
 	return n;
 }
 

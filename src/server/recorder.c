@@ -42,7 +42,9 @@ struct recorder {
 	int64_t stalled_ms;     /* recorder stalls taken out of the clock */
 	int64_t stall_min_ms;   /* a gap longer than this is a stall */
 	pthread_t checkpointer; /* when opts.checkpoint_store is given */
-	pthread_cond_t checkpoint_wake; /* its own: submits wake the writer */
+	pthread_cond_t checkpoint_wake; /* its own: stop wakes both */
+	pthread_cond_t idle;            /* signalled when a leader is done */
+	bool busy;                      /* someone is writing (lead) */
 	bool checkpointing;
 	struct store_state state; /* as last written */
 	int64_t last_request_id;  /* the newest request recorded */
@@ -680,6 +682,63 @@ wait_until(struct recorder *rec, int64_t mono_ms)
 	wait_on(&rec->wake, &rec->lock, mono_ms);
 }
 
+/* Takes up to batch_max jobs off the queue (lock held). */
+static struct recorder_job *
+take_jobs(struct recorder *rec, size_t *out_n, bool *out_more)
+{
+	struct recorder_job *jobs = rec->head, *last = rec->head;
+	size_t n = 0;
+
+	if (jobs != NULL) {
+		for (n = 1; n < rec->opts.batch_max && last->next != NULL;
+		     n++) {
+			last = last->next;
+		}
+		rec->head = last->next;
+		if (rec->head == NULL) {
+			rec->tail = NULL;
+		}
+		last->next = NULL;
+		rec->queued -= n;
+	}
+	rec->writing = n;
+	*out_n = n;
+	*out_more = rec->head != NULL;
+	return jobs;
+}
+
+/*
+ * Writes until nothing is queued: everything that queued while a batch was
+ * being committed goes into the next one (group commit). Whoever finds the
+ * recorder idle does this — the worker whose request just arrived, or the
+ * ticker — so a request at light load is recorded on the thread that
+ * received it, without waking another. Called and returns with the lock
+ * held; one leader at a time (rec->busy).
+ */
+static void
+lead(struct recorder *rec)
+{
+	rec->busy = true;
+	do {
+		struct recorder_job *jobs;
+		size_t n;
+		bool more;
+
+		jobs = take_jobs(rec, &n, &more);
+		pthread_mutex_unlock(&rec->lock);
+		iterate(rec, jobs, n, more);
+		pthread_mutex_lock(&rec->lock);
+		rec->writing = 0;
+	} while (rec->head != NULL);
+	rec->busy = false;
+	pthread_cond_broadcast(&rec->idle);
+}
+
+/*
+ * The ticker: when nobody is writing, it looks at deadlines every tick (in
+ * an iteration of its own) and prunes; under load the writers' iterations
+ * tick as they go.
+ */
 static void *
 recorder_main(void *arg)
 {
@@ -688,47 +747,38 @@ recorder_main(void *arg)
 
 	pthread_mutex_lock(&rec->lock);
 	for (;;) {
-		struct recorder_job *jobs = NULL, *last;
-		size_t n = 0;
 		int64_t mono;
-		bool more;
 
-		while (rec->head == NULL && !rec->stopping &&
-		       clock_mono_ms() < next_tick) {
+		while (!rec->stopping && clock_mono_ms() < next_tick) {
 			wait_until(rec, next_tick);
 		}
-		if (rec->head == NULL && rec->stopping) {
+		if (!rec->busy) {
+			lead(rec);
+		}
+		if (rec->stopping) {
+			/* Whatever is left is written by its leader, or now. */
+			while (rec->busy) {
+				pthread_cond_wait(&rec->idle, &rec->lock);
+			}
+			if (rec->head != NULL) {
+				lead(rec);
+			}
 			break;
 		}
-		/* Take up to batch_max jobs: everything that queued while the
-		 * last batch was being committed goes into this one. */
-		if (rec->head != NULL) {
-			jobs = last = rec->head;
-			for (n = 1;
-			     n < rec->opts.batch_max && last->next != NULL;
-			     n++) {
-				last = last->next;
-			}
-			rec->head = last->next;
-			if (rec->head == NULL) {
-				rec->tail = NULL;
-			}
-			last->next = NULL;
-			rec->queued -= n;
-			rec->writing = n;
-		}
-		more = rec->head != NULL;
-		pthread_mutex_unlock(&rec->lock);
-
-		iterate(rec, jobs, n, more);
 		mono = clock_mono_ms();
 		next_tick = mono + rec->opts.tick_ms;
-		if (jobs == NULL && mono >= rec->next_prune_ms) {
+		if (!rec->busy && rec->head == NULL &&
+		    mono >= rec->next_prune_ms) {
+			rec->busy = true;
+			pthread_mutex_unlock(&rec->lock);
 			prune_step(rec);
+			pthread_mutex_lock(&rec->lock);
+			rec->busy = false;
+			pthread_cond_broadcast(&rec->idle);
+			if (rec->head != NULL) {
+				lead(rec);
+			}
 		}
-
-		pthread_mutex_lock(&rec->lock);
-		rec->writing = 0;
 	}
 	pthread_mutex_unlock(&rec->lock);
 	return NULL;
@@ -850,6 +900,7 @@ recorder_start(struct store *store, const struct recorder_options *opts,
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&rec->wake, &attr);
 	pthread_cond_init(&rec->checkpoint_wake, &attr);
+	pthread_cond_init(&rec->idle, NULL);
 	pthread_condattr_destroy(&attr);
 	if (pthread_create(&rec->thread, NULL, recorder_main, rec) != 0) {
 		pthread_cond_destroy(&rec->wake);
@@ -892,7 +943,9 @@ recorder_submit(struct recorder *rec, struct recorder_job *job)
 	}
 	rec->tail = job;
 	rec->queued++;
-	pthread_cond_signal(&rec->wake);
+	if (!rec->busy) {
+		lead(rec);
+	}
 	pthread_mutex_unlock(&rec->lock);
 	return HBMON_OK;
 }
@@ -971,6 +1024,7 @@ recorder_stop(struct recorder *rec)
 	store_close(rec->store);
 	pthread_cond_destroy(&rec->wake);
 	pthread_cond_destroy(&rec->checkpoint_wake);
+	pthread_cond_destroy(&rec->idle);
 	pthread_mutex_destroy(&rec->lock);
 	free(rec);
 }

@@ -1,13 +1,17 @@
 /*
- * The recorder: the one thread that owns the database connection, the
+ * The recorder: the single writer that owns the database connection, the
  * in-memory latest state and the alert engine. Workers hand it jobs (one
  * per request); it applies the state rules in arrival order, writes
  * everything a batch of jobs produces in one transaction (group commit),
  * and only then tells each job it is done, so that a reply never promises
  * what is not on disk. Every tick (10 ms) it also advances the engine's
  * deadlines in the same transaction, then publishes the alerts that were
- * committed. Between batches it prunes raw heartbeats older than
- * `retention`.
+ * committed. When idle it prunes raw heartbeats older than `retention`.
+ *
+ * One writer at a time, but not one fixed thread: whoever submits a job to
+ * an idle recorder writes the queue itself (and keeps writing while more
+ * arrives), so a request at light load is recorded on the thread that
+ * received it; a ticker thread does the ticks when nobody is writing.
  *
  * Its liveness clock is the monotonic clock minus the time the recorder
  * itself was stalled (a paused process, an overloaded machine, a slow

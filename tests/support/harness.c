@@ -156,6 +156,9 @@ start_server(struct harness_server *srv, const char *const *extra,
 		int fd =
 		    open(srv->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0) {
+			/* stdout too: a server left running must not hold the
+			 * test's output pipe open. */
+			dup2(fd, 1);
 			dup2(fd, 2);
 			close(fd);
 		}
