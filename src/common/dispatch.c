@@ -82,8 +82,9 @@ rpc_dispatch(ProtobufCService *service, struct rpc_call *call,
 		done(NULL, call);
 		return;
 	}
-	call->input = protobuf_c_message_unpack(
-	    call->method->input, NULL, req->payload.len, req->payload.data);
+	call->input =
+	    protobuf_c_message_unpack(call->method->input, call->allocator,
+	                              req->payload.len, req->payload.data);
 	if (call->input == NULL) {
 		rpc_call_fail(call, RPC_INVALID_ARGUMENT,
 		              "payload of %zu bytes does not decode as %s",
@@ -97,8 +98,8 @@ rpc_dispatch(ProtobufCService *service, struct rpc_call *call,
 void
 rpc_call_release(struct rpc_call *call)
 {
-	if (call->input != NULL) {
+	if (call->input != NULL && call->allocator == NULL) {
 		protobuf_c_message_free_unpacked(call->input, NULL);
-		call->input = NULL;
 	}
+	call->input = NULL;
 }

@@ -26,8 +26,12 @@
 struct rpc_call {
 	const Hbmon__V1__RpcRequest *request;    /* the envelope; caller owns */
 	const ProtobufCMethodDescriptor *method; /* set by rpc_dispatch */
-	ProtobufCMessage
-	    *input;        /* decoded payload; freed by rpc_call_release */
+	/* The decoded payload; freed by rpc_call_release. */
+	ProtobufCMessage *input;
+	/* Where input is allocated (set after rpc_call_init; NULL: malloc).
+	 * With an allocator that frees as a whole (an arena), release leaves
+	 * the freeing to its owner. */
+	ProtobufCAllocator *allocator;
 	int code;          /* gRPC status of the reply (rpc_code) */
 	char message[512]; /* the reply's sentence */
 	void *user;        /* the caller's per-request state */

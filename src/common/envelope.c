@@ -88,8 +88,16 @@ int
 env_request_unpack(const void *buf, size_t len, Hbmon__V1__RpcRequest **out,
                    char *why, size_t why_len)
 {
+	return env_request_unpack_in(buf, len, NULL, out, why, why_len);
+}
+
+int
+env_request_unpack_in(const void *buf, size_t len,
+                      ProtobufCAllocator *allocator,
+                      Hbmon__V1__RpcRequest **out, char *why, size_t why_len)
+{
 	Hbmon__V1__RpcRequest *req =
-	    hbmon__v1__rpc_request__unpack(NULL, len, buf);
+	    hbmon__v1__rpc_request__unpack(allocator, len, buf);
 
 	if (req == NULL) {
 		set_why(why, why_len,

@@ -42,6 +42,15 @@ int env_request_unpack(const void *buf, size_t len, Hbmon__V1__RpcRequest **out,
                        char *why, size_t why_len);
 
 /*
+ * As env_request_unpack, with the request allocated from allocator (e.g. a
+ * worker's arena: arena_reset then frees it; do not free_unpacked it).
+ */
+int env_request_unpack_in(const void *buf, size_t len,
+                          ProtobufCAllocator *allocator,
+                          Hbmon__V1__RpcRequest **out, char *why,
+                          size_t why_len);
+
+/*
  * Checks a request's signature with key. Returns HBMON_OK, HBMON_EAUTH, or
  * HBMON_ENOMEM. Thread-safe.
  */

@@ -44,13 +44,7 @@ struct admin {
 	uint64_t last_seq; /* of signed tcp requests */
 };
 
-/* ---- per-call memory: one arena freed after the reply ---- */
-
-struct block {
-	struct block *next;
-	size_t used, size;
-	max_align_t data[];
-};
+/* ---- per-call state; memory comes from the worker's arena ---- */
 
 struct call {
 	struct recorder_job job; /* the exec job; job.arg is this call */
@@ -60,58 +54,20 @@ struct call {
 	const ProtobufCMessage *input;
 	ProtobufCMessage *output;
 	int (*run)(struct call *c);
-	struct block *arena;
-	bool out_of_memory;
+	struct arena *arena; /* the worker's: reset after the reply */
 };
 
 /* Zeroed memory that lives until the reply is sent. */
 static void *
 alloc(struct call *c, size_t size)
 {
-	struct block *b = c->arena;
-	void *p;
-
-	size = (size + 15) & ~(size_t) 15;
-	if (b == NULL || b->size - b->used < size) {
-		size_t cap = size > 65536 ? size : 65536;
-		if ((b = malloc(sizeof(*b) + cap)) == NULL) {
-			c->out_of_memory = true;
-			return NULL;
-		}
-		b->next = c->arena;
-		b->used = 0;
-		b->size = cap;
-		c->arena = b;
-	}
-	p = (char *) b->data + b->used;
-	b->used += size;
-	memset(p, 0, size);
-	return p;
+	return arena_alloc(c->arena, size);
 }
 
 static char *
 dup(struct call *c, const char *s)
 {
-	size_t n = s != NULL ? strlen(s) : 0;
-	char *p = alloc(c, n + 1);
-
-	if (p != NULL && n > 0) {
-		memcpy(p, s, n);
-	}
-	return p != NULL ? p : (char *) "";
-}
-
-static void *
-arena_alloc(void *data, size_t size)
-{
-	return alloc(data, size);
-}
-
-static void
-arena_free(void *data, void *p)
-{
-	(void) data;
-	(void) p; /* the arena goes as a whole */
+	return arena_strdup(c->arena, s);
 }
 
 static void
@@ -119,11 +75,6 @@ call_release(void *scratch)
 {
 	struct call *c = scratch;
 
-	while (c->arena != NULL) {
-		struct block *b = c->arena;
-		c->arena = b->next;
-		free(b);
-	}
 	memset(c, 0, sizeof(*c)); /* ready for the worker's next request */
 }
 
@@ -139,7 +90,7 @@ job_done(struct recorder_job *job)
 		              "the server could not write its database; try "
 		              "again");
 	}
-	if (c->out_of_memory && c->rpc->code == RPC_OK) {
+	if (c->arena->failed && c->rpc->code == RPC_OK) {
 		rpc_call_fail(c->rpc, RPC_RESOURCE_EXHAUSTED,
 		              "out of memory building the reply");
 	}
@@ -165,6 +116,7 @@ submit(Hbmon__V1__Admin_Service *svc, void *data, const ProtobufCMessage *input,
 
 	c->adm = (struct admin *) svc;
 	c->rpc = rpc;
+	c->arena = rpcserver_arena(rpc);
 	c->done = done;
 	c->input = input;
 	c->run = run;
@@ -667,13 +619,13 @@ static int
 add_alert(void *arg, const struct store_alert *row)
 {
 	struct alerts_page *p = arg;
-	ProtobufCAllocator arena = { arena_alloc, arena_free, p->c };
 	Hbmon__V1__Alert *a;
 
 	if (row->seq > p->until) {
 		return 1; /* written in this very transaction: not yet */
 	}
-	a = hbmon__v1__alert__unpack(&arena, row->body_len, row->body);
+	a = hbmon__v1__alert__unpack(&p->c->arena->pb, row->body_len,
+	                             row->body);
 	if (a == NULL) {
 		return HBMON_EIO;
 	}

@@ -7,6 +7,7 @@
 
 #include <nng/nng.h>
 
+#include "common/arena.h"
 #include "common/clock.h"
 #include "common/dispatch.h"
 #include "common/rpc_status.h"
@@ -50,9 +51,7 @@ worker_release(void *scratch)
 	for (size_t i = 0; i < w->job.n_items; i++) {
 		free(w->job.items[i].note);
 	}
-	if (w->job.items != &w->one_item) {
-		free(w->job.items);
-	}
+	/* items themselves live in the request's arena. */
 	w->job.items = NULL;
 	w->job.n_items = 0;
 	free(w->filtered);
@@ -88,27 +87,35 @@ worker_of(Hbmon__V1__Monitor_Service *svc, struct rpc_call *call)
 
 /* ---- Monitor handlers ---- */
 
-static void
-subject_name(char *buf, size_t len, const char *robot, const char *account)
+/* "ROBOT" or "ROBOT/ACCOUNT", in the call's arena. */
+static char *
+subject_name(struct arena *a, const char *robot, const char *account)
 {
-	if (account == NULL || account[0] == '\0') {
-		snprintf(buf, len, "%s", robot);
-	} else {
-		snprintf(buf, len, "%s/%s", robot, account);
+	size_t r = strlen(robot);
+	size_t n = account != NULL ? strlen(account) : 0;
+	char *p = arena_alloc(a, r + 1 + n + 1);
+
+	if (p == NULL) {
+		return (char *) "";
 	}
+	memcpy(p, robot, r);
+	if (n > 0) {
+		p[r] = '/';
+		memcpy(p + r + 1, account, n);
+	}
+	return p;
 }
 
 /* Fills a ReportResult for one item of a finished job. */
 static void
-item_result(const struct recorder_job *job, const struct recorder_item *item,
-            int failed_code, Hbmon__V1__ReportResult *res, char *subject,
-            size_t subject_len)
+item_result(struct arena *a, const struct recorder_job *job,
+            const struct recorder_item *item, int failed_code,
+            Hbmon__V1__ReportResult *res)
 {
 	hbmon__v1__report_result__init(res);
-	subject_name(subject, subject_len, job->robot->id,
-	             item->account_hb != NULL ? item->account_hb->account
-	                                      : NULL);
-	res->subject = subject;
+	res->subject = subject_name(
+	    a, job->robot->id,
+	    item->account_hb != NULL ? item->account_hb->account : NULL);
 	if (item->skip) {
 		res->code = failed_code;
 	} else if (job->status != HBMON_OK) {
@@ -134,10 +141,9 @@ single_done(struct recorder_job *job)
 {
 	struct worker *w = job->arg;
 	Hbmon__V1__ReportResult res;
-	char subject[2 * RULES_NAME_MAX + 2];
 
-	item_result(job, &job->items[0], RPC_INVALID_ARGUMENT, &res, subject,
-	            sizeof(subject));
+	item_result(rpcserver_arena(w->call), job, &job->items[0],
+	            RPC_INVALID_ARGUMENT, &res);
 	if (res.code != RPC_OK) {
 		rpc_call_fail(w->call, res.code, "%s", res.message);
 		w->done(NULL, w->call);
@@ -150,26 +156,19 @@ static void
 batch_done(struct recorder_job *job)
 {
 	struct worker *w = job->arg;
+	struct arena *a = rpcserver_arena(w->call);
 	const Hbmon__V1__HeartbeatBatch *in =
 	    (const Hbmon__V1__HeartbeatBatch *) w->call->input;
 	Hbmon__V1__BatchReply reply = HBMON__V1__BATCH_REPLY__INIT;
-	Hbmon__V1__ReportResult robot_res;
-	Hbmon__V1__ReportResult *results = NULL;
-	Hbmon__V1__ReportResult **ptrs = NULL;
-	char robot_subject[RULES_NAME_MAX + 1];
-	char *subjects = NULL;
-	size_t subject_len = 2 * RULES_NAME_MAX + 2;
 	size_t first = in->robot != NULL ? 1 : 0;
 	size_t n = in->n_accounts;
+	Hbmon__V1__ReportResult *results = NULL;
 
+	/* The reply lives in the request's arena: packed, then gone with it. */
 	if (n > 0) {
-		results = calloc(n, sizeof(*results));
-		ptrs = calloc(n, sizeof(*ptrs));
-		subjects = malloc(n * subject_len);
-		if (results == NULL || ptrs == NULL || subjects == NULL) {
-			free(results);
-			free(ptrs);
-			free(subjects);
+		results = arena_alloc(a, n * sizeof(*results));
+		reply.accounts = arena_alloc(a, n * sizeof(*reply.accounts));
+		if (results == NULL || reply.accounts == NULL) {
 			rpc_call_fail(w->call, RPC_RESOURCE_EXHAUSTED,
 			              "out of memory building the reply");
 			w->done(NULL, w->call);
@@ -177,24 +176,23 @@ batch_done(struct recorder_job *job)
 		}
 	}
 	if (in->robot != NULL) {
-		item_result(job, &job->items[0], RPC_INVALID_ARGUMENT,
-		            &robot_res, robot_subject, sizeof(robot_subject));
-		reply.robot = &robot_res;
+		reply.robot = arena_alloc(a, sizeof(*reply.robot));
+		if (reply.robot == NULL) {
+			rpc_call_fail(w->call, RPC_RESOURCE_EXHAUSTED,
+			              "out of memory building the reply");
+			w->done(NULL, w->call);
+			return;
+		}
+		item_result(a, job, &job->items[0], RPC_INVALID_ARGUMENT,
+		            reply.robot);
 	}
 	for (size_t i = 0; i < n; i++) {
-		item_result(job, &job->items[first + i], RPC_INVALID_ARGUMENT,
-		            &results[i], subjects + i * subject_len,
-		            subject_len);
-		ptrs[i] = &results[i];
+		item_result(a, job, &job->items[first + i],
+		            RPC_INVALID_ARGUMENT, &results[i]);
+		reply.accounts[i] = &results[i];
 	}
-	reply.accounts = ptrs;
 	reply.n_accounts = n;
-	/* w->done packs the reply before returning, so the results may live
-	 * on this stack and be freed right after. */
 	w->done(&reply.base, w->call);
-	free(results);
-	free(ptrs);
-	free(subjects);
 }
 
 /* On the recorder thread: the job is committed (or failed). */
@@ -395,7 +393,8 @@ report_batch(Hbmon__V1__Monitor_Service *svc,
 		closure(NULL, data);
 		return;
 	}
-	items = n == 1 ? &w->one_item : malloc(n * sizeof(*items));
+	items = n == 1 ? &w->one_item
+	               : arena_alloc(rpcserver_arena(call), n * sizeof(*items));
 	if (items == NULL) {
 		rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED,
 		              "out of memory for a batch of %zu heartbeats", n);

@@ -18,6 +18,9 @@
 #define PRUNE_STEP     1000
 #define PRUNE_EVERY_MS 10000
 
+/* Dirty subjects few enough to write at once under light load. */
+#define FLUSH_SMALL 64
+
 /* How often the server notes that it is alive, for SERVER_RESTARTED. */
 #define ALIVE_EVERY_MS 1000
 
@@ -597,10 +600,11 @@ iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
 	 * (it costs little and keeps the table current for people reading
 	 * it), and at least every second under load, when writing it per
 	 * request would cost the most. */
-	if (rv == HBMON_OK && ((rec->opts.flush_when_idle && !more_waiting &&
-	                        n_jobs <= 2 && rec->n_dirty > 0) ||
-	                       rec->wall - rec->state.last_alive_ms >=
-	                           rec->opts.flush_interval_ms)) {
+	if (rv == HBMON_OK &&
+	    ((rec->opts.flush_when_idle && !more_waiting && n_jobs <= 2 &&
+	      rec->n_dirty > 0 && rec->n_dirty <= FLUSH_SMALL) ||
+	     rec->wall - rec->state.last_alive_ms >=
+	         rec->opts.flush_interval_ms)) {
 		rv = flush(rec);
 		flushed = true;
 	}

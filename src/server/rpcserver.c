@@ -10,6 +10,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 
+#include "common/arena.h"
 #include "common/clock.h"
 #include "common/envelope.h"
 #include "common/log.h"
@@ -31,6 +32,9 @@ struct worker {
 	bool admitted;
 	bool counted; /* counted in srv->busy until its reply is sent */
 	void *scratch;
+	/* The request, its decoded input and whatever its handler builds for
+	 * the reply live here and go at once when the reply is sent. */
+	struct arena arena;
 	/* The reply handed to nng_ctx_send, until its callback says how the
 	 * send went. A send refused because the aio was being stopped never
 	 * calls back: close frees what is left here. */
@@ -60,6 +64,12 @@ rpcserver_scratch(const struct rpc_call *call)
 	return ((const struct worker *) call->user)->scratch;
 }
 
+struct arena *
+rpcserver_arena(const struct rpc_call *call)
+{
+	return &((struct worker *) call->user)->arena;
+}
+
 /* Frees what the request in progress holds. */
 static void
 request_release(struct worker *w)
@@ -68,10 +78,8 @@ request_release(struct worker *w)
 		w->srv->opts.release(w->scratch);
 	}
 	rpc_call_release(&w->call);
-	if (w->req != NULL) {
-		hbmon__v1__rpc_request__free_unpacked(w->req, NULL);
-		w->req = NULL;
-	}
+	w->req = NULL; /* it lived in the arena */
+	arena_reset(&w->arena);
 	w->principal = NULL;
 	w->admitted = false;
 }
@@ -167,8 +175,9 @@ handle_request(struct worker *w, nng_msg *msg)
 	size_t cached_len = 0;
 	int code = RPC_OK;
 
-	if (env_request_unpack(nng_msg_body(msg), nng_msg_len(msg), &w->req,
-	                       why, sizeof(why)) != HBMON_OK) {
+	if (env_request_unpack_in(nng_msg_body(msg), nng_msg_len(msg),
+	                          &w->arena.pb, &w->req, why,
+	                          sizeof(why)) != HBMON_OK) {
 		nng_msg_free(msg);
 		w->req = NULL;
 		reply_status(w, RPC_INVALID_ARGUMENT, why);
@@ -176,6 +185,7 @@ handle_request(struct worker *w, nng_msg *msg)
 	}
 	nng_msg_free(msg);
 	rpc_call_init(&w->call, w->req, w);
+	w->call.allocator = &w->arena.pb;
 	if (atomic_load(&srv->draining)) {
 		reply_status(w, RPC_UNAVAILABLE,
 		             "hbmon-server is shutting down; send it again in "
@@ -301,6 +311,7 @@ rpcserver_start(const struct rpcserver_options *opts, struct rpcserver **out,
 	for (uint32_t i = 0; i < opts->workers; i++) {
 		struct worker *w = &srv->workers[i];
 		w->srv = srv;
+		arena_init(&w->arena, 0);
 		if (opts->scratch_size > 0 &&
 		    (w->scratch = calloc(1, opts->scratch_size)) == NULL) {
 			rv = NNG_ENOMEM;
@@ -389,6 +400,7 @@ rpcserver_close(struct rpcserver *srv)
 			srv->opts.scratch_fini(w->scratch);
 		}
 		free(w->scratch);
+		arena_fini(&w->arena);
 	}
 	free(srv->workers);
 	free(srv);

@@ -20,6 +20,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "common/arena.h"
 #include "common/dispatch.h"
 #include "hbmon/v1/rpc.pb-c.h"
 
@@ -82,6 +83,12 @@ int rpcserver_start(const struct rpcserver_options *opts,
  */
 void *rpcserver_principal(const struct rpc_call *call);
 void *rpcserver_scratch(const struct rpc_call *call);
+
+/*
+ * For handlers: memory for this request (its reply parts, strings) that
+ * is released, all at once, when the reply has been packed.
+ */
+struct arena *rpcserver_arena(const struct rpc_call *call);
 
 /*
  * Stops taking new work: requests that still arrive are answered with
