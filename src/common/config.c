@@ -1108,3 +1108,23 @@ config_get_text(const struct config_spec *spec, const void *settings,
 	}
 	return (n < 0 || (size_t) n >= buf_len) ? HBMON_ENOMEM : HBMON_OK;
 }
+
+int
+config_default_ipc_url(char *url, size_t url_len, const char *dir,
+                       const char *file, const char *key,
+                       struct config_error *err)
+{
+	int n;
+
+	if (url[0] != '\0') {
+		return HBMON_OK;
+	}
+	n = snprintf(url, url_len, "ipc://%s/%s", dir, file);
+	if (n < 0 || (size_t) n >= url_len) {
+		url[0] = '\0';
+		snprintf(err->text, sizeof(err->text),
+		         "%s: data_dir is too long for a socket path", key);
+		return HBMON_EINVAL;
+	}
+	return HBMON_OK;
+}

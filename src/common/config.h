@@ -43,13 +43,13 @@ struct config_key {
 	 * INI file ("telegram.chat_id" <-> --telegram-chat-id). */
 	const char *name;
 	enum config_type type;
-	size_t offset;         /* offsetof(settings struct, field) */
-	size_t size;           /* CONFIG_STRING: sizeof the char array */
-	const char *def;       /* default, written as in a file; NULL: empty/0 */
-	int64_t min, max;      /* numeric bounds; both 0: no bounds */
+	size_t offset;    /* offsetof(settings struct, field) */
+	size_t size;      /* CONFIG_STRING: sizeof the char array */
+	const char *def;  /* default, written as in a file; NULL: empty/0 */
+	int64_t min, max; /* numeric bounds; both 0: no bounds */
 	const char *const *choices; /* CONFIG_ENUM: NULL-terminated words */
-	const char *env;       /* environment variable, or NULL */
-	const char *help;      /* one line for --help */
+	const char *env;            /* environment variable, or NULL */
+	const char *help;           /* one line for --help */
 };
 
 /* Where a program's keys are described. */
@@ -105,9 +105,8 @@ int config_load_env(const struct config_spec *spec, void *settings,
  * HBMON_EINVAL / HBMON_ERANGE for a bad value (ERANGE: outside the key's
  * bounds, or a string longer than its array holds).
  */
-int config_set(const struct config_spec *spec, void *settings,
-               const char *name, const char *value, const char *origin,
-               struct config_error *err);
+int config_set(const struct config_spec *spec, void *settings, const char *name,
+               const char *value, const char *origin, struct config_error *err);
 
 /*
  * The whole sequence a program runs at start-up: defaults, the file named
@@ -145,5 +144,15 @@ void config_print_help(const struct config_spec *spec, FILE *f);
  */
 int config_get_text(const struct config_spec *spec, const void *settings,
                     const char *name, char *buf, size_t buf_len);
+
+/*
+ * Fills an empty URL setting with ipc://DIR/FILE, the default place of a
+ * socket in a data dir; a URL already set is left alone. key names the
+ * setting in err. Returns HBMON_OK or HBMON_EINVAL (the path does not fit
+ * url_len).
+ */
+int config_default_ipc_url(char *url, size_t url_len, const char *dir,
+                           const char *file, const char *key,
+                           struct config_error *err);
 
 #endif

@@ -136,24 +136,6 @@ const struct config_spec notify_settings_spec = {
 	"notify",
 };
 
-static int
-derive_url(char *url, size_t url_len, const char *data_dir, const char *file,
-           const char *key, struct config_error *err)
-{
-	int n;
-
-	if (url[0] != '\0') {
-		return HBMON_OK;
-	}
-	n = snprintf(url, url_len, "ipc://%s/%s", data_dir, file);
-	if (n < 0 || (size_t) n >= url_len) {
-		snprintf(err->text, sizeof(err->text),
-		         "%s: data_dir is too long for a socket path", key);
-		return HBMON_EINVAL;
-	}
-	return HBMON_OK;
-}
-
 int
 notify_settings_load(struct notify_settings *s, int argc, char **argv,
                      int *out_npos, struct config_error *err)
@@ -197,12 +179,14 @@ notify_settings_load(struct notify_settings *s, int argc, char **argv,
 		         "retry_min is longer than retry_max");
 		return HBMON_EINVAL;
 	}
-	if ((rv = derive_url(s->admin, sizeof(s->admin), s->data_dir,
-	                     "admin.sock", "admin", err)) != HBMON_OK) {
+	if ((rv = config_default_ipc_url(s->admin, sizeof(s->admin),
+	                                 s->data_dir, "admin.sock", "admin",
+	                                 err)) != HBMON_OK) {
 		return rv;
 	}
-	return derive_url(s->subscribe, sizeof(s->subscribe), s->data_dir,
-	                  "alerts.sock", "subscribe", err);
+	return config_default_ipc_url(s->subscribe, sizeof(s->subscribe),
+	                              s->data_dir, "alerts.sock", "subscribe",
+	                              err);
 }
 
 struct notify_sink_limits

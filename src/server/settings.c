@@ -76,24 +76,6 @@ const struct config_spec settings_spec = {
 	"server",
 };
 
-static int
-derive_url(char *url, size_t url_len, const char *data_dir, const char *name,
-           const char *key, struct config_error *err)
-{
-	int n;
-
-	if (url[0] != '\0') {
-		return HBMON_OK;
-	}
-	n = snprintf(url, url_len, "ipc://%s/%s", data_dir, name);
-	if (n < 0 || (size_t) n >= url_len) {
-		snprintf(err->text, sizeof(err->text),
-		         "%s: data_dir is too long for a socket path", key);
-		return HBMON_EINVAL;
-	}
-	return HBMON_OK;
-}
-
 int
 settings_load(struct server_settings *s, int argc, char **argv, int *out_npos,
               struct config_error *err)
@@ -118,10 +100,12 @@ settings_load(struct server_settings *s, int argc, char **argv, int *out_npos,
 		         (long long) s->interval_max);
 		return HBMON_EINVAL;
 	}
-	if ((rv = derive_url(s->admin, sizeof(s->admin), s->data_dir,
-	                     "admin.sock", "admin", err)) != HBMON_OK) {
+	if ((rv = config_default_ipc_url(s->admin, sizeof(s->admin),
+	                                 s->data_dir, "admin.sock", "admin",
+	                                 err)) != HBMON_OK) {
 		return rv;
 	}
-	return derive_url(s->publish, sizeof(s->publish), s->data_dir,
-	                  "alerts.sock", "publish", err);
+	return config_default_ipc_url(s->publish, sizeof(s->publish),
+	                              s->data_dir, "alerts.sock", "publish",
+	                              err);
 }

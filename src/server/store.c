@@ -439,6 +439,88 @@ store_close(struct store *s)
 }
 
 /*
+ * Defines each_NAME(st, fn, arg): steps st to its end, reads each row into
+ * a TYPE with READ and hands it to fn, stopping at fn's first non-zero
+ * return. Returns that, HBMON_OK at the end, or HBMON_EIO if a step
+ * failed. One loop for every kind of row, typed for each.
+ */
+#define EACH_ROW(name, type, read)                                             \
+	static int each_##name(sqlite3_stmt *st,                               \
+	                       int (*fn)(void *arg, const type *row),          \
+	                       void *arg)                                      \
+	{                                                                      \
+		int rc, rv = HBMON_OK;                                         \
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {                \
+			type row;                                              \
+			read(st, &row);                                        \
+			if ((rv = fn(arg, &row)) != 0) {                       \
+				return rv;                                     \
+			}                                                      \
+		}                                                              \
+		return rc == SQLITE_DONE ? HBMON_OK : HBMON_EIO;               \
+	}
+
+static void
+robot_row(sqlite3_stmt *st, struct store_robot *r)
+{
+	r->robot = (const char *) sqlite3_column_text(st, 0);
+	r->secret = (const char *) sqlite3_column_text(st, 1);
+	r->created_ms = sqlite3_column_int64(st, 2);
+	r->last_seq = (uint64_t) sqlite3_column_int64(st, 3);
+	r->last_sig = sqlite3_column_bytes(st, 4) == 32
+	                  ? sqlite3_column_blob(st, 4)
+	                  : NULL;
+	r->interval_max_ms = sqlite3_column_int64(st, 5);
+}
+
+EACH_ROW(robot, struct store_robot, robot_row)
+static void
+alert_row(sqlite3_stmt *st, struct store_alert *r)
+{
+	r->seq = (uint64_t) sqlite3_column_int64(st, 0);
+	r->dedupe_key = (const char *) sqlite3_column_text(st, 1);
+	r->kind = sqlite3_column_int(st, 2);
+	r->severity = sqlite3_column_int(st, 3);
+	r->state = sqlite3_column_int(st, 4);
+	r->robot = (const char *) sqlite3_column_text(st, 5);
+	r->account = (const char *) sqlite3_column_text(st, 6);
+	r->summary = (const char *) sqlite3_column_text(st, 7);
+	r->raised_ms = sqlite3_column_int64(st, 8);
+	r->episode = (uint64_t) sqlite3_column_int64(st, 9);
+	r->body = sqlite3_column_blob(st, 10);
+	r->body_len = (size_t) sqlite3_column_bytes(st, 10);
+}
+
+EACH_ROW(alert, struct store_alert, alert_row)
+static void
+episode_row(sqlite3_stmt *st, struct store_episode *r)
+{
+	r->id = (uint64_t) sqlite3_column_int64(st, 0);
+	r->subject_id = sqlite3_column_int64(st, 1);
+	r->kind = sqlite3_column_int(st, 2);
+	r->severity = sqlite3_column_int(st, 3);
+	r->opened_ms = sqlite3_column_int64(st, 4);
+	r->last_alert_ms = sqlite3_column_int64(st, 5);
+	r->repeats = (uint32_t) sqlite3_column_int64(st, 6);
+	r->acked_ms = sqlite3_column_int64(st, 7);
+	r->acked_by = (const char *) sqlite3_column_text(st, 8);
+	r->robot = (const char *) sqlite3_column_text(st, 9);
+	r->account = (const char *) sqlite3_column_text(st, 10);
+}
+
+EACH_ROW(episode, struct store_episode, episode_row)
+static void
+transition_row_row(sqlite3_stmt *st, struct store_transition_row *r)
+{
+	r->received_ms = sqlite3_column_int64(st, 0);
+	r->from_status = sqlite3_column_int(st, 1);
+	r->to_status = sqlite3_column_int(st, 2);
+	r->allowed = sqlite3_column_int(st, 3) != 0;
+}
+
+EACH_ROW(transition_row, struct store_transition_row, transition_row_row)
+
+/*
  * The statement id of this connection, prepared on its first use (so a
  * read-only connection never prepares the writes). NULL on failure.
  */
@@ -499,7 +581,7 @@ store_robots_each(struct store *s,
                   void *arg)
 {
 	sqlite3_stmt *st;
-	int rc, rv = HBMON_OK;
+	int rv = HBMON_OK;
 
 	if (sqlite3_prepare_v2(s->db,
 	                       "SELECT robot, secret, created_ms, last_seq,"
@@ -508,24 +590,7 @@ store_robots_each(struct store *s,
 	                       -1, &st, NULL) != SQLITE_OK) {
 		return HBMON_EIO;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_robot row = {
-			.robot = (const char *) sqlite3_column_text(st, 0),
-			.secret = (const char *) sqlite3_column_text(st, 1),
-			.created_ms = sqlite3_column_int64(st, 2),
-			.last_seq = (uint64_t) sqlite3_column_int64(st, 3),
-			.last_sig = sqlite3_column_bytes(st, 4) == 32
-			                ? sqlite3_column_blob(st, 4)
-			                : NULL,
-			.interval_max_ms = sqlite3_column_int64(st, 5),
-		};
-		if ((rv = fn(arg, &row)) != 0) {
-			break;
-		}
-	}
-	if (rv == HBMON_OK && rc != SQLITE_DONE) {
-		rv = HBMON_EIO;
-	}
+	rv = each_robot(st, fn, arg);
 	sqlite3_finalize(st);
 	return rv;
 }
@@ -548,13 +613,15 @@ subject_row(sqlite3_stmt *st, struct store_subject *row)
 	row->timestamp_ms = sqlite3_column_int64(st, 12);
 }
 
+EACH_ROW(subject, struct store_subject, subject_row)
+
 int
 store_subjects_each(struct store *s,
                     int (*fn)(void *arg, const struct store_subject *row),
                     void *arg)
 {
 	sqlite3_stmt *st;
-	int rc, rv = HBMON_OK;
+	int rv = HBMON_OK;
 
 	/* Robots first, so their accounts find them when loaded. */
 	if (sqlite3_prepare_v2(s->db,
@@ -563,16 +630,7 @@ store_subjects_each(struct store *s,
 	                       -1, &st, NULL) != SQLITE_OK) {
 		return HBMON_EIO;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_subject row;
-		subject_row(st, &row);
-		if ((rv = fn(arg, &row)) != 0) {
-			break;
-		}
-	}
-	if (rv == HBMON_OK && rc != SQLITE_DONE) {
-		rv = HBMON_EIO;
-	}
+	rv = each_subject(st, fn, arg);
 	sqlite3_finalize(st);
 	return rv;
 }
@@ -719,6 +777,8 @@ request_row(sqlite3_stmt *st, struct store_request *r)
 	r->payload_len = (size_t) sqlite3_column_bytes(st, 7);
 }
 
+EACH_ROW(request, struct store_request, request_row)
+
 #define REQUEST_COLUMNS "id, robot, received_ms, seq, sig, kind, items, payload"
 
 int
@@ -727,7 +787,7 @@ store_requests_after(struct store *s, int64_t after_id,
                      void *arg)
 {
 	sqlite3_stmt *st;
-	int rc, rv = HBMON_OK;
+	int rv = HBMON_OK;
 
 	if (sqlite3_prepare_v2(s->db,
 	                       "SELECT " REQUEST_COLUMNS " FROM requests"
@@ -736,16 +796,7 @@ store_requests_after(struct store *s, int64_t after_id,
 		return HBMON_EIO;
 	}
 	sqlite3_bind_int64(st, 1, after_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_request r;
-		request_row(st, &r);
-		if ((rv = fn(arg, &r)) != 0) {
-			break;
-		}
-	}
-	if (rv == HBMON_OK && rc != SQLITE_DONE) {
-		rv = HBMON_EIO;
-	}
+	rv = each_request(st, fn, arg);
 	sqlite3_finalize(st);
 	return rv;
 }
@@ -757,7 +808,7 @@ store_requests_of(struct store *s, const char *robot, int64_t since_ms,
                   void *arg)
 {
 	sqlite3_stmt *st;
-	int rc, rv = HBMON_OK;
+	int rv = HBMON_OK;
 
 	if (sqlite3_prepare_v2(s->db,
 	                       newest ? "SELECT " REQUEST_COLUMNS " FROM"
@@ -774,16 +825,7 @@ store_requests_of(struct store *s, const char *robot, int64_t since_ms,
 	sqlite3_bind_text(st, 1, robot, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, since_ms);
 	sqlite3_bind_int64(st, 3, until_ms > 0 ? until_ms : INT64_MAX);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_request r;
-		request_row(st, &r);
-		if ((rv = fn(arg, &r)) != 0) {
-			break;
-		}
-	}
-	if (rv == HBMON_OK && rc != SQLITE_DONE) {
-		rv = HBMON_EIO;
-	}
+	rv = each_request(st, fn, arg);
 	sqlite3_finalize(st);
 	return rv;
 }
@@ -898,35 +940,14 @@ store_alerts_after(struct store *s, uint64_t after, uint32_t limit,
                    int (*fn)(void *arg, const struct store_alert *a), void *arg)
 {
 	sqlite3_stmt *st = stmt(s, ST_ALERTS_AFTER);
-	int rc, rv = HBMON_OK;
+	int rv = HBMON_OK;
 
 	if (st == NULL) {
 		return HBMON_EIO;
 	}
 	sqlite3_bind_int64(st, 1, (sqlite3_int64) after);
 	sqlite3_bind_int64(st, 2, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_alert a = {
-			.seq = (uint64_t) sqlite3_column_int64(st, 0),
-			.dedupe_key = (const char *) sqlite3_column_text(st, 1),
-			.kind = sqlite3_column_int(st, 2),
-			.severity = sqlite3_column_int(st, 3),
-			.state = sqlite3_column_int(st, 4),
-			.robot = (const char *) sqlite3_column_text(st, 5),
-			.account = (const char *) sqlite3_column_text(st, 6),
-			.summary = (const char *) sqlite3_column_text(st, 7),
-			.raised_ms = sqlite3_column_int64(st, 8),
-			.episode = (uint64_t) sqlite3_column_int64(st, 9),
-			.body = sqlite3_column_blob(st, 10),
-			.body_len = (size_t) sqlite3_column_bytes(st, 10),
-		};
-		if ((rv = fn(arg, &a)) != 0) {
-			break;
-		}
-	}
-	if (rv == HBMON_OK && rc != SQLITE_DONE) {
-		rv = HBMON_EIO;
-	}
+	rv = each_alert(st, fn, arg);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rv;
@@ -999,7 +1020,7 @@ store_episodes_open_each(struct store *s,
                          void *arg)
 {
 	sqlite3_stmt *st;
-	int rc, rv = HBMON_OK;
+	int rv = HBMON_OK;
 
 	if (sqlite3_prepare_v2(s->db,
 	                       "SELECT e.id, e.subject_id, e.kind, e.severity,"
@@ -1011,27 +1032,7 @@ store_episodes_open_each(struct store *s,
 	                       -1, &st, NULL) != SQLITE_OK) {
 		return HBMON_EIO;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_episode e = {
-			.id = (uint64_t) sqlite3_column_int64(st, 0),
-			.subject_id = sqlite3_column_int64(st, 1),
-			.kind = sqlite3_column_int(st, 2),
-			.severity = sqlite3_column_int(st, 3),
-			.opened_ms = sqlite3_column_int64(st, 4),
-			.last_alert_ms = sqlite3_column_int64(st, 5),
-			.repeats = (uint32_t) sqlite3_column_int64(st, 6),
-			.acked_ms = sqlite3_column_int64(st, 7),
-			.acked_by = (const char *) sqlite3_column_text(st, 8),
-			.robot = (const char *) sqlite3_column_text(st, 9),
-			.account = (const char *) sqlite3_column_text(st, 10),
-		};
-		if ((rv = fn(arg, &e)) != 0) {
-			break;
-		}
-	}
-	if (rv == HBMON_OK && rc != SQLITE_DONE) {
-		rv = HBMON_EIO;
-	}
+	rv = each_episode(st, fn, arg);
 	sqlite3_finalize(st);
 	return rv;
 }
@@ -1166,26 +1167,13 @@ store_transitions_each(struct store *s, int64_t subject_id, int64_t since_ms,
 	    " received_ms BETWEEN ?2 AND ?3 ORDER BY received_ms DESC, id DESC"
 	    " LIMIT ?4) ORDER BY received_ms, id";
 	sqlite3_stmt *st;
-	int rc, rv;
+	int rv;
 
 	if ((rv = prepare_range(s, oldest, newest_sql, newest, subject_id,
 	                        since_ms, until_ms, limit, &st)) != HBMON_OK) {
 		return rv;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_transition_row row = {
-			.received_ms = sqlite3_column_int64(st, 0),
-			.from_status = sqlite3_column_int(st, 1),
-			.to_status = sqlite3_column_int(st, 2),
-			.allowed = sqlite3_column_int(st, 3) != 0,
-		};
-		if ((rv = fn(arg, &row)) != 0) {
-			break;
-		}
-	}
-	if (rv == HBMON_OK && rc != SQLITE_DONE) {
-		rv = HBMON_EIO;
-	}
+	rv = each_transition_row(st, fn, arg);
 	sqlite3_finalize(st);
 	return rv;
 }
