@@ -15,6 +15,7 @@
 #include "client/client_impl.h"
 #include "common/clock.h"
 #include "common/rfc3339.h"
+#include "common/rpc_status.h"
 
 #define DEFAULT_TIMEOUT_MS      5000
 #define DEFAULT_INTERVAL_MIN_MS 60000
@@ -554,7 +555,7 @@ client_call(hbmon_client *c, const struct client_call_opts *o, int64_t start_ms,
 	}
 	memset(out_call, 0, sizeof(*out_call));
 	out_call->code = reply.code;
-	out_call->err = client_code_to_err(reply.code);
+	out_call->err = rpc_code_to_err(reply.code);
 	if (reply.code != 0) {
 		snprintf(out_call->message, sizeof(out_call->message), "%s",
 		         reply.message);

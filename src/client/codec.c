@@ -7,6 +7,8 @@
 
 #include <pb_encode.h>
 
+#include "common/rpc_status.h"
+
 #include "hbmon/v1/heartbeat.pb.h"
 #include "hbmon/v1/monitor.pb.h"
 #include "hbmon/v1/rpc.pb.h"
@@ -214,42 +216,6 @@ decode_text(pb_istream_t *is, const pb_field_t *field, void **arg)
 	return pb_read(is, NULL, is->bytes_left);
 }
 
-int
-client_code_to_err(int code)
-{
-	/* The same mapping as the server's rpc_code_to_err, kept here so
-	 * that the library needs no protobuf-c. */
-	switch (code) {
-	case 0:
-		return HBMON_OK;
-	case 3: /* INVALID_ARGUMENT */
-	case 9: /* FAILED_PRECONDITION */
-		return HBMON_EINVAL;
-	case 4: /* DEADLINE_EXCEEDED */
-		return HBMON_ETIMEDOUT;
-	case 5: /* NOT_FOUND */
-		return HBMON_ENOENT;
-	case 6: /* ALREADY_EXISTS */
-		return HBMON_EEXIST;
-	case 7: /* PERMISSION_DENIED */
-		return HBMON_EPERM;
-	case 8: /* RESOURCE_EXHAUSTED */
-		return HBMON_ENOMEM;
-	case 11: /* OUT_OF_RANGE */
-		return HBMON_ERANGE;
-	case 1:  /* CANCELLED */
-	case 10: /* ABORTED */
-	case 14: /* UNAVAILABLE */
-		return HBMON_EUNAVAIL;
-	case 12: /* UNIMPLEMENTED */
-		return HBMON_EPROTO;
-	case 16: /* UNAUTHENTICATED */
-		return HBMON_EAUTH;
-	default:
-		return HBMON_EREMOTE;
-	}
-}
-
 /* Sets up a ReportResult to decode into res. */
 static void
 result_prepare(hbmon_v1_ReportResult *rr, hbmon_result *res,
@@ -269,7 +235,7 @@ result_finish(struct client_reply *r, const hbmon_v1_ReportResult *rr,
               hbmon_result *res)
 {
 	res->code = rr->code;
-	res->err = client_code_to_err(rr->code);
+	res->err = rpc_code_to_err(rr->code);
 	res->transition_not_allowed = rr->transition_not_allowed;
 	if (rr->code != 0) {
 		if (r->n_rejected == 0) {

@@ -109,9 +109,6 @@ struct client_reply {
  */
 bool client_decode_reply(pb_istream_t *is, struct client_reply *r);
 
-/* The hbmon_err for a gRPC status code. */
-int client_code_to_err(int code);
-
 /*
  * Formats one heartbeat of items as the seed's JSON into buf: index -1 is
  * the robot heartbeat, 0.. the accounts. Always NUL-terminates.
