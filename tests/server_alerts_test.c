@@ -749,3 +749,30 @@ Test(alerts, per_robot_interval_override, .fini = stop, .timeout = 60)
 	harness_robot_fini(&r1);
 	harness_robot_fini(&r2);
 }
+
+Test(alerts, a_stalled_server_does_not_blame_robots, .fini = stop,
+     .timeout = 60)
+{
+	struct harness_robot r;
+
+	start_with(NULL);
+	harness_robot_init(&r, &srv, "R1", SECRET, 1);
+	keep_alive(&r, 400);
+	/* The server is frozen for well past the threshold (900 ms); the
+	 * robot could not have been heard meanwhile, whatever it did. */
+	cr_assert_eq(kill(srv.pid, SIGSTOP), 0);
+	harness_sleep_ms(2500);
+	cr_assert_eq(kill(srv.pid, SIGCONT), 0);
+	keep_alive(&r, 600);
+	cr_assert_eq(count(K(HEARTBEAT_MISSED), 0), 0,
+	             "a server stall was blamed on the robot");
+	{
+		char *log = harness_server_log(&srv);
+		cr_assert(strstr(log, "the server stalled") != NULL, "%s", log);
+		free(log);
+	}
+	/* And real silence is still noticed afterwards. */
+	cr_assert_neq(
+	    harness_wait_alert(adm, K(HEARTBEAT_MISSED), "R1", "", 5000), 0);
+	harness_robot_fini(&r);
+}

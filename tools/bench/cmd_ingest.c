@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -324,49 +323,6 @@ parse_args(int argc, char **argv, struct options *o)
 		o->warmup_ms = o->warmup_ms > 1000 ? 1000 : o->warmup_ms;
 	}
 	return -1;
-}
-
-/*
- * The hbmon-server built beside this program: in the build tree
- * (build/tools/bench -> build/src/server) or installed in the same bin
- * directory. Returns false with why filled when there is none.
- */
-static bool
-find_server(char *out, size_t out_len, char *why, size_t why_len)
-{
-	static const char *const candidates[] = {
-		"../../src/server/hbmon-server",
-		"hbmon-server",
-	};
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *dir;
-
-	if (n <= 0) {
-		snprintf(why, why_len,
-		         "cannot find hbmon-bench's own path; pass --server "
-		         "PATH");
-		return false;
-	}
-	self[n] = '\0';
-	dir = dirname(self);
-	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]);
-	     i++) {
-		char path[PATH_MAX + 64];
-		char real[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/%s", dir, candidates[i]);
-		if (access(path, X_OK) == 0 && realpath(path, real) != NULL) {
-			snprintf(out, out_len, "%s", real);
-			return true;
-		}
-	}
-	snprintf(why, why_len,
-	         "no hbmon-server beside %s (looked for "
-	         "../../src/server/hbmon-server and hbmon-server); build it "
-	         "(cmake --build BUILD --target hbmon-server) or pass "
-	         "--server PATH",
-	         dir);
-	return false;
 }
 
 /* One robot and secret per slot, as `hbctl robot add` would make them. */
@@ -784,15 +740,8 @@ cmd_ingest(int argc, char **argv)
 	if ((status = parse_args(argc, argv, &o)) >= 0) {
 		return status;
 	}
-	if (o.server != NULL) {
-		if (access(o.server, X_OK) != 0) {
-			fprintf(stderr, "hbmon-bench ingest: --server %s: %s\n",
-			        o.server, strerror(errno));
-			return 1;
-		}
-		snprintf(server_path, sizeof(server_path), "%s", o.server);
-	} else if (!find_server(server_path, sizeof(server_path), why,
-	                        sizeof(why))) {
+	if (server_proc_locate(o.server, server_path, sizeof(server_path), why,
+	                       sizeof(why)) != HBMON_OK) {
 		fprintf(stderr, "hbmon-bench ingest: %s\n", why);
 		return 1;
 	}

@@ -3,10 +3,12 @@
  * one bar; the bars are measured here, never asserted by timed tests.
  *
  *   hbmon-bench ingest [--transport ipc|tcp|both] [--inflight 1,8,64] ...
+ *   hbmon-bench detect [--subjects 100000] [--interval 5s] ...
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd_detect.h"
 #include "cmd_ingest.h"
 
 #define EXIT_USAGE 2
@@ -19,6 +21,7 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{ "ingest", cmd_ingest_summary, cmd_ingest },
+	{ "detect", cmd_detect_summary, cmd_detect },
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))

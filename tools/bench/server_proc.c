@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,7 @@
 #define START_TIMEOUT_MS 10000
 #define STOP_TIMEOUT_MS  30000
 #define LOG_TAIL         600
+#define EXTRA_ARGS_MAX   32
 
 static void
 pause_ms(long ms)
@@ -54,6 +58,55 @@ append_log_tail(const struct server_proc *p, char *why, size_t why_len)
 		snprintf(why + used, why_len - used, "\n%s:\n%s", p->log_path,
 		         tail);
 	}
+}
+
+int
+server_proc_locate(const char *given, char *out, size_t out_len, char *why,
+                   size_t why_len)
+{
+	static const char *const candidates[] = {
+		"../../src/server/hbmon-server",
+		"hbmon-server",
+	};
+	char self[PATH_MAX];
+	ssize_t n;
+	char *dir;
+
+	if (given != NULL) {
+		if (access(given, X_OK) != 0) {
+			snprintf(why, why_len, "--server %s: %s", given,
+			         strerror(errno));
+			return HBMON_ENOENT;
+		}
+		snprintf(out, out_len, "%s", given);
+		return HBMON_OK;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		snprintf(why, why_len,
+		         "cannot find hbmon-bench's own path; pass --server "
+		         "PATH");
+		return HBMON_ENOENT;
+	}
+	self[n] = '\0';
+	dir = dirname(self);
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]);
+	     i++) {
+		char path[PATH_MAX + 64];
+		char real[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/%s", dir, candidates[i]);
+		if (access(path, X_OK) == 0 && realpath(path, real) != NULL) {
+			snprintf(out, out_len, "%s", real);
+			return HBMON_OK;
+		}
+	}
+	snprintf(why, why_len,
+	         "no hbmon-server beside %s (looked for "
+	         "../../src/server/hbmon-server and hbmon-server); build it "
+	         "(cmake --build BUILD --target hbmon-server) or pass "
+	         "--server PATH",
+	         dir);
+	return HBMON_ENOENT;
 }
 
 int
@@ -119,10 +172,12 @@ int
 server_proc_start(struct server_proc *p, const char *server_bin, char *why,
                   size_t why_len)
 {
-	/* Default settings but for where it lives and listens: the admin
-	 * and PUB sockets derive from the data dir. */
-	const char *argv[6];
+	/* Default settings but for where it lives and listens (the admin
+	 * and PUB sockets derive from the data dir) and what the caller
+	 * adds. */
+	const char *argv[6 + EXTRA_ARGS_MAX];
 	int64_t until = clock_mono_ms() + START_TIMEOUT_MS;
+	size_t n = 5;
 	int status;
 	pid_t pid;
 
@@ -131,7 +186,17 @@ server_proc_start(struct server_proc *p, const char *server_bin, char *why,
 	argv[2] = p->dir;
 	argv[3] = "--listen";
 	argv[4] = p->url;
-	argv[5] = NULL;
+	for (size_t i = 0; p->extra_args != NULL && p->extra_args[i] != NULL;
+	     i++) {
+		if (i == EXTRA_ARGS_MAX) {
+			snprintf(why, why_len,
+			         "more than %d extra flags for the server",
+			         EXTRA_ARGS_MAX);
+			return HBMON_EINVAL;
+		}
+		argv[n++] = p->extra_args[i];
+	}
+	argv[n] = NULL;
 	pid = fork();
 	if (pid < 0) {
 		snprintf(why, why_len, "cannot start %s: fork: %s", server_bin,
@@ -231,6 +296,50 @@ server_proc_heartbeats(struct server_proc *p, int64_t *out, char *why,
 	}
 	store_close(store);
 	return rv;
+}
+
+int
+server_proc_memory(const struct server_proc *p, struct server_memory *out)
+{
+	static const struct {
+		const char *key;
+		size_t offset;
+	} fields[] = {
+		{ "VmRSS:", offsetof(struct server_memory, rss) },
+		{ "VmHWM:", offsetof(struct server_memory, peak) },
+		{ "RssAnon:", offsetof(struct server_memory, anon) },
+		{ "RssFile:", offsetof(struct server_memory, file) },
+	};
+	char path[64];
+	char line[256];
+	unsigned found = 0;
+	FILE *f;
+
+	memset(out, 0, sizeof(*out));
+	if (p->pid <= 0) {
+		return HBMON_EIO;
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long) p->pid);
+	if ((f = fopen(path, "r")) == NULL) {
+		return HBMON_EIO;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]);
+		     i++) {
+			size_t len = strlen(fields[i].key);
+			long long kb;
+
+			/* The kernel writes these in kB (KiB). */
+			if (strncmp(line, fields[i].key, len) == 0 &&
+			    sscanf(line + len, "%lld", &kb) == 1) {
+				*(int64_t *) ((char *) out + fields[i].offset) =
+				    (int64_t) kb * 1024;
+				found |= 1u << i;
+			}
+		}
+	}
+	fclose(f);
+	return found == 0xf ? HBMON_OK : HBMON_EIO;
 }
 
 void

@@ -19,7 +19,21 @@ struct server_proc {
 	char url[SCRATCH_URL_MAX];       /* robots' socket */
 	char log_path[SCRATCH_PATH_MAX]; /* the server's stderr */
 	pid_t pid;                       /* 0 when not running */
+	/* More flags for the server, NULL-terminated, set after
+	 * server_proc_prepare (NULL: none); the caller keeps them alive
+	 * until server_proc_start returns. */
+	const char *const *extra_args;
 };
+
+/*
+ * The hbmon-server to run: given (--server PATH) when not NULL, which
+ * must be executable; otherwise the one built beside hbmon-bench (in the
+ * build tree, build/tools/bench -> build/src/server, or installed in the
+ * same bin directory). Returns HBMON_OK, or HBMON_ENOENT with why saying
+ * where it looked.
+ */
+int server_proc_locate(const char *given, char *out, size_t out_len, char *why,
+                       size_t why_len);
 
 /*
  * Makes the data dir and picks the listen URL on transport ("ipc" or
@@ -59,6 +73,20 @@ int server_proc_stop(struct server_proc *p, char *why, size_t why_len);
  */
 int server_proc_heartbeats(struct server_proc *p, int64_t *out, char *why,
                            size_t why_len);
+
+/* A server's memory, in bytes, from /proc/PID/status. */
+struct server_memory {
+	int64_t rss;  /* VmRSS: resident now */
+	int64_t peak; /* VmHWM: the most resident so far */
+	int64_t anon; /* RssAnon: heap, stacks, anonymous mappings */
+	int64_t file; /* RssFile: mapped files (code, an mmap'd database) */
+};
+
+/*
+ * Reads the running server's memory into out. Returns HBMON_OK, or
+ * HBMON_EIO when the server is not running or the file cannot be read.
+ */
+int server_proc_memory(const struct server_proc *p, struct server_memory *out);
 
 /* Kills the server if still running and removes the data dir. */
 void server_proc_cleanup(struct server_proc *p);
