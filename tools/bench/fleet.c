@@ -445,13 +445,19 @@ fleet_main(void *arg)
 		if (f->stopping) {
 			break;
 		}
-		if (rb->silent || !apply_silences(f, r, due, clock_mono_ns())) {
+		if (rb->silent) {
 			continue;
 		}
 		if (rb->in_flight) {
 			/* A robot has one report in flight; a second could
 			 * overtake it. Only an overloaded run gets here. */
 			f->stats.skipped++;
+			continue;
+		}
+		/* After the in-flight check: a silence must see the robot's
+		 * last batch answered, or it would take an older one as the
+		 * subject's last heartbeat. */
+		if (!apply_silences(f, r, due, clock_mono_ns())) {
 			continue;
 		}
 		while (f->free_slots == NULL && !f->stopping) {
