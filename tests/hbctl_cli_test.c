@@ -287,6 +287,53 @@ Test(hbctl, permission_denied_on_the_admin_socket, .init = start, .fini = stop,
 	free(err);
 }
 
+/*
+ * A robot removed while its latest state still waits to be written (the
+ * server writes it behind the requests): nothing of it is written later,
+ * and the other robots' state still is, at the latest at exit.
+ */
+Test(hbctl, remove_robot_with_state_unwritten, .timeout = 60)
+{
+	const char *args[] = { "--flush-when-idle=false", "--flush-interval",
+		               "1h", NULL };
+	struct harness_robot r;
+	char *out, *err;
+
+	harness_server_init(&srv);
+	harness_robot_add(&srv, "R1", SECRET);
+	harness_robot_add(&srv, "R2", SECRET);
+	cr_assert(harness_server_start(&srv, args), "server did not start");
+	harness_robot_init(&r, &srv, "R1", SECRET, 3);
+	harness_robot_send(&r);
+	harness_robot_fini(&r);
+	harness_robot_init(&r, &srv, "R2", SECRET, 2);
+	harness_robot_send(&r);
+	harness_robot_fini(&r);
+	/* Recorded, but the latest state is not written yet. */
+	cr_assert_eq(harness_heartbeats(&srv, "R2", ""), 1);
+	cr_assert_eq(harness_query_int(&srv, "SELECT count(*) FROM subjects"
+	                                     " WHERE status != 0"),
+	             0);
+
+	cr_assert_eq(
+	    hbctl_run(srv.admin,
+	              (const char *[]){ "robot", "remove", "R1", NULL }, &out,
+	              &err),
+	    0, "%s%s", out, err);
+	free(out);
+	free(err);
+	cr_assert_eq(WEXITSTATUS(harness_server_stop(&srv)), 0, "%s",
+	             harness_server_log(&srv));
+	cr_assert_eq(harness_query_int(&srv, "SELECT count(*) FROM subjects"
+	                                     " WHERE robot = 'R1'"),
+	             0);
+	cr_assert_eq(harness_query_int(&srv, "SELECT count(*) FROM subjects"
+	                                     " WHERE robot = 'R2' AND"
+	                                     " status != 0"),
+	             3);
+	harness_server_fini(&srv);
+}
+
 Test(hbctl, robot_add_list_rotate_remove, .init = start, .fini = stop,
      .timeout = 60)
 {

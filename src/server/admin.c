@@ -904,10 +904,10 @@ run_robot_remove(struct call *c)
 		while (robot->accounts != NULL) {
 			struct subject *a = robot->accounts;
 			engine_forget_subject(e, a);
-			subjects_remove(set, a);
+			recorder_remove_subject(c->adm->rec, a);
 		}
 		engine_forget_subject(e, robot);
-		subjects_remove(set, robot);
+		recorder_remove_subject(c->adm->rec, robot);
 	}
 	registry_remove(c->adm->reg, in->robot);
 	hbmon__v1__robot_remove_reply__init(r);

@@ -21,6 +21,11 @@
 /* Dirty subjects few enough to write at once under light load. */
 #define FLUSH_SMALL 64
 
+/* The fewest dirty subjects one iteration writes while a flush is under
+ * way; more when the flush is long, so it ends within about half a flush
+ * interval of ticks. */
+#define FLUSH_SLICE_MIN 4096
+
 /* How often the server notes that it is alive, for SERVER_RESTARTED. */
 #define ALIVE_EVERY_MS 1000
 
@@ -51,10 +56,17 @@ struct recorder {
 	bool checkpointing;
 	struct store_state state; /* as last written */
 	int64_t last_request_id;  /* the newest request recorded */
-	/* Subjects whose latest state is not in the store yet: written
-	 * behind the requests, when idle or every ALIVE_EVERY_MS. */
+	/* Subjects whose latest state is not in the store yet, oldest first:
+	 * written behind the requests, when idle or every flush interval.
+	 * A flush covers dirty[0..flush_end) and is written a slice per
+	 * iteration, so a million subjects never hold up the ticks; NULL
+	 * entries are subjects removed meanwhile. */
 	struct subject **dirty;
 	size_t n_dirty, cap_dirty;
+	bool flushing;        /* a flush is under way */
+	size_t flush_pos;     /* dirty[0..flush_pos) are written */
+	size_t flush_end;     /* the flush ends here */
+	int64_t flush_target; /* the newest request it covers */
 	int64_t next_prune_ms;
 };
 
@@ -137,6 +149,7 @@ load_state(struct recorder *rec)
 
 	subjects_init(&rec->subjects);
 	rec->n_dirty = 0;
+	rec->flushing = false;
 	rv = store_state_get(rec->store, &rec->state);
 	if (rv == HBMON_ENOENT) {
 		memset(&rec->state, 0, sizeof(rec->state));
@@ -170,7 +183,9 @@ unload_state(struct recorder *rec)
 	engine_stop(rec->engine);
 	rec->engine = NULL;
 	subjects_fini(&rec->subjects);
-	rec->n_dirty = 0; /* the subjects they pointed to are gone */
+	/* The subjects they pointed to are gone. */
+	rec->n_dirty = 0;
+	rec->flushing = false;
 }
 
 /* Notes that s's latest state must be written. */
@@ -221,53 +236,104 @@ take_account(struct subject *s, const Hbmon__V1__AccountHeartbeat *hb,
 	s->timestamp_offset = ts->offset_min;
 }
 
-/*
- * Writes the latest state of dirty subjects, robots' committed seqs and
- * how far that goes (flushed_id), inside the open transaction.
- */
 static int flush_robot(struct robot *r, void *arg);
 
+/* Writes s's latest state, inside the open transaction. */
 static int
-flush(struct recorder *rec)
+write_subject(struct recorder *rec, struct subject *s)
 {
+	struct store_subject row = { 0 };
+	char ts[RFC3339_MAX] = "";
+
+	if (s->timestamp_ms != 0) {
+		rfc3339_format(s->timestamp_ms, s->timestamp_offset, ts,
+		               sizeof(ts));
+	}
+	row.id = s->id;
+	row.status = s->status;
+	row.session_valid = s->session_valid;
+	row.open_orders = s->open_orders;
+	row.active_accounts = s->active_accounts;
+	row.active_tasks = s->active_tasks;
+	row.timestamp = ts;
+	row.timestamp_ms = s->timestamp_ms;
+	row.last_seen_ms = s->last_seen_ms;
+	return store_subject_write(rec->store, &row);
+}
+
+/*
+ * One step of a flush, inside the open transaction: starts one when none
+ * is under way, writes the next slice of dirty subjects (all of them when
+ * all), and when the flush is complete writes the robots' committed seqs
+ * and how far the store's latest state goes (flushed_id): every request
+ * up to the flush's start is in it. Subjects written may be newer still;
+ * replaying requests over them in order ends at the same state. done: set
+ * when the flush completed.
+ */
+static int
+flush_step(struct recorder *rec, bool all, bool *done)
+{
+	size_t stop;
 	int rv;
 
-	for (size_t i = 0; i < rec->n_dirty; i++) {
-		struct subject *s = rec->dirty[i];
-		struct store_subject row = { 0 };
-		char ts[RFC3339_MAX] = "";
-
-		if (s->timestamp_ms != 0) {
-			rfc3339_format(s->timestamp_ms, s->timestamp_offset, ts,
-			               sizeof(ts));
+	*done = false;
+	if (!rec->flushing || all) {
+		/* all: everything dirty now, from wherever a flush got to */
+		if (!rec->flushing) {
+			rec->flush_pos = 0;
 		}
-		row.id = s->id;
-		row.status = s->status;
-		row.session_valid = s->session_valid;
-		row.open_orders = s->open_orders;
-		row.active_accounts = s->active_accounts;
-		row.active_tasks = s->active_tasks;
-		row.timestamp = ts;
-		row.timestamp_ms = s->timestamp_ms;
-		row.last_seen_ms = s->last_seen_ms;
-		if ((rv = store_subject_write(rec->store, &row)) != HBMON_OK) {
+		rec->flushing = true;
+		rec->flush_end = rec->n_dirty;
+		rec->flush_target = rec->last_request_id;
+	}
+	stop = rec->flush_end;
+	if (!all) {
+		size_t slice = rec->opts.flush_slice;
+		if (slice == 0) {
+			slice = (size_t) ((double) rec->flush_end *
+			                  (double) rec->opts.tick_ms * 2.0 /
+			                  (double) rec->opts.flush_interval_ms);
+			if (slice < FLUSH_SLICE_MIN) {
+				slice = FLUSH_SLICE_MIN;
+			}
+		}
+		if (stop - rec->flush_pos > slice) {
+			stop = rec->flush_pos + slice;
+		}
+	}
+	for (; rec->flush_pos < stop; rec->flush_pos++) {
+		struct subject *s = rec->dirty[rec->flush_pos];
+		if (s == NULL) {
+			continue;
+		}
+		if ((rv = write_subject(rec, s)) != HBMON_OK) {
 			return rv;
 		}
+		/* A later change marks it again, after flush_end. On failure
+		 * the state is reloaded, flags and all. */
+		s->dirty = false;
+	}
+	if (rec->flush_pos < rec->flush_end) {
+		return HBMON_OK;
 	}
 	if (rec->opts.registry != NULL &&
 	    (rv = registry_each(rec->opts.registry, flush_robot, rec)) !=
 	        HBMON_OK) {
 		return rv;
 	}
-	rec->state.flushed_id = rec->last_request_id;
+	rec->state.flushed_id = rec->flush_target;
 	rec->state.last_alive_ms = rec->wall;
 	if ((rv = store_state_set(rec->store, &rec->state)) != HBMON_OK) {
 		return rv;
 	}
-	for (size_t i = 0; i < rec->n_dirty; i++) {
-		rec->dirty[i]->dirty = false;
+	/* What was marked during the flush waits for the next one. */
+	rec->n_dirty -= rec->flush_end;
+	if (rec->n_dirty > 0) {
+		memmove(rec->dirty, rec->dirty + rec->flush_end,
+		        rec->n_dirty * sizeof(*rec->dirty));
 	}
-	rec->n_dirty = 0;
+	rec->flushing = false;
+	*done = true;
 	return HBMON_OK;
 }
 
@@ -598,15 +664,16 @@ iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
 	}
 	/* The latest state follows the requests: at once when load is light
 	 * (it costs little and keeps the table current for people reading
-	 * it), and at least every second under load, when writing it per
-	 * request would cost the most. */
+	 * it), and at least every flush interval under load, when writing it
+	 * per request would cost the most; a long flush goes on a slice per
+	 * iteration. */
 	if (rv == HBMON_OK &&
-	    ((rec->opts.flush_when_idle && !more_waiting && n_jobs <= 2 &&
+	    (rec->flushing ||
+	     (rec->opts.flush_when_idle && !more_waiting && n_jobs <= 2 &&
 	      rec->n_dirty > 0 && rec->n_dirty <= FLUSH_SMALL) ||
 	     rec->wall - rec->state.last_alive_ms >=
 	         rec->opts.flush_interval_ms)) {
-		rv = flush(rec);
-		flushed = true;
+		rv = flush_step(rec, false, &flushed);
 	}
 	if (rv == HBMON_OK) {
 		rv = store_commit(rec->store);
@@ -827,6 +894,7 @@ note_start(struct recorder *rec)
 {
 	/* load_state read the state: a first start has none. */
 	int64_t last_alive = rec->state.last_alive_ms;
+	bool done;
 	int rv;
 
 	if ((rv = store_begin(rec->store)) != HBMON_OK) {
@@ -839,7 +907,7 @@ note_start(struct recorder *rec)
 	}
 	rec->state.started_ms = rec->wall;
 	if (rv == HBMON_OK) {
-		rv = flush(rec);
+		rv = flush_step(rec, true, &done);
 	}
 	if (rv == HBMON_OK) {
 		rv = store_commit(rec->store);
@@ -977,6 +1045,18 @@ recorder_subjects(struct recorder *rec)
 	return &rec->subjects;
 }
 
+void
+recorder_remove_subject(struct recorder *rec, struct subject *s)
+{
+	/* Rare (an owner removing a robot): a scan is cheap enough. */
+	for (size_t i = 0; i < rec->n_dirty; i++) {
+		if (rec->dirty[i] == s) {
+			rec->dirty[i] = NULL;
+		}
+	}
+	subjects_remove(&rec->subjects, s);
+}
+
 struct engine *
 recorder_engine(struct recorder *rec)
 {
@@ -1008,9 +1088,10 @@ recorder_stop(struct recorder *rec)
 	/* Everything written, and the last moment the server was surely
 	 * alive, for the outage length the next start reports. */
 	if (rec->engine != NULL) {
+		bool done;
 		rec->wall = clock_wall_ms();
 		if (store_begin(rec->store) != HBMON_OK ||
-		    flush(rec) != HBMON_OK ||
+		    flush_step(rec, true, &done) != HBMON_OK ||
 		    store_commit(rec->store) != HBMON_OK) {
 			log_error("cannot write the latest state at exit; the "
 			          "next start replays it from the requests",

@@ -86,6 +86,9 @@ struct recorder_options {
 	int64_t
 	    flush_interval_ms; /* latest state written at least this often */
 	bool flush_when_idle;  /* ... and at once while load is light */
+	/* Dirty subjects written per iteration while a flush is under way;
+	 * 0: at least 4096, more for long flushes (tests set it small). */
+	size_t flush_slice;
 	struct engine_options engine;
 	struct registry *registry;   /* per-robot interval overrides */
 	struct publisher *publisher; /* may be NULL */
@@ -123,6 +126,12 @@ struct store *recorder_store(struct recorder *rec);
 struct subjects *recorder_subjects(struct recorder *rec);
 struct engine *recorder_engine(struct recorder *rec);
 void recorder_clock(struct recorder *rec, int64_t *now, int64_t *wall);
+
+/*
+ * On the recorder thread: removes s from the state (it is freed) and from
+ * what is waiting to be written. Its engine state must be gone first.
+ */
+void recorder_remove_subject(struct recorder *rec, struct subject *s);
 
 /*
  * On the recorder thread: the subject robot/account, created (with no
