@@ -28,7 +28,7 @@ void
 arena_init(struct arena *a, size_t block_size)
 {
 	memset(a, 0, sizeof(*a));
-	a->block_size = block_size > 0 ? block_size : 64 * 1024;
+	a->block_size = block_size > 0 ? block_size : 16 * 1024;
 	a->pb.alloc = pb_alloc;
 	a->pb.free = pb_free;
 	a->pb.allocator_data = a;
@@ -79,11 +79,13 @@ arena_reset(struct arena *a)
 {
 	struct arena_block *keep = NULL;
 
-	/* Keep the largest block: the next request of the same shape then
-	 * fits without a malloc. */
+	/* Keep one block of the usual size: the next ordinary request then
+	 * needs no malloc, and an arena that once held a big request does not
+	 * keep its memory (hundreds of workers each would add up). */
 	for (struct arena_block *b = a->blocks; b != NULL; b = b->next) {
-		if (keep == NULL || b->size > keep->size) {
+		if (b->size == a->block_size) {
 			keep = b;
+			break;
 		}
 	}
 	while (a->blocks != NULL) {

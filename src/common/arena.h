@@ -21,7 +21,7 @@ struct arena {
 	int failed;                 /* an allocation has failed since reset */
 };
 
-/* Prepares an empty arena growing in blocks of block_size (0: 64 KiB). */
+/* Prepares an empty arena growing in blocks of block_size (0: 16 KiB). */
 void arena_init(struct arena *a, size_t block_size);
 
 /*
@@ -34,7 +34,8 @@ void *arena_alloc(struct arena *a, size_t size);
 char *arena_strdup(struct arena *a, const char *s);
 
 /*
- * Forgets everything allocated but keeps the largest block for reuse.
+ * Forgets everything allocated; keeps one block of block_size for reuse
+ * and frees the rest (larger ones made for big requests included).
  */
 void arena_reset(struct arena *a);
 
