@@ -108,7 +108,7 @@ robot_add(struct hbctl *h, int argc, char **argv)
 {
 	Hbmon__V1__RobotAddRequest req = HBMON__V1__ROBOT_ADD_REQUEST__INIT;
 	Hbmon__V1__RobotAddReply *reply = NULL;
-	const char *id;
+	const char *id = NULL;
 	int rv;
 
 	if ((rv = robot_id_arg(h, argc, argv, &id)) != HBCTL_CONTINUE) {
@@ -130,7 +130,7 @@ robot_rotate(struct hbctl *h, int argc, char **argv)
 	Hbmon__V1__RobotRotateRequest req =
 	    HBMON__V1__ROBOT_ROTATE_REQUEST__INIT;
 	Hbmon__V1__RobotAddReply *reply = NULL;
-	const char *id;
+	const char *id = NULL;
 	int rv;
 
 	if ((rv = robot_id_arg(h, argc, argv, &id)) != HBCTL_CONTINUE) {
@@ -152,7 +152,7 @@ robot_remove(struct hbctl *h, int argc, char **argv)
 	Hbmon__V1__RobotRemoveRequest req =
 	    HBMON__V1__ROBOT_REMOVE_REQUEST__INIT;
 	Hbmon__V1__RobotRemoveReply *reply = NULL;
-	const char *id;
+	const char *id = NULL;
 	int rv;
 
 	if ((rv = robot_id_arg(h, argc, argv, &id)) != HBCTL_CONTINUE) {
