@@ -30,3 +30,9 @@ clock_wall_ms(void)
 {
 	return read_ns(CLOCK_REALTIME) / 1000000;
 }
+
+int64_t
+clock_wall_us(void)
+{
+	return read_ns(CLOCK_REALTIME) / 1000;
+}

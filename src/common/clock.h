@@ -17,4 +17,9 @@ int64_t clock_mono_ns(void);
 /* Milliseconds since the Unix epoch on CLOCK_REALTIME. Thread-safe. */
 int64_t clock_wall_ms(void);
 
+/* Microseconds since the Unix epoch on CLOCK_REALTIME: the base of a
+ * request seq (SPEC §2.3), so that two clients started in the same
+ * millisecond still count from different places. Thread-safe. */
+int64_t clock_wall_us(void);
+
 #endif

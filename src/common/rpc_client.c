@@ -171,7 +171,10 @@ call(struct rpc_client *c, const char *method, const ProtobufCMessage *input,
 	status->message[0] = '\0';
 	pthread_mutex_lock(&c->lock);
 	if (auto_seq) {
-		uint64_t now = (uint64_t) clock_wall_ms() * 1000;
+		/* Microseconds: a second client of the same robot started
+		 * within the same millisecond must not reuse this one's seqs
+		 * (the server would take its request for a resend). */
+		uint64_t now = (uint64_t) clock_wall_us();
 		seq = now > c->last_seq ? now : c->last_seq + 1;
 		sent_at_ms = clock_wall_ms();
 	}
