@@ -26,9 +26,9 @@ struct ingest {
 
 /* Per-worker state of a Monitor call (the rpcserver's scratch). */
 struct worker {
-	/* Lives across requests: how the recorder hands a finished job back
-	 * to an nng thread, so replies are built and sent there and not on
-	 * the recorder's own thread. */
+	/* Lives across requests: how a job written by another thread comes
+	 * back to an nng thread, so its reply is built and sent there and
+	 * not on the writer's. */
 	nng_aio *wake;
 	/* What follows is one request's, cleared after its reply. */
 	struct ingest *ing;
@@ -195,23 +195,16 @@ batch_done(struct recorder_job *job)
 	w->done(&reply.base, w->call);
 }
 
-/* On the recorder thread: the job is committed (or failed). */
-static void
-job_finished(struct recorder_job *job)
-{
-	struct worker *w = job->arg;
-
-	nng_aio_finish(w->wake, 0);
-}
-
-/* On an nng thread: reply to the finished job. */
-static void
-wake_cb(void *arg)
-{
-	struct worker *w = arg;
-
-	w->complete(&w->job);
-}
+/*
+ * The job a worker is handing to the recorder on this thread, until
+ * recorder_submit returns: a worker that finds the recorder idle writes
+ * its own job, and its reply is then built on the same thread without
+ * waking another.
+ */
+static _Thread_local struct {
+	struct recorder_job *job;
+	bool finished; /* by this thread, before recorder_submit returned */
+} submitting;
 
 static void
 wake_cancel(nng_aio *aio, void *arg, int rv)
@@ -221,6 +214,37 @@ wake_cancel(nng_aio *aio, void *arg, int rv)
 	(void) aio;
 	(void) arg;
 	(void) rv;
+}
+
+/* On the thread that wrote the job: it is committed (or failed). */
+static void
+job_finished(struct recorder_job *job)
+{
+	struct worker *w = job->arg;
+
+	if (job == submitting.job) {
+		submitting.finished = true; /* job_submit replies */
+		return;
+	}
+	/* Written by another request's leader or by the ticker: the reply
+	 * is built on an nng thread, not on the writer's. The aio is stopped
+	 * only after the recorder, so begin cannot fail unless that order
+	 * is broken; replying here is still right then. */
+	if (!nng_aio_begin(w->wake)) {
+		w->complete(job);
+		return;
+	}
+	nng_aio_defer(w->wake, wake_cancel, w);
+	nng_aio_finish(w->wake, 0);
+}
+
+/* On an nng thread: reply to a job another thread wrote. */
+static void
+wake_cb(void *arg)
+{
+	struct worker *w = arg;
+
+	w->complete(&w->job);
 }
 
 static void
@@ -312,18 +336,18 @@ job_submit(struct worker *w)
 		w->done(NULL, w->call);
 		return;
 	}
-	if (!nng_aio_begin(w->wake)) {
-		rpc_call_fail(w->call, RPC_UNAVAILABLE,
-		              "hbmon-server is shutting down; send it again "
-		              "in a moment");
-		w->done(NULL, w->call);
-		return;
-	}
-	nng_aio_defer(w->wake, wake_cancel, w);
+	submitting.job = &w->job;
+	submitting.finished = false;
 	if (recorder_submit(w->ing->rec, &w->job) != HBMON_OK) {
-		/* Not queued: the wake still comes, with nothing recorded. */
+		/* Not queued: nothing recorded, and the reply says so. */
 		w->job.status = HBMON_ECLOSED;
-		nng_aio_finish(w->wake, NNG_ECLOSED);
+		submitting.finished = true;
+	}
+	submitting.job = NULL;
+	/* Otherwise another thread finishes the job and may already have
+	 * replied and cleared the worker: nothing of it is touched here. */
+	if (submitting.finished) {
+		w->complete(&w->job);
 	}
 }
 
