@@ -50,16 +50,33 @@ open_client(const char *robot, const char *secret, size_t max_accounts)
 	return c;
 }
 
+static void
+subject_sql(char *sql, size_t len, const char *account, const char *column)
+{
+	snprintf(sql, len,
+	         "SELECT %s FROM subjects WHERE robot = 'R1' AND account = "
+	         "'%s'",
+	         column, account);
+}
+
 static int64_t
 subject_int(const char *account, const char *column)
 {
 	char sql[256];
 
-	snprintf(sql, sizeof(sql),
-	         "SELECT %s FROM subjects WHERE robot = 'R1' AND account = "
-	         "'%s'",
-	         column, account);
+	subject_sql(sql, sizeof(sql), account, column);
 	return harness_query_int(&srv, sql);
+}
+
+/* A column of R1/account's latest state, once it is want (written
+ * behind the requests), or what it is after waiting. */
+static int64_t
+subject_await(const char *account, const char *column, int64_t want)
+{
+	char sql[256];
+
+	subject_sql(sql, sizeof(sql), account, column);
+	return harness_await_int(&srv, sql, want);
 }
 
 Test(client, authentication_outcomes_carry_the_servers_words, .timeout = 60)
@@ -129,16 +146,20 @@ Test(client, server_records_what_the_client_sent, .timeout = 60)
 		snprintf(subject, sizeof(subject), "R1/%s", a[i].account);
 		cr_assert_eq(per[i].err, HBMON_OK, "%s", per[i].message);
 		cr_assert_str_eq(per[i].subject, subject);
-		cr_assert_eq(subject_int(a[i].account, "status"),
+		cr_assert_eq(subject_await(a[i].account, "status",
+		                           (int64_t) a[i].status),
 		             (int64_t) a[i].status);
-		cr_assert_eq(subject_int(a[i].account, "session_valid"),
+		cr_assert_eq(subject_await(a[i].account, "session_valid",
+		                           a[i].session_valid),
 		             a[i].session_valid);
-		cr_assert_eq(subject_int(a[i].account, "open_orders"),
+		cr_assert_eq(subject_await(a[i].account, "open_orders",
+		                           (int64_t) a[i].open_orders),
 		             (int64_t) a[i].open_orders);
 	}
-	cr_assert_eq(subject_int("", "status"), HBMON_DEGRADED);
-	cr_assert_eq(subject_int("", "active_accounts"), 4);
-	cr_assert_eq(subject_int("", "active_tasks"), 2);
+	cr_assert_eq(subject_await("", "status", HBMON_DEGRADED),
+	             HBMON_DEGRADED);
+	cr_assert_eq(subject_await("", "active_accounts", 4), 4);
+	cr_assert_eq(subject_await("", "active_tasks", 2), 2);
 
 	/* A heartbeat the server refuses is said so, item by item. */
 	a[0].session_valid = false; /* idle needs a valid session */
@@ -252,7 +273,7 @@ Test(client, killed_server_neither_blocks_nor_crashes_the_robot, .timeout = 90)
 	wait_successes(c, before + 3, 20000);
 	hbmon_client_get_health(c, &h);
 	cr_assert_eq(h.consecutive_failures, 0);
-	cr_assert_eq(subject_int("ACC_001", "open_orders"), 999);
+	cr_assert_eq(subject_await("ACC_001", "open_orders", 999), 999);
 	hbmon_client_close(c);
 }
 

@@ -149,18 +149,22 @@ Test(ingest, accepted_heartbeats_are_recorded)
 	protobuf_c_message_free_unpacked(&res->base, NULL);
 
 	cr_assert_eq(harness_count(&srv, "heartbeats"), 2);
-	cr_assert_eq(harness_query_int(&srv,
+	/* The latest state follows the requests within a tick or two. */
+	cr_assert_eq(harness_await_int(&srv,
 	                               "SELECT open_orders FROM subjects WHERE "
-	                               "robot='RA' AND account='ACC_003'"),
+	                               "robot='RA' AND account='ACC_003'",
+	                               2),
 	             2);
-	cr_assert_eq(harness_query_int(&srv,
+	cr_assert_eq(harness_await_int(&srv,
 	                               "SELECT active_accounts FROM subjects "
-	                               "WHERE robot='RA' AND account=''"),
+	                               "WHERE robot='RA' AND account=''",
+	                               12),
 	             12);
-	cr_assert_eq(harness_query_int(&srv,
+	cr_assert_eq(harness_await_int(&srv,
 	                               "SELECT count(*) FROM subjects WHERE "
 	                               "timestamp='2026-01-20T09:30:00+07:00' "
-	                               "AND timestamp_ms=1768876200000"),
+	                               "AND timestamp_ms=1768876200000",
+	                               2),
 	             2);
 	cr_assert_eq(harness_heartbeats(&srv, "RA", "ACC_003"), 1);
 	cr_assert_eq(harness_heartbeats(&srv, "RA", ""), 1);
@@ -267,8 +271,10 @@ Test(ingest, not_allowed_transition_is_recorded_and_flagged)
 	                               "WHERE from_status=1 AND to_status=3 "
 	                               "AND allowed=0"),
 	             1);
-	cr_assert_eq(harness_query_int(&srv, "SELECT status FROM subjects "
-	                                     "WHERE robot='RA'"),
+	cr_assert_eq(harness_await_int(&srv,
+	                               "SELECT status FROM subjects "
+	                               "WHERE robot='RA'",
+	                               H(UNHEALTHY)),
 	             H(UNHEALTHY));
 	/* unhealthy -> degraded is allowed. */
 	r.status = H(DEGRADED);
@@ -530,13 +536,15 @@ Test(ingest, robot_cannot_write_another_robots_account)
 	st = call(c, M_ACCOUNT, &a.base, NULL, NULL);
 	cr_assert_eq(st.code, RPC_OK);
 	rpc_client_close(c);
-	cr_assert_eq(harness_query_int(&srv,
+	cr_assert_eq(harness_await_int(&srv,
 	                               "SELECT open_orders FROM subjects "
-	                               "WHERE robot='RB' AND account='ACC_1'"),
+	                               "WHERE robot='RB' AND account='ACC_1'",
+	                               7),
 	             7);
-	cr_assert_eq(harness_query_int(&srv,
+	cr_assert_eq(harness_await_int(&srv,
 	                               "SELECT open_orders FROM subjects "
-	                               "WHERE robot='RA' AND account='ACC_1'"),
+	                               "WHERE robot='RA' AND account='ACC_1'",
+	                               99),
 	             99);
 }
 

@@ -18,13 +18,20 @@
 #define PRUNE_STEP     1000
 #define PRUNE_EVERY_MS 10000
 
-/* Dirty subjects few enough to write at once under light load. */
-#define FLUSH_SMALL 64
+/* Dirty subjects few enough to write at once under light load: with
+ * the request that changed them when the last flush is this long ago,
+ * otherwise on the next tick with nothing queued. Requests back to back
+ * then cost one page each, not one per subject and robot they touch. */
+#define FLUSH_SMALL       64
+#define FLUSH_IDLE_GAP_MS 100
 
 /* The fewest dirty subjects one iteration writes while a flush is under
  * way; more when the flush is long, so it ends within about half a flush
  * interval of ticks. */
 #define FLUSH_SLICE_MIN 4096
+
+/* Requests added to the by-robot index per iteration of a flush. */
+#define INDEX_SLICE 8192
 
 /* How often the server notes that it is alive, for SERVER_RESTARTED. */
 #define ALIVE_EVERY_MS 1000
@@ -67,6 +74,7 @@ struct recorder {
 	size_t flush_pos;     /* dirty[0..flush_pos) are written */
 	size_t flush_end;     /* the flush ends here */
 	int64_t flush_target; /* the newest request it covers */
+	int64_t index_pos;    /* requests up to here are in the index */
 	int64_t next_prune_ms;
 };
 
@@ -264,9 +272,10 @@ write_subject(struct recorder *rec, struct subject *s)
 /*
  * One step of a flush, inside the open transaction: starts one when none
  * is under way, writes the next slice of dirty subjects (all of them when
- * all), and when the flush is complete writes the robots' committed seqs
- * and how far the store's latest state goes (flushed_id): every request
- * up to the flush's start is in it. Subjects written may be newer still;
+ * all), then indexes the requests it covers by robot, and when the flush
+ * is complete writes the robots' committed seqs and how far the store's
+ * latest state and index go (flushed_id): every request up to the flush's
+ * start is in them. Subjects written may be newer still;
  * replaying requests over them in order ends at the same state. done: set
  * when the flush completed.
  */
@@ -281,6 +290,9 @@ flush_step(struct recorder *rec, bool all, bool *done)
 		/* all: everything dirty now, from wherever a flush got to */
 		if (!rec->flushing) {
 			rec->flush_pos = 0;
+		}
+		if (!rec->flushing) {
+			rec->index_pos = rec->state.flushed_id;
 		}
 		rec->flushing = true;
 		rec->flush_end = rec->n_dirty;
@@ -315,6 +327,22 @@ flush_step(struct recorder *rec, bool all, bool *done)
 	}
 	if (rec->flush_pos < rec->flush_end) {
 		return HBMON_OK;
+	}
+	/* Then the by-robot index of the requests it covers, also a slice
+	 * per iteration. */
+	if (rec->index_pos < rec->flush_target) {
+		int64_t upto = rec->flush_target;
+		if (!all && upto - rec->index_pos > INDEX_SLICE) {
+			upto = rec->index_pos + INDEX_SLICE;
+		}
+		if ((rv = store_requests_index(rec->store, rec->index_pos,
+		                               upto)) != HBMON_OK) {
+			return rv;
+		}
+		rec->index_pos = upto;
+		if (upto < rec->flush_target) {
+			return HBMON_OK;
+		}
 	}
 	if (rec->opts.registry != NULL &&
 	    (rv = registry_each(rec->opts.registry, flush_robot, rec)) !=
@@ -638,6 +666,7 @@ static void
 iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
         bool more_waiting)
 {
+
 	struct recorder_job *job, *next;
 	bool flushed = false;
 	int rv;
@@ -662,15 +691,17 @@ iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
 	if (rv == HBMON_OK) {
 		rv = engine_tick(rec->engine, rec->now, rec->wall);
 	}
-	/* The latest state follows the requests: at once when load is light
-	 * (it costs little and keeps the table current for people reading
-	 * it), and at least every flush interval under load, when writing it
-	 * per request would cost the most; a long flush goes on a slice per
-	 * iteration. */
+	/* The latest state follows the requests: within a tick when load is
+	 * light (it costs little and keeps the table current for people
+	 * reading it), and at least every flush interval under load, when
+	 * writing it per request would cost the most; a long flush goes on a
+	 * slice per iteration. */
 	if (rv == HBMON_OK &&
 	    (rec->flushing ||
 	     (rec->opts.flush_when_idle && !more_waiting && n_jobs <= 2 &&
-	      rec->n_dirty > 0 && rec->n_dirty <= FLUSH_SMALL) ||
+	      rec->n_dirty > 0 && rec->n_dirty <= FLUSH_SMALL &&
+	      (n_jobs == 0 ||
+	       rec->wall - rec->state.last_alive_ms >= FLUSH_IDLE_GAP_MS)) ||
 	     rec->wall - rec->state.last_alive_ms >=
 	         rec->opts.flush_interval_ms)) {
 		rv = flush_step(rec, false, &flushed);

@@ -137,6 +137,20 @@ static const char *const migrations[] = {
 	" DEFAULT 0;"
 	"ALTER TABLE subjects ADD COLUMN timestamp_ms INTEGER NOT NULL"
 	" DEFAULT 0;",
+
+	/* 4: requests are found by robot through an index written behind
+	 * them, with the latest state, up to `flushed_id`: an index kept per
+	 * request wrote a page per robot per commit. Newer requests are few
+	 * and read by id. */
+	"CREATE TABLE request_index ("
+	"  robot TEXT NOT NULL,"
+	"  received_ms INTEGER NOT NULL,"
+	"  id INTEGER NOT NULL,"
+	"  PRIMARY KEY (robot, received_ms, id)"
+	") WITHOUT ROWID;"
+	"INSERT INTO request_index SELECT robot, received_ms, id FROM requests"
+	" WHERE id <= (SELECT coalesce(max(flushed_id), 0) FROM server_state);"
+	"DROP INDEX requests_robot;",
 };
 
 enum stmt_id {
@@ -157,6 +171,7 @@ enum stmt_id {
 	ST_EPISODE_RESOLVE,
 	ST_STATE_GET,
 	ST_STATE_SET,
+	ST_INDEX_REQUESTS,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
@@ -213,6 +228,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	                 " last_alive_ms, flushed_id) VALUES (1, ?1, ?2, ?3)"
 	                 " ON CONFLICT (id) DO UPDATE SET started_ms = ?1,"
 	                 " last_alive_ms = ?2, flushed_id = ?3",
+	[ST_INDEX_REQUESTS] =
+	    "INSERT OR IGNORE INTO request_index SELECT robot, received_ms, id"
+	    " FROM requests WHERE id > ?1 AND id <= ?2",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
@@ -781,6 +799,15 @@ request_row(sqlite3_stmt *st, struct store_request *r)
 EACH_ROW(request, struct store_request, request_row)
 
 #define REQUEST_COLUMNS "id, robot, received_ms, seq, sig, kind, items, payload"
+/* Of requests r, the index entry i standing in for id and received_ms:
+ * then the index gives the order and nothing is sorted. */
+#define REQUEST_COLUMNS_I                                                      \
+	"i.id, r.robot, i.received_ms, r.seq, r.sig, r.kind, r.items,"         \
+	" r.payload"
+#define REQUEST_COLUMNS_R                                                      \
+	"r.id, r.robot, r.received_ms, r.seq, r.sig, r.kind, r.items,"         \
+	" r.payload"
+#define FLUSHED_ID "(SELECT coalesce(max(flushed_id), 0) FROM server_state)"
 
 int
 store_requests_after(struct store *s, int64_t after_id,
@@ -811,16 +838,28 @@ store_requests_of(struct store *s, const char *robot, int64_t since_ms,
 	sqlite3_stmt *st;
 	int rv = HBMON_OK;
 
-	if (sqlite3_prepare_v2(s->db,
-	                       newest ? "SELECT " REQUEST_COLUMNS " FROM"
-	                                " requests WHERE robot = ?1 AND"
-	                                " received_ms BETWEEN ?2 AND ?3 ORDER"
-	                                " BY received_ms DESC, id DESC"
-	                              : "SELECT " REQUEST_COLUMNS " FROM"
-	                                " requests WHERE robot = ?1 AND"
-	                                " received_ms BETWEEN ?2 AND ?3 ORDER"
-	                                " BY received_ms, id",
-	                       -1, &st, NULL) != SQLITE_OK) {
+	/* Indexed requests up to flushed_id, read newest or oldest first
+	 * through the index; the few newer ones by id. An index slice of an
+	 * unfinished flush may go beyond flushed_id: it is not read. */
+	if (sqlite3_prepare_v2(
+	        s->db,
+	        newest ? "SELECT " REQUEST_COLUMNS_I " FROM request_index i"
+	                 " JOIN requests r ON r.id = i.id"
+	                 " WHERE i.robot = ?1 AND i.received_ms BETWEEN ?2 AND"
+	                 " ?3 AND i.id <= " FLUSHED_ID
+	                 " UNION ALL SELECT " REQUEST_COLUMNS_R " FROM"
+	                 " requests r WHERE r.id > " FLUSHED_ID
+	                 " AND r.robot = ?1 AND r.received_ms BETWEEN ?2 AND ?3"
+	                 " ORDER BY 3 DESC, 1 DESC"
+	               : "SELECT " REQUEST_COLUMNS_I " FROM request_index i"
+	                 " JOIN requests r ON r.id = i.id"
+	                 " WHERE i.robot = ?1 AND i.received_ms BETWEEN ?2 AND"
+	                 " ?3 AND i.id <= " FLUSHED_ID
+	                 " UNION ALL SELECT " REQUEST_COLUMNS_R " FROM"
+	                 " requests r WHERE r.id > " FLUSHED_ID
+	                 " AND r.robot = ?1 AND r.received_ms BETWEEN ?2 AND ?3"
+	                 " ORDER BY 3, 1",
+	        -1, &st, NULL) != SQLITE_OK) {
 		return HBMON_EIO;
 	}
 	sqlite3_bind_text(st, 1, robot, -1, SQLITE_STATIC);
@@ -829,6 +868,19 @@ store_requests_of(struct store *s, const char *robot, int64_t since_ms,
 	rv = each_request(st, fn, arg);
 	sqlite3_finalize(st);
 	return rv;
+}
+
+int
+store_requests_index(struct store *s, int64_t after_id, int64_t upto_id)
+{
+	sqlite3_stmt *st = stmt(s, ST_INDEX_REQUESTS);
+
+	if (st == NULL) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(st, 1, after_id);
+	sqlite3_bind_int64(st, 2, upto_id);
+	return step_done(st);
 }
 
 int
@@ -1074,31 +1126,52 @@ store_state_set(struct store *s, const struct store_state *state)
 	return step_done(st);
 }
 
-int
-store_prune(struct store *s, int64_t cutoff_ms, int limit, int *out_deleted)
+/* One pruning statement; out_deleted (may be NULL): rows it deleted. */
+static int
+exec_prune(struct store *s, const char *sql, int limit, int64_t cutoff_ms,
+           int *out_deleted)
 {
 	sqlite3_stmt *st;
 	int rv;
 
-	/* Look only at the `limit` oldest rows (rowid order is receive
-	 * order), so one step costs the same however large the table is. */
-	if (sqlite3_prepare_v2(s->db,
-	                       "DELETE FROM requests WHERE id IN ("
-	                       " SELECT id FROM (SELECT id, received_ms FROM"
-	                       " requests ORDER BY id LIMIT ?1)"
-	                       " WHERE received_ms < ?2)",
-	                       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		return HBMON_EIO;
 	}
 	sqlite3_bind_int(st, 1, limit);
 	sqlite3_bind_int64(st, 2, cutoff_ms);
 	rv = sqlite3_step(st) == SQLITE_DONE ? HBMON_OK : HBMON_EIO;
-	if (rv == HBMON_OK) {
+	if (rv == HBMON_OK && out_deleted != NULL) {
 		*out_deleted = sqlite3_changes(s->db);
 	}
 	sqlite3_finalize(st);
 	return rv;
 }
+
+int
+store_prune(struct store *s, int64_t cutoff_ms, int limit, int *out_deleted)
+{
+	int rv;
+
+	/* Look only at the `limit` oldest rows (rowid order is receive
+	 * order), so one step costs the same however large the table is.
+	 * Their index entries go first, found by their full key. */
+	rv = exec_prune(s,
+	                "DELETE FROM request_index WHERE (robot, received_ms,"
+	                " id) IN (SELECT robot, received_ms, id FROM (SELECT"
+	                " id, robot, received_ms FROM requests ORDER BY id"
+	                " LIMIT ?1) WHERE received_ms < ?2)",
+	                limit, cutoff_ms, NULL);
+	if (rv == HBMON_OK) {
+		rv = exec_prune(s,
+		                "DELETE FROM requests WHERE id IN ("
+		                " SELECT id FROM (SELECT id, received_ms FROM"
+		                " requests ORDER BY id LIMIT ?1)"
+		                " WHERE received_ms < ?2)",
+		                limit, cutoff_ms, out_deleted);
+	}
+	return rv;
+}
+
 
 int
 store_count(struct store *s, const char *table, int64_t *out)

@@ -28,7 +28,7 @@ enum store_durability {
 #define STORE_FILE "hbmon.db"
 
 /* Latest schema version this build knows. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /*
  * Opens (creating if needed) data_dir/hbmon.db and brings its schema up to
@@ -180,6 +180,14 @@ int store_subject_create(struct store *s, const char *robot,
  */
 int store_request_record(struct store *s, const struct store_request *r,
                          int64_t *out_id);
+
+/*
+ * Adds requests after_id < id <= upto_id to the by-robot index that
+ * store_requests_of reads; already indexed ones are skipped. The server
+ * indexes behind the requests, with the latest state, so that a commit
+ * does not write an index page per robot. Returns HBMON_OK or HBMON_EIO.
+ */
+int store_requests_index(struct store *s, int64_t after_id, int64_t upto_id);
 
 /*
  * Writes a subject's latest state (id, status, session_valid,

@@ -310,6 +310,18 @@ harness_query_int(struct harness_server *srv, const char *sql)
 }
 
 int64_t
+harness_await_int(struct harness_server *srv, const char *sql, int64_t want)
+{
+	int64_t v = harness_query_int(srv, sql);
+
+	for (int i = 0; i < 1000 && v != want; i++) {
+		harness_sleep_ms(5);
+		v = harness_query_int(srv, sql);
+	}
+	return v;
+}
+
+int64_t
 harness_count(struct harness_server *srv, const char *table)
 {
 	char sql[128];

@@ -97,6 +97,14 @@ int64_t harness_count(struct harness_server *srv, const char *table);
 int64_t harness_query_int(struct harness_server *srv, const char *sql);
 
 /*
+ * Runs the query until it returns want, for 5 s at most, and returns what
+ * it returned last: for what the server writes behind the requests (the
+ * latest state in `subjects`), which follows within a tick or two.
+ */
+int64_t harness_await_int(struct harness_server *srv, const char *sql,
+                          int64_t want);
+
+/*
  * A signed RpcRequest around any payload bytes, packed by hand (so tests
  * can send payloads no encoder would produce). Returns malloc'd bytes.
  */
