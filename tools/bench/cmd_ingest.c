@@ -41,19 +41,20 @@ const char cmd_ingest_summary[] =
 static const char usage_text[] =
     "usage: hbmon-bench ingest [--transport ipc|tcp|both]\n"
     "         [--inflight 1,8,64] [--duration 5s] [--warmup D] [--batch N]\n"
-    "         [--repeat N] [--one-socket] [--server PATH] [--json]\n"
+    "         [--repeat N] [--one-socket] [--echo-in-process]\n"
+    "         [--server PATH] [--json]\n"
     "\n"
     "SPEC section 7's ingest bar: hbmon-server must serve at least 0.8x the\n"
     "requests/s of a bare nng REP echo server, same client, same number of\n"
     "requests in flight, with recording, rules and group commit on; with\n"
     "batches, over 1,000,000 heartbeats/s.\n"
     "\n"
-    "For each transport and in-flight count, the same client loads first an\n"
-    "echo server in this process (hbmon-server's worker pool, minus the\n"
-    "work), then the real hbmon-server started on a fresh data dir with\n"
-    "default settings and one registered robot per in-flight slot. Every\n"
-    "request is built and HMAC-signed afresh; every hbmon reply must be\n"
-    "code 0.\n"
+    "For each transport and in-flight count, the same client loads first a\n"
+    "bare echo server (hbmon-server's worker pool, minus the work) in a\n"
+    "process of its own, like the server it stands for, then the real\n"
+    "hbmon-server started on a fresh data dir with default settings and one\n"
+    "registered robot per in-flight slot. Every request is built and\n"
+    "HMAC-signed afresh; every hbmon reply must be code 0.\n"
     "\n"
     "  --transport T   ipc, tcp or both (default both)\n"
     "  --inflight L    comma-separated requests in flight (default 1,8,64;\n"
@@ -67,6 +68,10 @@ static const char usage_text[] =
     "                  median is shown (default 1)\n"
     "  --one-socket    one REQ socket and connection for all slots (a\n"
     "                  context each) instead of a socket per slot\n"
+    "  --echo-in-process\n"
+    "                  run the echo server on the bench's own nng threads\n"
+    "                  instead of as a process (it then shares the client's\n"
+    "                  threads and poller, which no real server does)\n"
     "  --server PATH   hbmon-server to run (default: the one built beside\n"
     "                  hbmon-bench)\n"
     "  --json          one JSON object per line instead of tables\n"
@@ -84,6 +89,7 @@ struct options {
 	uint32_t batch;    /* 0: ReportAccount */
 	uint32_t repeat;
 	bool one_socket;
+	bool echo_in_process;
 	const char *server;
 	bool json;
 };
@@ -98,9 +104,11 @@ struct figure {
 	/* Medians over the runs. */
 	double echo_rps, hbmon_rps, ratio;
 	double echo_p50_us, echo_p99_us, hbmon_p50_us, hbmon_p99_us;
-	/* CPU per request: the bench process in the echo run (client and
-	 * echo server), in the hbmon run (client only), and hbmon-server. */
-	double echo_run_cpu_us, client_cpu_us, server_cpu_us;
+	/* CPU per request: the bench process in the echo run (the client,
+	 * and the echo server when in process), the echo server process, the
+	 * bench in the hbmon run (client only), and hbmon-server. */
+	double echo_run_cpu_us, echo_server_cpu_us, client_cpu_us,
+	    server_cpu_us;
 	uint64_t errors;
 	char first_error[600];
 };
@@ -215,6 +223,7 @@ parse_args(int argc, char **argv, struct options *o)
 		OPT_BATCH,
 		OPT_REPEAT,
 		OPT_ONE_SOCKET,
+		OPT_ECHO_IN_PROCESS,
 		OPT_SERVER,
 		OPT_JSON,
 	};
@@ -226,6 +235,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ "repeat", required_argument, NULL, OPT_REPEAT },
 		{ "one-socket", no_argument, NULL, OPT_ONE_SOCKET },
+		{ "echo-in-process", no_argument, NULL, OPT_ECHO_IN_PROCESS },
 		{ "server", required_argument, NULL, OPT_SERVER },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
@@ -295,6 +305,9 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_ONE_SOCKET:
 			o->one_socket = true;
+			break;
+		case OPT_ECHO_IN_PROCESS:
+			o->echo_in_process = true;
 			break;
 		case OPT_SERVER:
 			o->server = optarg;
@@ -367,7 +380,7 @@ load_options(const struct options *o, const char *url, uint32_t inflight,
 	lo->reply_timeout_ms = REPLY_TIMEOUT;
 }
 
-/* Loads the in-process echo server. */
+/* Loads the echo server: a process of its own, or in this one. */
 static int
 run_echo(const struct options *o, const struct server_settings *defaults,
          const char *transport, uint32_t inflight,
@@ -376,24 +389,65 @@ run_echo(const struct options *o, const struct server_settings *defaults,
 {
 	struct loadgen_options lo;
 	struct echo_server *echo = NULL;
-	char dir[SCRATCH_PATH_MAX] = "";
-	char url[SCRATCH_URL_MAX];
+	struct server_proc proc;
+	char self[PATH_MAX], workers[16], recv_max[24], stop_why[1200];
+	const char *argv[9];
+	ssize_t n;
 	int rv;
 
-	if ((rv = scratch_dir_make(dir, sizeof(dir), why, why_len)) !=
-	        HBMON_OK ||
-	    (rv = scratch_url(transport, dir, "echo", url, sizeof(url), why,
-	                      why_len)) != HBMON_OK ||
-	    (rv =
-	         echo_start(url, defaults->workers, (size_t) defaults->recv_max,
-	                    &echo, why, why_len)) != HBMON_OK) {
-		goto done;
+	if (o->echo_in_process) {
+		char dir[SCRATCH_PATH_MAX] = "";
+		char url[SCRATCH_URL_MAX];
+		if ((rv = scratch_dir_make(dir, sizeof(dir), why, why_len)) ==
+		        HBMON_OK &&
+		    (rv = scratch_url(transport, dir, "echo", url, sizeof(url),
+		                      why, why_len)) == HBMON_OK &&
+		    (rv = echo_start(url, defaults->workers,
+		                     (size_t) defaults->recv_max, &echo, why,
+		                     why_len)) == HBMON_OK) {
+			load_options(o, url, inflight, robots, false, &lo);
+			rv = loadgen_run(&lo, res, why, why_len);
+		}
+		echo_stop(echo);
+		scratch_dir_remove(dir);
+		return rv;
 	}
-	load_options(o, url, inflight, robots, false, &lo);
-	rv = loadgen_run(&lo, res, why, why_len);
-done:
-	echo_stop(echo);
-	scratch_dir_remove(dir);
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0) {
+		snprintf(why, why_len,
+		         "cannot find hbmon-bench itself to run the echo "
+		         "server: /proc/self/exe: %s",
+		         strerror(errno));
+		return HBMON_EIO;
+	}
+	self[n] = '\0';
+	snprintf(workers, sizeof(workers), "%u", defaults->workers);
+	snprintf(recv_max, sizeof(recv_max), "%lld",
+	         (long long) defaults->recv_max);
+	if ((rv = server_proc_prepare(&proc, transport, why, why_len)) ==
+	    HBMON_OK) {
+		argv[0] = self;
+		argv[1] = "echo-server";
+		argv[2] = "--listen";
+		argv[3] = proc.url;
+		argv[4] = "--workers";
+		argv[5] = workers;
+		argv[6] = "--recv-max";
+		argv[7] = recv_max;
+		argv[8] = NULL;
+		rv = server_proc_spawn(&proc, argv, why, why_len);
+	}
+	if (rv == HBMON_OK) {
+		load_options(o, proc.url, inflight, robots, false, &lo);
+		lo.server_pid = proc.pid;
+		rv = loadgen_run(&lo, res, why, why_len);
+	}
+	if (rv == HBMON_OK &&
+	    server_proc_stop(&proc, stop_why, sizeof(stop_why)) != HBMON_OK &&
+	    res->errors++ == 0) {
+		snprintf(res->first_error, sizeof(res->first_error),
+		         "echo server: %s", stop_why);
+	}
+	server_proc_cleanup(&proc);
 	return rv;
 }
 
@@ -481,7 +535,7 @@ per_request_us(int64_t cpu_ns, uint64_t requests)
 static void
 summarise(struct figure *f)
 {
-	double v[10][REPEAT_MAX];
+	double v[11][REPEAT_MAX];
 
 	f->errors = 0;
 	for (uint32_t r = 0; r < f->runs; r++) {
@@ -496,6 +550,7 @@ summarise(struct figure *f)
 		v[7][r] = per_request_us(e->self_cpu_ns, e->requests);
 		v[8][r] = per_request_us(h->self_cpu_ns, h->requests);
 		v[9][r] = per_request_us(h->server_cpu_ns, h->requests);
+		v[10][r] = per_request_us(e->server_cpu_ns, e->requests);
 		for (int side = 0; side < 2; side++) {
 			const struct loadgen_result *x = side == 0 ? e : h;
 			if (x->errors > 0 && f->errors == 0) {
@@ -516,6 +571,7 @@ summarise(struct figure *f)
 	f->echo_run_cpu_us = median(v[7], f->runs);
 	f->client_cpu_us = median(v[8], f->runs);
 	f->server_cpu_us = median(v[9], f->runs);
+	f->echo_server_cpu_us = median(v[10], f->runs);
 }
 
 static uint32_t
@@ -546,6 +602,8 @@ print_json(const struct options *o, const struct figure *f)
 	                    json_integer(heartbeats_per_request(o)));
 	json_object_set_new(obj, "sockets",
 	                    json_string(o->one_socket ? "one" : "per-slot"));
+	json_object_set_new(
+	    obj, "echo", json_string(o->echo_in_process ? "in-process" : "process"));
 	json_object_set_new(obj, "duration_ms", json_integer(o->duration_ms));
 	json_object_set_new(obj, "warmup_ms", json_integer(o->warmup_ms));
 	json_object_set_new(obj, "runs", json_integer(f->runs));
@@ -561,6 +619,8 @@ print_json(const struct options *o, const struct figure *f)
 	json_object_set_new(obj, "hbmon_p99_us", json_real(f->hbmon_p99_us));
 	json_object_set_new(obj, "echo_run_cpu_us_per_req",
 	                    json_real(f->echo_run_cpu_us));
+	json_object_set_new(obj, "echo_server_cpu_us_per_req",
+	                    json_real(f->echo_server_cpu_us));
 	json_object_set_new(obj, "client_cpu_us_per_req",
 	                    json_real(f->client_cpu_us));
 	json_object_set_new(obj, "server_cpu_us_per_req",
@@ -595,13 +655,15 @@ print_table(const struct options *o, const struct figure *figs, size_t n)
 {
 	char echo_lat[48], hbmon_lat[48], a[16], b[16];
 
-	printf("\n%s: %s, %u heartbeat%s per request, %s connection%s; "
-	       "%lldms measured after %lldms warm-up; median of %u run%s\n",
+	printf("\n%s: %s, %u heartbeat%s per request, %s connection%s, "
+	       "echo %s; %lldms measured after %lldms warm-up; median of %u "
+	       "run%s\n",
 	       figs[0].transport,
 	       o->batch > 0 ? "ReportBatch" : "ReportAccount",
 	       heartbeats_per_request(o), o->batch > 1 ? "s" : "",
 	       o->one_socket ? "one" : "a",
 	       o->one_socket ? " for all" : " per slot",
+	       o->echo_in_process ? "in this process" : "as a process",
 	       (long long) o->duration_ms, (long long) o->warmup_ms, o->repeat,
 	       o->repeat > 1 ? "s" : "");
 	printf("%8s %11s %11s %6s %13s %17s %17s %7s\n", "inflight",
@@ -621,12 +683,14 @@ print_table(const struct options *o, const struct figure *figs, size_t n)
 		       hbmon_lat, (unsigned long long) f->errors);
 	}
 	/* Where the CPU goes, for whoever has to close the gap. */
-	printf("CPU per request (us): inflight  echo run: bench (client + "
-	       "echo)  hbmon run: bench (client)  hbmon-server\n");
+	printf("CPU per request (us): inflight  echo run: %s  echo-server"
+	       "  hbmon run: bench (client)  hbmon-server\n",
+	       o->echo_in_process ? "bench (client + echo)"
+	                          : "bench (client)       ");
 	for (size_t i = 0; i < n; i++) {
-		printf("%30u %27.1f %27.1f %13.1f\n", figs[i].inflight,
-		       figs[i].echo_run_cpu_us, figs[i].client_cpu_us,
-		       figs[i].server_cpu_us);
+		printf("%30u %31.1f %12.1f %27.1f %13.1f\n", figs[i].inflight,
+		       figs[i].echo_run_cpu_us, figs[i].echo_server_cpu_us,
+		       figs[i].client_cpu_us, figs[i].server_cpu_us);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (figs[i].errors > 0) {

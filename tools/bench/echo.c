@@ -1,9 +1,12 @@
-/* In-process nng REP echo server, the SPEC §7 baseline. */
+/* nng REP echo server, the SPEC §7 baseline. */
 #include "echo.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -129,4 +132,96 @@ echo_stop(struct echo_server *echo)
 	}
 	free(echo->workers);
 	free(echo);
+}
+
+const char echo_server_summary[] =
+    "serve a bare nng REP echo until SIGTERM (ingest's baseline process)";
+
+static const char echo_usage[] =
+    "usage: hbmon-bench echo-server --listen URL [--workers N]\n"
+    "         [--recv-max BYTES]\n"
+    "\n"
+    "Sends every request on URL straight back, with a pool of N contexts\n"
+    "(default 64) and NNG_OPT_RECVMAXSZ of BYTES (default 1048576), until\n"
+    "SIGTERM or SIGINT; then exits 0. `hbmon-bench ingest` runs it as the\n"
+    "baseline a separate hbmon-server process is compared with.\n";
+
+static bool
+parse_size(const char *text, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (text[0] < '0' || text[0] > '9') {
+		return false;
+	}
+	v = strtoull(text, &end, 10);
+	if (*end != '\0' || v == 0 || v > max) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+int
+echo_server_main(int argc, char **argv)
+{
+	const char *url = NULL;
+	unsigned long long workers = 64, recv_max = 1048576;
+	struct echo_server *echo;
+	char why[512];
+	sigset_t stop;
+	int sig;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		bool has_value = i + 1 < argc;
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			fputs(echo_usage, stdout);
+			return 0;
+		}
+		if (strcmp(arg, "--listen") == 0 && has_value) {
+			url = argv[++i];
+		} else if (strcmp(arg, "--workers") == 0 && has_value) {
+			if (!parse_size(argv[++i], 4096, &workers)) {
+				fprintf(stderr,
+				        "hbmon-bench echo-server: --workers "
+				        "wants 1..4096, not '%s'\n",
+				        argv[i]);
+				return 2;
+			}
+		} else if (strcmp(arg, "--recv-max") == 0 && has_value) {
+			if (!parse_size(argv[++i], 1ULL << 30, &recv_max)) {
+				fprintf(stderr,
+				        "hbmon-bench echo-server: --recv-max "
+				        "wants 1..1073741824 bytes, not '%s'\n",
+				        argv[i]);
+				return 2;
+			}
+		} else {
+			fprintf(stderr,
+			        "hbmon-bench echo-server: unexpected '%s'\n%s",
+			        arg, echo_usage);
+			return 2;
+		}
+	}
+	if (url == NULL) {
+		fprintf(stderr, "hbmon-bench echo-server: --listen URL is "
+		                "required\n%s",
+		        echo_usage);
+		return 2;
+	}
+	/* Blocked before nng starts its threads, so only sigwait sees them. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	if (echo_start(url, (uint32_t) workers, (size_t) recv_max, &echo, why,
+	               sizeof(why)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-bench echo-server: %s\n", why);
+		return 1;
+	}
+	sigwait(&stop, &sig);
+	echo_stop(echo);
+	return 0;
 }

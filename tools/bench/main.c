@@ -4,12 +4,14 @@
  *
  *   hbmon-bench ingest [--transport ipc|tcp|both] [--inflight 1,8,64] ...
  *   hbmon-bench detect [--subjects 100000] [--interval 5s] ...
+ *   hbmon-bench echo-server --listen URL   (ingest's baseline process)
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd_detect.h"
 #include "cmd_ingest.h"
+#include "echo.h"
 
 #define EXIT_USAGE 2
 
@@ -22,6 +24,7 @@ struct verb {
 static const struct verb verbs[] = {
 	{ "ingest", cmd_ingest_summary, cmd_ingest },
 	{ "detect", cmd_detect_summary, cmd_detect },
+	{ "echo-server", echo_server_summary, echo_server_main },
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
@@ -36,7 +39,7 @@ usage(FILE *f)
 	      "verbs:\n",
 	      f);
 	for (size_t i = 0; i < N_VERBS; i++) {
-		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+		fprintf(f, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
 	}
 	fputs("\n`hbmon-bench VERB --help` describes a verb's options.\n", f);
 }

@@ -169,37 +169,16 @@ accepts(const char *url)
 }
 
 int
-server_proc_start(struct server_proc *p, const char *server_bin, char *why,
+server_proc_spawn(struct server_proc *p, const char *const *argv, char *why,
                   size_t why_len)
 {
-	/* Default settings but for where it lives and listens (the admin
-	 * and PUB sockets derive from the data dir) and what the caller
-	 * adds. */
-	const char *argv[6 + EXTRA_ARGS_MAX];
 	int64_t until = clock_mono_ms() + START_TIMEOUT_MS;
-	size_t n = 5;
 	int status;
 	pid_t pid;
 
-	argv[0] = server_bin;
-	argv[1] = "--data-dir";
-	argv[2] = p->dir;
-	argv[3] = "--listen";
-	argv[4] = p->url;
-	for (size_t i = 0; p->extra_args != NULL && p->extra_args[i] != NULL;
-	     i++) {
-		if (i == EXTRA_ARGS_MAX) {
-			snprintf(why, why_len,
-			         "more than %d extra flags for the server",
-			         EXTRA_ARGS_MAX);
-			return HBMON_EINVAL;
-		}
-		argv[n++] = p->extra_args[i];
-	}
-	argv[n] = NULL;
 	pid = fork();
 	if (pid < 0) {
-		snprintf(why, why_len, "cannot start %s: fork: %s", server_bin,
+		snprintf(why, why_len, "cannot start %s: fork: %s", argv[0],
 		         strerror(errno));
 		return HBMON_EIO;
 	}
@@ -221,8 +200,7 @@ server_proc_start(struct server_proc *p, const char *server_bin, char *why,
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			p->pid = 0;
 			snprintf(why, why_len,
-			         "%s exited at start-up (status %d)",
-			         server_bin,
+			         "%s exited at start-up (status %d)", argv[0],
 			         WIFEXITED(status) ? WEXITSTATUS(status)
 			                           : 128 + WTERMSIG(status));
 			append_log_tail(p, why, why_len);
@@ -233,10 +211,39 @@ server_proc_start(struct server_proc *p, const char *server_bin, char *why,
 		}
 		pause_ms(20);
 	}
-	snprintf(why, why_len, "%s did not listen on %s within %d s",
-	         server_bin, p->url, START_TIMEOUT_MS / 1000);
+	snprintf(why, why_len, "%s did not listen on %s within %d s", argv[0],
+	         p->url, START_TIMEOUT_MS / 1000);
 	append_log_tail(p, why, why_len);
 	return HBMON_EIO;
+}
+
+int
+server_proc_start(struct server_proc *p, const char *server_bin, char *why,
+                  size_t why_len)
+{
+	/* Default settings but for where it lives and listens (the admin
+	 * and PUB sockets derive from the data dir) and what the caller
+	 * adds. */
+	const char *argv[6 + EXTRA_ARGS_MAX];
+	size_t n = 5;
+
+	argv[0] = server_bin;
+	argv[1] = "--data-dir";
+	argv[2] = p->dir;
+	argv[3] = "--listen";
+	argv[4] = p->url;
+	for (size_t i = 0; p->extra_args != NULL && p->extra_args[i] != NULL;
+	     i++) {
+		if (i == EXTRA_ARGS_MAX) {
+			snprintf(why, why_len,
+			         "more than %d extra flags for the server",
+			         EXTRA_ARGS_MAX);
+			return HBMON_EINVAL;
+		}
+		argv[n++] = p->extra_args[i];
+	}
+	argv[n] = NULL;
+	return server_proc_spawn(p, argv, why, why_len);
 }
 
 int
@@ -246,7 +253,7 @@ server_proc_stop(struct server_proc *p, char *why, size_t why_len)
 	int status = 0;
 
 	if (p->pid <= 0) {
-		snprintf(why, why_len, "hbmon-server is not running");
+		snprintf(why, why_len, "the server is not running");
 		return HBMON_EIO;
 	}
 	kill(p->pid, SIGTERM);
@@ -256,7 +263,7 @@ server_proc_stop(struct server_proc *p, char *why, size_t why_len)
 			waitpid(p->pid, &status, 0);
 			p->pid = 0;
 			snprintf(why, why_len,
-			         "hbmon-server did not stop within %d s of "
+			         "the server did not stop within %d s of "
 			         "SIGTERM",
 			         STOP_TIMEOUT_MS / 1000);
 			append_log_tail(p, why, why_len);
@@ -269,10 +276,10 @@ server_proc_stop(struct server_proc *p, char *why, size_t why_len)
 		return HBMON_OK;
 	}
 	if (WIFEXITED(status)) {
-		snprintf(why, why_len, "hbmon-server exited with status %d",
+		snprintf(why, why_len, "the server exited with status %d",
 		         WEXITSTATUS(status));
 	} else {
-		snprintf(why, why_len, "hbmon-server was killed by signal %d",
+		snprintf(why, why_len, "the server was killed by signal %d",
 		         WTERMSIG(status));
 	}
 	append_log_tail(p, why, why_len);

@@ -61,6 +61,16 @@ int server_proc_start(struct server_proc *p, const char *server_bin, char *why,
                       size_t why_len);
 
 /*
+ * Starts argv (argv[0] the program's path, NULL-terminated) as p's server
+ * with stdout and stderr in p's log, and waits (10 s at most) until
+ * something accepts connections at p->url. server_proc_start is this
+ * with hbmon-server's command line; the bench's own echo server is
+ * started with it too. Returns as server_proc_start.
+ */
+int server_proc_spawn(struct server_proc *p, const char *const *argv,
+                      char *why, size_t why_len);
+
+/*
  * SIGTERM, then waits for the drain (SIGKILL after 30 s). Returns HBMON_OK
  * when it exited with status 0, otherwise HBMON_EIO with why saying how
  * it ended.
