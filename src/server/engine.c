@@ -707,7 +707,7 @@ evaluate_skew(struct engine *e, struct subject *s, int64_t skew)
 	int64_t limit = e->opts.clock_skew_max_ms;
 	char who[160], summary[256];
 
-	label(who, sizeof(who), s);
+	/* Runs for every heartbeat: words only when something is said. */
 	d.skew_ms = skew;
 	if (skew > limit || skew < -limit) {
 		if (ep != NULL || engine_paused(s, e->wall)) {
@@ -716,6 +716,7 @@ evaluate_skew(struct engine *e, struct subject *s, int64_t skew)
 			}
 			return;
 		}
+		label(who, sizeof(who), s);
 		/* Rounded: a timestamp 90 s ahead arrives a few ms later. */
 		snprintf(summary, sizeof(summary),
 		         "%s clock is %" PRId64 " s %s the server's "
@@ -728,6 +729,7 @@ evaluate_skew(struct engine *e, struct subject *s, int64_t skew)
 			ep->value = skew;
 		}
 	} else if (ep != NULL) {
+		label(who, sizeof(who), s);
 		snprintf(summary, sizeof(summary),
 		         "%s clock is back within %" PRId64
 		         " s of the server's",
