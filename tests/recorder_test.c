@@ -291,7 +291,8 @@ Test(recorder, flush_in_slices_survives_a_crash_part_way, .timeout = 120)
 	 * is in the latest state only once every slice is written. */
 	while ((n = written(db)) < N_ACCOUNTS + 1) {
 		cr_assert_geq(n, seen);
-		cr_assert_leq(n - seen, SLICE + 1, "more than a slice at once: %lld then %lld",
+		cr_assert_leq(n - seen, SLICE + 1,
+		              "more than a slice at once: %lld then %lld",
 		              (long long) seen, (long long) n);
 		cr_assert_eq(flushed_id(db), 0, "%lld written", (long long) n);
 		if (n > 0) {

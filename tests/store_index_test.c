@@ -82,19 +82,20 @@ collect(void *arg, const struct store_request *r)
 
 /* The ids store_requests_of gives, as "1,3,5". */
 static void
-ids_of(const char *robot, int64_t since, int64_t until, bool newest,
-       char *out, size_t len)
+ids_of(const char *robot, int64_t since, int64_t until, bool newest, char *out,
+       size_t len)
 {
 	struct seen s = { { 0 }, 0 };
 	size_t used = 0;
 
 	out[0] = '\0';
-	cr_assert_eq(store_requests_of(store, robot, since, until, newest,
-	                               collect, &s),
-	             HBMON_OK, "%s", store_errmsg(store));
+	cr_assert_eq(
+	    store_requests_of(store, robot, since, until, newest, collect, &s),
+	    HBMON_OK, "%s", store_errmsg(store));
 	for (size_t i = 0; i < s.n && used < len; i++) {
-		used += (size_t) snprintf(out + used, len - used, "%s%lld",
-		                          i > 0 ? "," : "", (long long) s.ids[i]);
+		used +=
+		    (size_t) snprintf(out + used, len - used, "%s%lld",
+		                      i > 0 ? "," : "", (long long) s.ids[i]);
 	}
 }
 
@@ -180,8 +181,7 @@ Test(store, requests_are_read_once_whether_indexed_or_not, .init = setup,
 	assert_reads("R9", 0, 0, false, "");
 }
 
-Test(store, pruning_takes_index_entries_along, .init = setup,
-     .fini = teardown)
+Test(store, pruning_takes_index_entries_along, .init = setup, .fini = teardown)
 {
 	int deleted = 0;
 

@@ -290,8 +290,6 @@ flush_step(struct recorder *rec, bool all, bool *done)
 		/* all: everything dirty now, from wherever a flush got to */
 		if (!rec->flushing) {
 			rec->flush_pos = 0;
-		}
-		if (!rec->flushing) {
 			rec->index_pos = rec->state.flushed_id;
 		}
 		rec->flushing = true;
@@ -666,7 +664,6 @@ static void
 iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
         bool more_waiting)
 {
-
 	struct recorder_job *job, *next;
 	bool flushed = false;
 	int rv;

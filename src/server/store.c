@@ -808,6 +808,14 @@ EACH_ROW(request, struct store_request, request_row)
 	"r.id, r.robot, r.received_ms, r.seq, r.sig, r.kind, r.items,"         \
 	" r.payload"
 #define FLUSHED_ID "(SELECT coalesce(max(flushed_id), 0) FROM server_state)"
+/* A robot's requests in a time range: ?1 robot, ?2..?3 received_ms. */
+#define REQUESTS_OF                                                            \
+	"SELECT " REQUEST_COLUMNS_I " FROM request_index i"                    \
+	" JOIN requests r ON r.id = i.id"                                      \
+	" WHERE i.robot = ?1 AND i.received_ms BETWEEN ?2 AND ?3"              \
+	" AND i.id <= " FLUSHED_ID " UNION ALL SELECT " REQUEST_COLUMNS_R      \
+	" FROM requests r WHERE r.id > " FLUSHED_ID " AND r.robot = ?1"        \
+	" AND r.received_ms BETWEEN ?2 AND ?3"
 
 int
 store_requests_after(struct store *s, int64_t after_id,
@@ -841,25 +849,10 @@ store_requests_of(struct store *s, const char *robot, int64_t since_ms,
 	/* Indexed requests up to flushed_id, read newest or oldest first
 	 * through the index; the few newer ones by id. An index slice of an
 	 * unfinished flush may go beyond flushed_id: it is not read. */
-	if (sqlite3_prepare_v2(
-	        s->db,
-	        newest ? "SELECT " REQUEST_COLUMNS_I " FROM request_index i"
-	                 " JOIN requests r ON r.id = i.id"
-	                 " WHERE i.robot = ?1 AND i.received_ms BETWEEN ?2 AND"
-	                 " ?3 AND i.id <= " FLUSHED_ID
-	                 " UNION ALL SELECT " REQUEST_COLUMNS_R " FROM"
-	                 " requests r WHERE r.id > " FLUSHED_ID
-	                 " AND r.robot = ?1 AND r.received_ms BETWEEN ?2 AND ?3"
-	                 " ORDER BY 3 DESC, 1 DESC"
-	               : "SELECT " REQUEST_COLUMNS_I " FROM request_index i"
-	                 " JOIN requests r ON r.id = i.id"
-	                 " WHERE i.robot = ?1 AND i.received_ms BETWEEN ?2 AND"
-	                 " ?3 AND i.id <= " FLUSHED_ID
-	                 " UNION ALL SELECT " REQUEST_COLUMNS_R " FROM"
-	                 " requests r WHERE r.id > " FLUSHED_ID
-	                 " AND r.robot = ?1 AND r.received_ms BETWEEN ?2 AND ?3"
-	                 " ORDER BY 3, 1",
-	        -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db,
+	                       newest ? REQUESTS_OF " ORDER BY 3 DESC, 1 DESC"
+	                              : REQUESTS_OF " ORDER BY 3, 1",
+	                       -1, &st, NULL) != SQLITE_OK) {
 		return HBMON_EIO;
 	}
 	sqlite3_bind_text(st, 1, robot, -1, SQLITE_STATIC);
@@ -1171,7 +1164,6 @@ store_prune(struct store *s, int64_t cutoff_ms, int limit, int *out_deleted)
 	}
 	return rv;
 }
-
 
 int
 store_count(struct store *s, const char *table, int64_t *out)

@@ -603,7 +603,8 @@ print_json(const struct options *o, const struct figure *f)
 	json_object_set_new(obj, "sockets",
 	                    json_string(o->one_socket ? "one" : "per-slot"));
 	json_object_set_new(
-	    obj, "echo", json_string(o->echo_in_process ? "in-process" : "process"));
+	    obj, "echo",
+	    json_string(o->echo_in_process ? "in-process" : "process"));
 	json_object_set_new(obj, "duration_ms", json_integer(o->duration_ms));
 	json_object_set_new(obj, "warmup_ms", json_integer(o->warmup_ms));
 	json_object_set_new(obj, "runs", json_integer(f->runs));

@@ -206,8 +206,9 @@ echo_server_main(int argc, char **argv)
 		}
 	}
 	if (url == NULL) {
-		fprintf(stderr, "hbmon-bench echo-server: --listen URL is "
-		                "required\n%s",
+		fprintf(stderr,
+		        "hbmon-bench echo-server: --listen URL is "
+		        "required\n%s",
 		        echo_usage);
 		return 2;
 	}
