@@ -236,15 +236,9 @@ Test(ingest, large_batch_is_one_commit_of_every_account)
 	cr_assert_eq(harness_count(&srv, "heartbeats"), N + 1);
 	/* The latest state of this many subjects is written behind the
 	 * request (within flush_interval, 1 s): wait for it. */
-	for (int i = 0;
-	     i < 300 && harness_query_int(&srv, "SELECT sum(open_orders) "
-	                                        "FROM subjects") !=
-	                    (int64_t) N * (N - 1) / 2;
-	     i++) {
-		harness_sleep_ms(10);
-	}
-	cr_assert_eq(harness_query_int(&srv, "SELECT sum(open_orders) FROM "
-	                                     "subjects"),
+	cr_assert_eq(harness_await_int(&srv,
+	                               "SELECT sum(open_orders) FROM subjects",
+	                               (int64_t) N * (N - 1) / 2),
 	             (int64_t) N * (N - 1) / 2);
 	rpc_client_close(c);
 }
