@@ -206,6 +206,59 @@ Test(alerts, down_robot_with_many_accounts_is_one_alert, .fini = stop,
 	harness_robot_fini(&r);
 }
 
+/* HEARTBEAT_MISSED notices about R1/account ("" for the robot). */
+static size_t
+missed_notices(const char *account)
+{
+	Hbmon__V1__Alert **a;
+	size_t n = harness_alerts(adm, 0, &a), c = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (a[i]->kind == K(HEARTBEAT_MISSED) &&
+		    strcmp(a[i]->account, account) == 0) {
+			c++;
+		}
+	}
+	harness_alerts_free(a, n);
+	return c;
+}
+
+Test(alerts, account_silent_before_its_robot_repeats_only_through_it,
+     .fini = stop, .timeout = 60)
+{
+	const char *more[] = { "--repeat-interval", "400ms", NULL };
+	struct harness_robot r;
+	size_t account, robot;
+
+	start_with(more);
+	harness_robot_init(&r, &srv, "R1", SECRET, 2);
+	keep_alive(&r, 400);
+	/* ACC_002 falls silent and is alerted and repeated on its own. */
+	r.n_accounts = 1;
+	for (int t = 0; t < 5000 && missed_notices("ACC_002") == 0; t += 100) {
+		harness_robot_send(&r);
+		harness_sleep_ms(100);
+	}
+	keep_alive(&r, 900);
+	cr_assert_geq(missed_notices("ACC_002"), 2);
+
+	/* Then the whole robot goes: its alert and its repeats speak for
+	 * ACC_002 too. */
+	cr_assert_neq(
+	    harness_wait_alert(adm, K(HEARTBEAT_MISSED), "R1", "", 5000), 0);
+	account = missed_notices("ACC_002");
+	harness_sleep_ms(1500); /* about three repeats */
+	robot = missed_notices("");
+	cr_assert_geq(robot, 3, "%zu robot notices", robot);
+	cr_assert_eq(missed_notices("ACC_002"), account,
+	             "ACC_002 repeated while its robot was down");
+
+	/* Back without ACC_002: its own repeats resume. */
+	keep_alive(&r, 1200);
+	cr_assert_gt(missed_notices("ACC_002"), account);
+	harness_robot_fini(&r);
+}
+
 Test(alerts, silent_account_of_a_live_robot_alerts_on_its_own, .fini = stop,
      .timeout = 60)
 {

@@ -915,6 +915,16 @@ fire_episode(struct engine *e, struct episode *ep)
 		arm_repeat(e, ep, pause_end(e, s));
 		return;
 	}
+	/* An account that fell silent before its robot went down: the
+	 * robot's alert lists it and repeats for both (SPEC §3.2, one alert,
+	 * not N+1); its own repeats come back if the robot returns without
+	 * it. */
+	if (ep->kind == K(HEARTBEAT_MISSED) && !subject_is_robot(s) &&
+	    s->robot != NULL &&
+	    find_episode(s->robot, K(HEARTBEAT_MISSED)) != NULL) {
+		arm_repeat(e, ep, e->now + e->opts.repeat_interval_ms);
+		return;
+	}
 	label(who, sizeof(who), s);
 	duration_human(episode_age(e, ep), dur, sizeof(dur));
 	switch (ep->kind) {
