@@ -58,8 +58,11 @@ python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' \
   "$dir/DEMO-1.json" >"$dir/DEMO-1.secret"
 
 say "hbmon-notify --sink stdout (every alert, as JSON, as it is delivered)"
+# Through a process substitution, so that $! is the notifier itself (the
+# last command of a pipeline would be sed, and stopping sed would leave the
+# notifier running and the final wait hanging).
 "$notify" --sink stdout --admin "$admin" --subscribe "ipc://$dir/alerts.sock" \
-  2>"$dir/notify.log" | sed -u 's/^/[notify] /' &
+  2>"$dir/notify.log" > >(sed -u 's/^/[notify] /') &
 pids+=($!)
 
 # The robot's script: degraded at 10 s, ACC_003's session expires at 16 s,
