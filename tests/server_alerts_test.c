@@ -206,15 +206,15 @@ Test(alerts, down_robot_with_many_accounts_is_one_alert, .fini = stop,
 	harness_robot_fini(&r);
 }
 
-/* HEARTBEAT_MISSED notices about R1/account ("" for the robot). */
+/* Notices of kind about R1/account ("" for the robot). */
 static size_t
-missed_notices(const char *account)
+notices(int kind, const char *account)
 {
 	Hbmon__V1__Alert **a;
 	size_t n = harness_alerts(adm, 0, &a), c = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (a[i]->kind == K(HEARTBEAT_MISSED) &&
+		if ((int) a[i]->kind == kind &&
 		    strcmp(a[i]->account, account) == 0) {
 			c++;
 		}
@@ -223,39 +223,54 @@ missed_notices(const char *account)
 	return c;
 }
 
-Test(alerts, account_silent_before_its_robot_repeats_only_through_it,
-     .fini = stop, .timeout = 60)
+Test(alerts, while_a_robot_is_down_only_its_alert_repeats, .fini = stop,
+     .timeout = 60)
 {
 	const char *more[] = { "--repeat-interval", "400ms", NULL };
 	struct harness_robot r;
-	size_t account, robot;
+	size_t silent, expired, mismatch;
 
 	start_with(more);
 	harness_robot_init(&r, &srv, "R1", SECRET, 2);
 	keep_alive(&r, 400);
-	/* ACC_002 falls silent and is alerted and repeated on its own. */
+	/* ACC_001's session expires, ACC_002 falls silent (the robot still
+	 * counts it, so its accounts mismatch too): each is alerted and
+	 * repeated on its own while the robot reports. */
+	r.status[0] = A(EXPIRED);
+	r.session_valid[0] = false;
 	r.n_accounts = 1;
-	for (int t = 0; t < 5000 && missed_notices("ACC_002") == 0; t += 100) {
+	for (int t = 0;
+	     t < 5000 && notices(K(HEARTBEAT_MISSED), "ACC_002") == 0;
+	     t += 100) {
 		harness_robot_send(&r);
 		harness_sleep_ms(100);
 	}
-	keep_alive(&r, 900);
-	cr_assert_geq(missed_notices("ACC_002"), 2);
+	keep_alive(&r, 1200);
+	cr_assert_geq(notices(K(HEARTBEAT_MISSED), "ACC_002"), 2);
+	cr_assert_geq(notices(K(STATUS_CHANGED), "ACC_001"), 2);
+	cr_assert_geq(notices(K(ACCOUNT_MISMATCH), ""), 2);
 
-	/* Then the whole robot goes: its alert and its repeats speak for
-	 * ACC_002 too. */
+	/* Then the whole robot goes: its alert, which lists both accounts,
+	 * is the one that repeats. */
 	cr_assert_neq(
 	    harness_wait_alert(adm, K(HEARTBEAT_MISSED), "R1", "", 5000), 0);
-	account = missed_notices("ACC_002");
+	silent = notices(K(HEARTBEAT_MISSED), "ACC_002");
+	expired = notices(K(STATUS_CHANGED), "ACC_001");
+	mismatch = notices(K(ACCOUNT_MISMATCH), "");
 	harness_sleep_ms(1500); /* about three repeats */
-	robot = missed_notices("");
-	cr_assert_geq(robot, 3, "%zu robot notices", robot);
-	cr_assert_eq(missed_notices("ACC_002"), account,
+	cr_assert_geq(notices(K(HEARTBEAT_MISSED), ""), 3);
+	cr_assert_eq(notices(K(HEARTBEAT_MISSED), "ACC_002"), silent,
 	             "ACC_002 repeated while its robot was down");
+	cr_assert_eq(notices(K(STATUS_CHANGED), "ACC_001"), expired,
+	             "ACC_001 repeated while its robot was down");
+	cr_assert_eq(notices(K(ACCOUNT_MISMATCH), ""), mismatch,
+	             "the mismatch repeated while the robot was down");
 
-	/* Back without ACC_002: its own repeats resume. */
+	/* Back with ACC_001 still expired and without ACC_002: their own
+	 * repeats resume. */
 	keep_alive(&r, 1200);
-	cr_assert_gt(missed_notices("ACC_002"), account);
+	cr_assert_gt(notices(K(HEARTBEAT_MISSED), "ACC_002"), silent);
+	cr_assert_gt(notices(K(STATUS_CHANGED), "ACC_001"), expired);
 	harness_robot_fini(&r);
 }
 

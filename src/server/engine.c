@@ -898,6 +898,26 @@ engine_robot_reported(struct engine *e, struct subject *robot, int64_t now,
 	return e->error;
 }
 
+/*
+ * While a robot is down its HEARTBEAT_MISSED is the one notice that
+ * repeats for it and its accounts: it lists every account with its status,
+ * session and open orders (SPEC §3.2: one alert, not N+1), and what the
+ * others would repeat is only what was last heard. Their episodes stay
+ * open and repeat again if the robot comes back with them still wrong.
+ */
+static bool
+covered_by_robot_down(const struct subject *s, const struct episode *ep)
+{
+	const struct subject *robot = subject_is_robot(s) ? s : s->robot;
+	const struct episode *down;
+
+	if (robot == NULL) {
+		return false;
+	}
+	down = find_episode(robot, K(HEARTBEAT_MISSED));
+	return down != NULL && down != ep;
+}
+
 /* Sends the repeat of an unacknowledged, still firing episode. */
 static void
 fire_episode(struct engine *e, struct episode *ep)
@@ -915,13 +935,7 @@ fire_episode(struct engine *e, struct episode *ep)
 		arm_repeat(e, ep, pause_end(e, s));
 		return;
 	}
-	/* An account that fell silent before its robot went down: the
-	 * robot's alert lists it and repeats for both (SPEC §3.2, one alert,
-	 * not N+1); its own repeats come back if the robot returns without
-	 * it. */
-	if (ep->kind == K(HEARTBEAT_MISSED) && !subject_is_robot(s) &&
-	    s->robot != NULL &&
-	    find_episode(s->robot, K(HEARTBEAT_MISSED)) != NULL) {
+	if (covered_by_robot_down(s, ep)) {
 		arm_repeat(e, ep, e->now + e->opts.repeat_interval_ms);
 		return;
 	}
