@@ -67,8 +67,8 @@ int server_proc_start(struct server_proc *p, const char *server_bin, char *why,
  * with hbmon-server's command line; the bench's own echo server is
  * started with it too. Returns as server_proc_start.
  */
-int server_proc_spawn(struct server_proc *p, const char *const *argv,
-                      char *why, size_t why_len);
+int server_proc_spawn(struct server_proc *p, const char *const *argv, char *why,
+                      size_t why_len);
 
 /*
  * SIGTERM, then waits for the drain (SIGKILL after 30 s). Returns HBMON_OK
