@@ -1,18 +1,15 @@
 /* hbmon-bench detect: detection lateness, false alerts, RSS per subject. */
 #include "cmd_detect.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -24,8 +21,10 @@
 #include "latency.h"
 #include "server_proc.h"
 #include "silence.h"
+#include "util.h"
 #include "watch.h"
 
+#define VERB          "detect" /* for messages */
 #define EXIT_USAGE    2
 #define SUBJECTS_MAX  10000000
 #define ACCOUNTS_MAX  5000 /* a batch of 5,000 stays under recv_max 1 MiB */
@@ -154,61 +153,6 @@ struct results {
 	bool passed; /* valid, and every alert as expected */
 };
 
-static void usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("hbmon-bench detect: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n(hbmon-bench detect --help for usage)\n", stderr);
-}
-
-static bool
-parse_uint(const char *flag, const char *text, uint32_t min, uint32_t max,
-           uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = text[0] >= '0' && text[0] <= '9' ? strtoul(text, &end, 10) : 0;
-	if (text[0] < '0' || text[0] > '9' || errno != 0 || *end != '\0' ||
-	    v < min || v > max) {
-		usage_error("%s '%s' is not a whole number from %" PRIu32
-		            " to %" PRIu32,
-		            flag, text, min, max);
-		return false;
-	}
-	*out = (uint32_t) v;
-	return true;
-}
-
-static bool
-parse_duration_flag(const char *flag, const char *text, int64_t min_ms,
-                    int64_t *out)
-{
-	char why[128];
-	int64_t ms;
-
-	if (duration_parse(text, &ms, why, sizeof(why)) != HBMON_OK) {
-		usage_error("%s '%s': %s", flag, text, why);
-		return false;
-	}
-	if (ms < min_ms) {
-		usage_error("%s '%s' is shorter than %" PRId64 "ms", flag, text,
-		            min_ms);
-		return false;
-	}
-	*out = ms;
-	return true;
-}
-
 /*
  * Parses the command line into o. Returns -1 to go on, otherwise the exit
  * status (0 after --help).
@@ -265,44 +209,46 @@ parse_args(int argc, char **argv, struct options *o)
 	       (ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_SUBJECTS:
-			ok = parse_uint("--subjects", optarg, 1, SUBJECTS_MAX,
-			                &o->subjects);
+			ok = bench_uint_flag(VERB, "--subjects", optarg, 1,
+			                     SUBJECTS_MAX, &o->subjects);
 			break;
 		case OPT_ACCOUNTS:
-			ok = parse_uint("--accounts-per-robot", optarg, 0,
-			                ACCOUNTS_MAX, &o->accounts);
+			ok = bench_uint_flag(VERB, "--accounts-per-robot",
+			                     optarg, 0, ACCOUNTS_MAX,
+			                     &o->accounts);
 			break;
 		case OPT_INTERVAL:
-			ok = parse_duration_flag("--interval", optarg, 10,
+			ok = bench_duration_flag(VERB, "--interval", optarg, 10,
 			                         &o->interval_ms);
 			break;
 		case OPT_PERIOD:
-			ok = parse_duration_flag("--period", optarg, 1,
+			ok = bench_duration_flag(VERB, "--period", optarg, 1,
 			                         &o->period_ms);
 			break;
 		case OPT_WARMUP:
-			ok = parse_duration_flag("--warmup", optarg, 1,
+			ok = bench_duration_flag(VERB, "--warmup", optarg, 1,
 			                         &o->warmup_ms);
 			break;
 		case OPT_SILENCE:
-			ok = parse_uint("--silence", optarg, 0, SUBJECTS_MAX,
-			                &o->silence);
+			ok = bench_uint_flag(VERB, "--silence", optarg, 0,
+			                     SUBJECTS_MAX, &o->silence);
 			break;
 		case OPT_SILENCE_ROBOTS:
-			ok = parse_uint("--silence-robots", optarg, 0,
-			                SUBJECTS_MAX, &o->silence_robots);
+			ok =
+			    bench_uint_flag(VERB, "--silence-robots", optarg, 0,
+			                    SUBJECTS_MAX, &o->silence_robots);
 			break;
 		case OPT_THRESHOLD:
-			ok = parse_uint("--miss-threshold", optarg, 0, 1000,
-			                &o->miss_threshold);
+			ok = bench_uint_flag(VERB, "--miss-threshold", optarg,
+			                     0, 1000, &o->miss_threshold);
 			break;
 		case OPT_LAG_LIMIT:
-			ok = parse_duration_flag("--lag-limit", optarg, 1,
+			ok = bench_duration_flag(VERB, "--lag-limit", optarg, 1,
 			                         &o->lag_limit_ms);
 			break;
 		case OPT_INFLIGHT:
-			ok = parse_uint("--inflight", optarg, 1, INFLIGHT_MAX,
-			                &o->inflight);
+			ok = bench_uint_flag(VERB, "--inflight", optarg, 1,
+			                     INFLIGHT_MAX, &o->inflight);
 			break;
 		case OPT_SERVER:
 			o->server = optarg;
@@ -314,10 +260,12 @@ parse_args(int argc, char **argv, struct options *o)
 			fputs(usage_text, stdout);
 			return 0;
 		case ':':
-			usage_error("%s needs a value", argv[optind - 1]);
+			bench_usage_error(VERB, "%s needs a value",
+			                  argv[optind - 1]);
 			return EXIT_USAGE;
 		default:
-			usage_error("unknown option '%s'", argv[optind - 1]);
+			bench_usage_error(VERB, "unknown option '%s'",
+			                  argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
@@ -325,7 +273,8 @@ parse_args(int argc, char **argv, struct options *o)
 		return EXIT_USAGE;
 	}
 	if (optind < argc) {
-		usage_error("unexpected argument '%s'", argv[optind]);
+		bench_usage_error(VERB, "unexpected argument '%s'",
+		                  argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (o->period_ms == 0) {
@@ -334,49 +283,25 @@ parse_args(int argc, char **argv, struct options *o)
 	if (o->period_ms >= o->interval_ms) {
 		/* A robot that reports every interval_max or less often is
 		 * late by design; its silence could not be told apart. */
-		usage_error("--period must be shorter than --interval");
+		bench_usage_error(VERB,
+		                  "--period must be shorter than --interval");
 		return EXIT_USAGE;
 	}
 	if (o->warmup_ms == 0) {
 		o->warmup_ms = 2 * o->interval_ms;
 	}
 	if (o->warmup_ms < 2 * o->interval_ms) {
-		usage_error("--warmup must be at least 2 intervals (%" PRId64
-		            "ms): every subject heard, the server settled",
-		            2 * o->interval_ms);
+		bench_usage_error(
+		    VERB,
+		    "--warmup must be at least 2 intervals (%" PRId64
+		    "ms): every subject heard, the server settled",
+		    2 * o->interval_ms);
 		return EXIT_USAGE;
 	}
 	if (o->lag_limit_ms == 0) {
 		o->lag_limit_ms = o->period_ms / 4 > 0 ? o->period_ms / 4 : 1;
 	}
 	return -1;
-}
-
-/* Progress on a terminal: a full run takes minutes. */
-static void progress(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static void
-progress(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!isatty(2)) {
-		return;
-	}
-	va_start(ap, fmt);
-	fputs("\r\033[K", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-}
-
-static void
-pause_ms(int64_t ms)
-{
-	struct timespec ts = { (time_t) (ms / 1000),
-		               (long) (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
 }
 
 static void
@@ -391,18 +316,6 @@ read_loadavg(double out[3])
 		}
 		fclose(f);
 	}
-}
-
-/* CPU time of a clock, or 0 when it cannot be read (process gone). */
-static int64_t
-cpu_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	if (clock_gettime(clock, &ts) != 0) {
-		return 0;
-	}
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /*
@@ -926,14 +839,14 @@ wait_showing(const char *phase, int64_t until_ns, struct fleet *fleet,
 		if (fs != NULL) {
 			fleet_stats_get(fleet, fs);
 			watch_stats_get(watch, &ws);
-			progress(
+			bench_progress(
 			    "%s: %.0f s, %" PRIu64 " batches accepted, %" PRIu64
 			    " errors, %" PRIu64 " alerts",
 			    phase, (double) (clock_mono_ns() - t0_ns) / 1e9,
 			    fs->accepted, fs->errors, ws.received);
 			free(fs);
 		}
-		pause_ms(POLL_MS);
+		bench_pause_ms(POLL_MS);
 	}
 }
 
@@ -993,7 +906,7 @@ cmd_detect(int argc, char **argv)
 	                      o.silence_robots, 0, 0, why,
 	                      sizeof(why)) != HBMON_OK) {
 		silence_plan_fini(&plan);
-		usage_error("%s", why);
+		bench_usage_error(VERB, "%s", why);
 		free(res);
 		return EXIT_USAGE;
 	}
@@ -1018,13 +931,13 @@ cmd_detect(int argc, char **argv)
 	proc.extra_args = extra;
 	snprintf(publish_url, sizeof(publish_url), "ipc://%s/alerts.sock",
 	         proc.dir);
-	progress("starting %s", server_path);
+	bench_progress("starting %s", server_path);
 	if (server_proc_start(&proc, server_path, why, sizeof(why)) !=
 	    HBMON_OK) {
 		goto failed;
 	}
 	/* The base: the same server, started, tracking nothing. */
-	pause_ms(SETTLE_MS);
+	bench_pause_ms(SETTLE_MS);
 	if (server_proc_memory(&proc, &res->mem_base) != HBMON_OK) {
 		snprintf(why, sizeof(why), "cannot read the server's RSS");
 		goto failed;
@@ -1075,8 +988,8 @@ cmd_detect(int argc, char **argv)
 	}
 	measure0 = clock_mono_ns();
 	warmup_end_wall_ms = clock_wall_ms();
-	server_cpu0 = has_server_clock ? cpu_ns(server_clock) : 0;
-	bench_cpu0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+	server_cpu0 = has_server_clock ? bench_cpu_ns(server_clock) : 0;
+	bench_cpu0 = bench_cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
 
 	/* Every silence is planned within one interval, takes effect at its
 	 * robot's next batch, and is due (threshold + 1) intervals after
@@ -1092,11 +1005,11 @@ cmd_detect(int argc, char **argv)
 		wait_showing("silences", clock_mono_ns() + POLL_MS * 1000000,
 		             fleet, watch, t0);
 	}
-	progress("%s", "");
+	bench_progress("%s", "");
 
 	measure1 = clock_mono_ns();
-	server_cpu1 = has_server_clock ? cpu_ns(server_clock) : 0;
-	bench_cpu1 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+	server_cpu1 = has_server_clock ? bench_cpu_ns(server_clock) : 0;
+	bench_cpu1 = bench_cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
 	if (server_proc_memory(&proc, &res->mem_end) != HBMON_OK) {
 		snprintf(why, sizeof(why), "cannot read the server's RSS");
 		goto failed;
@@ -1145,7 +1058,7 @@ cmd_detect(int argc, char **argv)
 	goto done;
 
 failed:
-	progress("%s", "");
+	bench_progress("%s", "");
 	fprintf(stderr, "hbmon-bench detect: %s\n", why);
 	status = 1;
 done:

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,7 +14,6 @@
 #include <jansson.h>
 
 #include "common/config.h"
-#include "common/duration.h"
 #include "common/sign.h"
 #include "echo.h"
 #include "hbmon/error.h"
@@ -23,7 +21,9 @@
 #include "scratch.h"
 #include "server/settings.h"
 #include "server_proc.h"
+#include "util.h"
 
+#define VERB           "ingest" /* for messages */
 #define EXIT_USAGE     2
 #define INFLIGHT_MAX   1024
 #define INFLIGHT_LISTS 16
@@ -113,39 +113,6 @@ struct figure {
 	char first_error[600];
 };
 
-static void usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("hbmon-bench ingest: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\n(hbmon-bench ingest --help for usage)\n", stderr);
-}
-
-static bool
-parse_uint(const char *text, uint32_t min, uint32_t max, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (text[0] < '0' || text[0] > '9') {
-		return false;
-	}
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max) {
-		return false;
-	}
-	*out = (uint32_t) v;
-	return true;
-}
-
 static bool
 parse_inflight(const char *text, struct options *o)
 {
@@ -153,7 +120,8 @@ parse_inflight(const char *text, struct options *o)
 	char *save = NULL;
 
 	if (strlen(text) >= sizeof(buf)) {
-		usage_error("--inflight '%.40s...' is too long", text);
+		bench_usage_error(VERB, "--inflight '%.40s...' is too long",
+		                  text);
 		return false;
 	}
 	memcpy(buf, text, strlen(text) + 1);
@@ -162,49 +130,34 @@ parse_inflight(const char *text, struct options *o)
 	 * first so a typo is not half-accepted. */
 	if (buf[0] == ',' || strstr(buf, ",,") != NULL ||
 	    (buf[0] != '\0' && buf[strlen(buf) - 1] == ',')) {
-		usage_error("--inflight '%s' has an empty item", text);
+		bench_usage_error(VERB, "--inflight '%s' has an empty item",
+		                  text);
 		return false;
 	}
 	for (char *item = strtok_r(buf, ",", &save); item != NULL;
 	     item = strtok_r(NULL, ",", &save)) {
 		if (o->n_inflight == INFLIGHT_LISTS) {
-			usage_error("--inflight '%s' lists more than %d counts",
-			            text, INFLIGHT_LISTS);
+			bench_usage_error(
+			    VERB, "--inflight '%s' lists more than %d counts",
+			    text, INFLIGHT_LISTS);
 			return false;
 		}
-		if (!parse_uint(item, 1, INFLIGHT_MAX,
-		                &o->inflight[o->n_inflight])) {
-			usage_error("--inflight '%s': '%s' is not a whole "
-			            "number from 1 to %d",
-			            text, item, INFLIGHT_MAX);
+		if (!bench_parse_uint(item, 1, INFLIGHT_MAX,
+		                      &o->inflight[o->n_inflight])) {
+			bench_usage_error(
+			    VERB,
+			    "--inflight '%s': '%s' is not a whole "
+			    "number from 1 to %d",
+			    text, item, INFLIGHT_MAX);
 			return false;
 		}
 		o->n_inflight++;
 	}
 	if (o->n_inflight == 0) {
-		usage_error("--inflight needs at least one count, e.g. 1,8,64");
+		bench_usage_error(
+		    VERB, "--inflight needs at least one count, e.g. 1,8,64");
 		return false;
 	}
-	return true;
-}
-
-static bool
-parse_duration_flag(const char *flag, const char *text, int64_t min_ms,
-                    int64_t *out)
-{
-	char why[128];
-	int64_t ms;
-
-	if (duration_parse(text, &ms, why, sizeof(why)) != HBMON_OK) {
-		usage_error("%s '%s': %s", flag, text, why);
-		return false;
-	}
-	if (ms < min_ms) {
-		usage_error("%s '%s' is shorter than %lldms", flag, text,
-		            (long long) min_ms);
-		return false;
-	}
-	*out = ms;
 	return true;
 }
 
@@ -263,9 +216,11 @@ parse_args(int argc, char **argv, struct options *o)
 			o->tcp = strcmp(optarg, "tcp") == 0 ||
 			         strcmp(optarg, "both") == 0;
 			if (!o->ipc && !o->tcp) {
-				usage_error("--transport '%s' is not one of "
-				            "ipc, tcp, both",
-				            optarg);
+				bench_usage_error(
+				    VERB,
+				    "--transport '%s' is not one of "
+				    "ipc, tcp, both",
+				    optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -275,31 +230,26 @@ parse_args(int argc, char **argv, struct options *o)
 			}
 			break;
 		case OPT_DURATION:
-			if (!parse_duration_flag("--duration", optarg, 100,
-			                         &o->duration_ms)) {
+			if (!bench_duration_flag(VERB, "--duration", optarg,
+			                         100, &o->duration_ms)) {
 				return EXIT_USAGE;
 			}
 			break;
 		case OPT_WARMUP:
-			if (!parse_duration_flag("--warmup", optarg, 0,
+			if (!bench_duration_flag(VERB, "--warmup", optarg, 0,
 			                         &o->warmup_ms)) {
 				return EXIT_USAGE;
 			}
 			break;
 		case OPT_BATCH:
-			if (!parse_uint(optarg, 1, BATCH_MAX, &o->batch)) {
-				usage_error(
-				    "--batch '%s' is not a whole number "
-				    "from 1 to %d",
-				    optarg, BATCH_MAX);
+			if (!bench_uint_flag(VERB, "--batch", optarg, 1,
+			                     BATCH_MAX, &o->batch)) {
 				return EXIT_USAGE;
 			}
 			break;
 		case OPT_REPEAT:
-			if (!parse_uint(optarg, 1, REPEAT_MAX, &o->repeat)) {
-				usage_error("--repeat '%s' is not a whole "
-				            "number from 1 to %d",
-				            optarg, REPEAT_MAX);
+			if (!bench_uint_flag(VERB, "--repeat", optarg, 1,
+			                     REPEAT_MAX, &o->repeat)) {
 				return EXIT_USAGE;
 			}
 			break;
@@ -319,15 +269,18 @@ parse_args(int argc, char **argv, struct options *o)
 			fputs(usage_text, stdout);
 			return 0;
 		case ':':
-			usage_error("%s needs a value", argv[optind - 1]);
+			bench_usage_error(VERB, "%s needs a value",
+			                  argv[optind - 1]);
 			return EXIT_USAGE;
 		default:
-			usage_error("unknown option '%s'", argv[optind - 1]);
+			bench_usage_error(VERB, "unknown option '%s'",
+			                  argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		usage_error("unexpected argument '%s'", argv[optind]);
+		bench_usage_error(VERB, "unexpected argument '%s'",
+		                  argv[optind]);
 		return EXIT_USAGE;
 	}
 	if (o->warmup_ms < 0) {
@@ -767,24 +720,6 @@ print_verdict(const struct options *o, const struct figure *figs, size_t n)
 	}
 }
 
-/* Progress on a terminal: a full run takes minutes. */
-static void progress(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static void
-progress(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!isatty(2)) {
-		return;
-	}
-	va_start(ap, fmt);
-	fputs("\r\033[K", stderr);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-}
-
 int
 cmd_ingest(int argc, char **argv)
 {
@@ -845,17 +780,17 @@ cmd_ingest(int argc, char **argv)
 			/* Echo and hbmon alternate so slow drift in the
 			 * machine's load hits both alike. */
 			for (uint32_t r = 0; r < o.repeat; r++) {
-				progress("%s inflight %u run %u/%u: echo",
-				         f->transport, f->inflight, r + 1,
-				         o.repeat);
+				bench_progress("%s inflight %u run %u/%u: echo",
+				               f->transport, f->inflight, r + 1,
+				               o.repeat);
 				if (run_echo(&o, &defaults, f->transport,
 				             f->inflight, robots, &f->echo[r],
 				             why, sizeof(why)) != HBMON_OK) {
 					goto failed;
 				}
-				progress("%s inflight %u run %u/%u: hbmon",
-				         f->transport, f->inflight, r + 1,
-				         o.repeat);
+				bench_progress(
+				    "%s inflight %u run %u/%u: hbmon",
+				    f->transport, f->inflight, r + 1, o.repeat);
 				if (run_hbmon(&o, server_path, f->transport,
 				              f->inflight, robots, &f->hbmon[r],
 				              why, sizeof(why)) != HBMON_OK) {
@@ -866,7 +801,7 @@ cmd_ingest(int argc, char **argv)
 			summarise(f);
 			n_figs++;
 			errors = errors || f->errors > 0;
-			progress("%s", "");
+			bench_progress("%s", "");
 			if (o.json) {
 				print_json(&o, f);
 			}
@@ -880,7 +815,7 @@ cmd_ingest(int argc, char **argv)
 	goto done;
 
 failed:
-	progress("%s", "");
+	bench_progress("%s", "");
 	fprintf(stderr, "hbmon-bench ingest: %s\n", why);
 	status = 1;
 done:

@@ -12,6 +12,9 @@
 #include <nng/protocol/reqrep0/rep.h>
 
 #include "hbmon/error.h"
+#include "util.h"
+
+#define VERB "echo-server" /* for messages */
 
 enum echo_state { ECHO_RECV, ECHO_SEND };
 
@@ -146,28 +149,11 @@ static const char echo_usage[] =
     "SIGTERM or SIGINT; then exits 0. `hbmon-bench ingest` runs it as the\n"
     "baseline a separate hbmon-server process is compared with.\n";
 
-static bool
-parse_size(const char *text, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (text[0] < '0' || text[0] > '9') {
-		return false;
-	}
-	v = strtoull(text, &end, 10);
-	if (*end != '\0' || v == 0 || v > max) {
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
 int
 echo_server_main(int argc, char **argv)
 {
 	const char *url = NULL;
-	unsigned long long workers = 64, recv_max = 1048576;
+	uint32_t workers = 64, recv_max = 1048576;
 	struct echo_server *echo;
 	char why[512];
 	sigset_t stop;
@@ -183,33 +169,22 @@ echo_server_main(int argc, char **argv)
 		if (strcmp(arg, "--listen") == 0 && has_value) {
 			url = argv[++i];
 		} else if (strcmp(arg, "--workers") == 0 && has_value) {
-			if (!parse_size(argv[++i], 4096, &workers)) {
-				fprintf(stderr,
-				        "hbmon-bench echo-server: --workers "
-				        "wants 1..4096, not '%s'\n",
-				        argv[i]);
+			if (!bench_uint_flag(VERB, arg, argv[++i], 1, 4096,
+			                     &workers)) {
 				return 2;
 			}
 		} else if (strcmp(arg, "--recv-max") == 0 && has_value) {
-			if (!parse_size(argv[++i], 1ULL << 30, &recv_max)) {
-				fprintf(stderr,
-				        "hbmon-bench echo-server: --recv-max "
-				        "wants 1..1073741824 bytes, not '%s'\n",
-				        argv[i]);
+			if (!bench_uint_flag(VERB, arg, argv[++i], 1, 1u << 30,
+			                     &recv_max)) {
 				return 2;
 			}
 		} else {
-			fprintf(stderr,
-			        "hbmon-bench echo-server: unexpected '%s'\n%s",
-			        arg, echo_usage);
+			bench_usage_error(VERB, "unexpected '%s'", arg);
 			return 2;
 		}
 	}
 	if (url == NULL) {
-		fprintf(stderr,
-		        "hbmon-bench echo-server: --listen URL is "
-		        "required\n%s",
-		        echo_usage);
+		bench_usage_error(VERB, "--listen URL is required");
 		return 2;
 	}
 	/* Blocked before nng starts its threads, so only sigwait sees them. */
@@ -217,8 +192,8 @@ echo_server_main(int argc, char **argv)
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	if (echo_start(url, (uint32_t) workers, (size_t) recv_max, &echo, why,
-	               sizeof(why)) != HBMON_OK) {
+	if (echo_start(url, workers, recv_max, &echo, why, sizeof(why)) !=
+	    HBMON_OK) {
 		fprintf(stderr, "hbmon-bench echo-server: %s\n", why);
 		return 1;
 	}

@@ -21,6 +21,7 @@
 #include "hbmon/v1/monitor.pb-c.h"
 #include "hbmon/v1/rpc.pb-c.h"
 #include "latency.h"
+#include "util.h"
 
 #define METHOD_ACCOUNT "/hbmon.v1.Monitor/ReportAccount"
 #define METHOD_BATCH   "/hbmon.v1.Monitor/ReportBatch"
@@ -438,18 +439,6 @@ sleep_until(int64_t until_ns)
 	}
 }
 
-/* CPU time of a clock, or 0 when it cannot be read (process gone). */
-static int64_t
-cpu_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	if (clock_gettime(clock, &ts) != 0) {
-		return 0;
-	}
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Waits for every slot to go idle, at most timeout_ms. */
 static void
 wait_idle(struct loadgen *lg, int64_t timeout_ms)
@@ -579,15 +568,15 @@ loadgen_run(const struct loadgen_options *opts, struct loadgen_result *out,
 	           (opts->warmup_ms + opts->reply_timeout_ms) * 1000000) {
 		sleep_until(clock_mono_ns() + 10 * 1000000);
 	}
-	self_cpu0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
-	server_cpu0 = has_server_clock ? cpu_ns(server_clock) : 0;
+	self_cpu0 = bench_cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+	server_cpu0 = has_server_clock ? bench_cpu_ns(server_clock) : 0;
 	measure_ns = clock_mono_ns();
 	atomic_store(&lg.phase, PHASE_MEASURE);
 	sleep_until(measure_ns + opts->duration_ms * 1000000);
 	atomic_store(&lg.phase, PHASE_STOP);
 	stop_ns = clock_mono_ns();
-	self_cpu1 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
-	server_cpu1 = has_server_clock ? cpu_ns(server_clock) : 0;
+	self_cpu1 = bench_cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+	server_cpu1 = has_server_clock ? bench_cpu_ns(server_clock) : 0;
 	/* Replies still due are awaited, so the server is quiet before the
 	 * next run starts; the aio timeout bounds this. */
 	wait_idle(&lg, opts->reply_timeout_ms + 5000);

@@ -21,19 +21,12 @@
 #include "common/clock.h"
 #include "hbmon/error.h"
 #include "server/store.h"
+#include "util.h"
 
 #define START_TIMEOUT_MS 10000
 #define STOP_TIMEOUT_MS  30000
 #define LOG_TAIL         600
 #define EXTRA_ARGS_MAX   32
-
-static void
-pause_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
-}
 
 /* Appends the last lines of the server's log to why, for a person. */
 static void
@@ -209,7 +202,7 @@ server_proc_spawn(struct server_proc *p, const char *const *argv, char *why,
 		if (accepts(p->url)) {
 			return HBMON_OK;
 		}
-		pause_ms(20);
+		bench_pause_ms(20);
 	}
 	snprintf(why, why_len, "%s did not listen on %s within %d s", argv[0],
 	         p->url, START_TIMEOUT_MS / 1000);
@@ -269,7 +262,7 @@ server_proc_stop(struct server_proc *p, char *why, size_t why_len)
 			append_log_tail(p, why, why_len);
 			return HBMON_EIO;
 		}
-		pause_ms(10);
+		bench_pause_ms(10);
 	}
 	p->pid = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
