@@ -103,31 +103,12 @@ robot_id_arg(struct hbctl *h, int argc, char **argv, const char **out)
 	return HBCTL_CONTINUE;
 }
 
+/* add (added) or rotate: both answer with the robot's new secret. */
 static int
-robot_add(struct hbctl *h, int argc, char **argv)
+robot_new_secret(struct hbctl *h, int argc, char **argv, bool added)
 {
-	Hbmon__V1__RobotAddRequest req = HBMON__V1__ROBOT_ADD_REQUEST__INIT;
-	Hbmon__V1__RobotAddReply *reply = NULL;
-	const char *id = NULL;
-	int rv;
-
-	if ((rv = robot_id_arg(h, argc, argv, &id)) != HBCTL_CONTINUE) {
-		return rv;
-	}
-	req.robot = (char *) id;
-	if ((rv = hbctl_admin(h, "RobotAdd", &req.base,
-	                      (ProtobufCMessage **) &reply)) != HBCTL_EXIT_OK) {
-		return rv;
-	}
-	print_secret(h, reply, true);
-	protobuf_c_message_free_unpacked(&reply->base, NULL);
-	return HBCTL_EXIT_OK;
-}
-
-static int
-robot_rotate(struct hbctl *h, int argc, char **argv)
-{
-	Hbmon__V1__RobotRotateRequest req =
+	Hbmon__V1__RobotAddRequest add = HBMON__V1__ROBOT_ADD_REQUEST__INIT;
+	Hbmon__V1__RobotRotateRequest rotate =
 	    HBMON__V1__ROBOT_ROTATE_REQUEST__INIT;
 	Hbmon__V1__RobotAddReply *reply = NULL;
 	const char *id = NULL;
@@ -136,14 +117,27 @@ robot_rotate(struct hbctl *h, int argc, char **argv)
 	if ((rv = robot_id_arg(h, argc, argv, &id)) != HBCTL_CONTINUE) {
 		return rv;
 	}
-	req.robot = (char *) id;
-	if ((rv = hbctl_admin(h, "RobotRotate", &req.base,
+	add.robot = rotate.robot = (char *) id;
+	if ((rv = hbctl_admin(h, added ? "RobotAdd" : "RobotRotate",
+	                      added ? &add.base : &rotate.base,
 	                      (ProtobufCMessage **) &reply)) != HBCTL_EXIT_OK) {
 		return rv;
 	}
-	print_secret(h, reply, false);
+	print_secret(h, reply, added);
 	protobuf_c_message_free_unpacked(&reply->base, NULL);
 	return HBCTL_EXIT_OK;
+}
+
+static int
+robot_add(struct hbctl *h, int argc, char **argv)
+{
+	return robot_new_secret(h, argc, argv, true);
+}
+
+static int
+robot_rotate(struct hbctl *h, int argc, char **argv)
+{
+	return robot_new_secret(h, argc, argv, false);
 }
 
 static int
