@@ -124,7 +124,7 @@ static void
 wait_lines(size_t lines)
 {
 	for (int i = 0; i < 2000; i++) {
-		char *out = hbctl_slurp(out_path);
+		char *out = harness_read_file(out_path);
 		size_t n = hbctl_lines(out);
 		free(out);
 		if (n >= lines) {
@@ -241,9 +241,10 @@ Test(alerts, follow_shows_old_and_new_alerts_once_in_order)
 	                out_path, err_path);
 	wait_lines(3);
 	raise_alerts(5); /* while it runs */
-	cr_assert_eq(hbctl_wait(pid, 60000), 0, "%s", hbctl_slurp(err_path));
+	cr_assert_eq(hbctl_wait(pid, 60000), 0, "%s",
+	             harness_read_file(err_path));
 	follower = 0;
-	out = hbctl_slurp(out_path);
+	out = harness_read_file(out_path);
 	assert_seqs_1_to_n(out, 8);
 	free(out);
 }
@@ -287,8 +288,8 @@ Test(alerts, follow_fills_what_pub_dropped_from_the_outbox)
 	free(msg);
 	harness_alerts_free(a, n);
 	nng_close(pub);
-	cr_assert_eq(rc, 0, "%s", hbctl_slurp(err_path));
-	out = hbctl_slurp(out_path);
+	cr_assert_eq(rc, 0, "%s", harness_read_file(err_path));
+	out = harness_read_file(out_path);
 	assert_seqs_1_to_n(out, 6);
 	free(out);
 }
@@ -310,9 +311,9 @@ Test(alerts, follow_without_pub_reads_the_outbox)
 	raise_alerts(2);
 	cr_assert_eq(hbctl_wait(pid, 60000), 0);
 	follower = 0;
-	err = hbctl_slurp(err_path);
+	err = harness_read_file(err_path);
 	assert_has(err, "cannot subscribe to");
-	out = hbctl_slurp(out_path);
+	out = harness_read_file(out_path);
 	assert_seqs_1_to_n(out, 3);
 	free(out);
 	free(err);
@@ -333,7 +334,7 @@ Test(alerts, follow_stops_on_sigterm_with_exit_0)
 	kill(pid, SIGTERM);
 	cr_assert_eq(hbctl_wait(pid, 30000), 0);
 	follower = 0;
-	out = hbctl_slurp(out_path);
+	out = harness_read_file(out_path);
 	assert_has(out, "SEQ  RAISED");
 	assert_has(out, "STATUS_CHANGED");
 	free(out);
@@ -361,7 +362,7 @@ Test(alerts, follow_new_skips_the_past)
 		}
 	}
 	cr_assert_eq(rc, 0);
-	out = hbctl_slurp(out_path);
+	out = harness_read_file(out_path);
 	cr_assert_eq(hbctl_lines(out), 1, "%s", out);
 	assert_lacks(out, "{\"seq\":1,");
 	assert_lacks(out, "{\"seq\":2,");

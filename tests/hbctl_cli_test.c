@@ -276,8 +276,8 @@ Test(hbctl, permission_denied_on_the_admin_socket, .init = start, .fini = stop,
 		             "tree is not reachable for other users",
 		             WEXITSTATUS(st));
 	}
-	out = hbctl_slurp(out_path);
-	err = hbctl_slurp(err_path);
+	out = harness_read_file(out_path);
+	err = harness_read_file(err_path);
 	cr_assert_eq(WEXITSTATUS(st), 3, "%s%s", out, err);
 	assert_has(err, "permission denied on ");
 	assert_has(err, srv.admin);

@@ -158,29 +158,6 @@ hbctl_wait(pid_t pid, int timeout_ms)
 	return -1;
 }
 
-/* A whole file, malloc'd ("" when missing). */
-static inline char *
-hbctl_slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL) {
-		return strdup("");
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t) n + 1);
-	cr_assert_not_null(buf);
-	if (n > 0 && fread(buf, 1, (size_t) n, f) != (size_t) n) {
-		buf[0] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
-
 /* Lines in text. */
 static inline size_t
 hbctl_lines(const char *text)

@@ -47,7 +47,7 @@ teardown(void)
 static size_t
 delivered(uint64_t *seqs, size_t max)
 {
-	char *text = nt_read_file(nt.out);
+	char *text = harness_read_file(nt.out);
 	size_t n = 0;
 
 	for (char *line = text, *next; *line != '\0'; line = next) {
@@ -124,7 +124,7 @@ Test(notify_delivery, alerts_raised_while_stopped_come_on_start, .init = setup,
 	          "alerts raised while stopped were not all delivered once, "
 	          "in order");
 	cr_assert_geq(delivered(got, 64), 5);
-	log = nt_read_file(nt.log);
+	log = harness_read_file(nt.log);
 	cr_assert(strstr(log, "cursor=1 ") != NULL,
 	          "the restart did not resume from the cursor:\n%s", log);
 	free(log);
@@ -156,7 +156,7 @@ Test(notify_delivery, small_queue_fetches_the_rest_from_the_outbox,
 	          "not every alert was delivered exactly once in order");
 	{
 		uint64_t got[128];
-		char *log = nt_read_file(nt.log);
+		char *log = harness_read_file(nt.log);
 		size_t dropped = 0;
 		for (char *p = strstr(log, "alert not queued from PUB"); p;
 		     p = strstr(p + 1, "alert not queued from PUB")) {
@@ -223,7 +223,7 @@ Test(notify_delivery, filters_skip_alerts_and_the_cursor_passes_them,
 	 * nothing again. */
 	nt_notifier_stop(&nt);
 	snprintf(path, sizeof(path), "%s/notify-stdout.cursor", nt.dir);
-	cursor = nt_read_file(path);
+	cursor = harness_read_file(path);
 	cr_assert_eq(strtoull(cursor, NULL, 10), last, "cursor %s", cursor);
 	free(cursor);
 	nt_notifier_start(&nt, &srv, "stdout", flags, NULL);
@@ -296,7 +296,7 @@ Test(notify_delivery, a_replaced_server_database_is_delivered_from_seq_1,
 	          "the new server's alerts were not delivered");
 	delivered(got, 64);
 	cr_assert_eq(got[0], 1);
-	log = nt_read_file(nt.log);
+	log = harness_read_file(nt.log);
 	cr_assert(strstr(log, "the server's database was replaced") != NULL,
 	          "%s", log);
 	free(log);

@@ -264,7 +264,7 @@ Test(notify_email, smtp_451_is_retried_until_accepted, .init = setup,
 		             "mail %d", i);
 		json_decref(mail);
 	}
-	log = nt_read_file(nt.log);
+	log = harness_read_file(nt.log);
 	cr_assert(strstr(log, "msg=\"send failed; will retry\"") != NULL, "%s",
 	          log);
 	cr_assert(strstr(log, "(reply 451)") != NULL, "%s", log);

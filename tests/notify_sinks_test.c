@@ -181,7 +181,7 @@ Test(notify_sinks, webhook_without_a_secret_does_not_start, .init = setup,
 static size_t
 lines_of(const char *path)
 {
-	char *text = nt_read_file(path);
+	char *text = harness_read_file(path);
 	size_t n = 0;
 
 	for (char *p = text; *p != '\0'; p++) {
@@ -228,12 +228,12 @@ Test(notify_sinks, exec_non_zero_exit_is_retried, .init = setup,
 	cr_assert(nt_wait(file_lines_at_least, &w, 10000),
 	          "a failing command was not run again");
 	nt_write_file(code, "0\n");
-	log = nt_read_file(nt.log);
+	log = harness_read_file(nt.log);
 	cr_assert(strstr(log, "exit status 3: not today") != NULL, "%s", log);
 	free(log);
 	/* Every run got seq 1 until one succeeded. */
 	harness_sleep_ms(1500);
-	text = nt_read_file(got);
+	text = harness_read_file(got);
 	line = strtok(text, "\n");
 	cr_assert(strncmp(line, "1 {", 3) == 0, "%s", line);
 	j = json_loads(line + 2, 0, NULL);
@@ -259,7 +259,7 @@ Test(notify_sinks, exec_non_zero_exit_is_retried, .init = setup,
 	free(text);
 	/* The notifier's own secrets are not the command's. */
 	snprintf(code, sizeof(code), "%s.env", got);
-	text = nt_read_file(code);
+	text = harness_read_file(code);
 	cr_assert(strncmp(text, "no secret\n", 10) == 0, "%s", text);
 	cr_assert(strstr(text, NT_SECRET) == NULL);
 	free(text);
@@ -282,7 +282,7 @@ Test(notify_sinks, exec_past_its_timeout_is_killed_and_retried, .init = setup,
 	raise_error();
 	/* Only a killed command lets a second run start within 10 s. */
 	cr_assert(nt_wait(file_lines_at_least, &w, 10000));
-	log = nt_read_file(nt.log);
+	log = harness_read_file(nt.log);
 	cr_assert(strstr(log, "exec: timed out; killed") != NULL, "%s", log);
 	free(log);
 	/* Stopping the notifier ends the command too. */

@@ -63,7 +63,7 @@ finish(void)
 	if (nt.pid > 0) {
 		nt_notifier_stop(&nt);
 	}
-	log = nt_read_file(nt.log);
+	log = harness_read_file(nt.log);
 	cr_assert(strstr(log, "test-token_ABC") == NULL,
 	          "the bot token is in the log");
 	cr_assert(strstr(log, "level=info msg=\"hbmon-notify started\"") !=
@@ -478,7 +478,7 @@ Test(notify_telegram, own_heartbeat_shows_config_errors_and_death,
 	cr_assert_neq(
 	    harness_wait_alert(adm, K(STATUS_CHANGED), "notify-tg", "", 5000),
 	    0);
-	log = nt_read_file(nt.log);
+	log = harness_read_file(nt.log);
 	cr_assert(strstr(log, "level=error msg=\"sink refused the alerts as "
 	                      "misconfigured") != NULL,
 	          "%s", log);

@@ -248,9 +248,9 @@ harness_server_fini(struct harness_server *srv)
 }
 
 char *
-harness_server_log(const struct harness_server *srv)
+harness_read_file(const char *path)
 {
-	FILE *f = fopen(srv->log_path, "r");
+	FILE *f = fopen(path, "r");
 	char *buf;
 	long n;
 
@@ -261,12 +261,18 @@ harness_server_log(const struct harness_server *srv)
 	n = ftell(f);
 	fseek(f, 0, SEEK_SET);
 	buf = calloc(1, (size_t) n + 1);
-	if (buf != NULL && n > 0 &&
-	    fread(buf, 1, (size_t) n, f) != (size_t) n) {
+	cr_assert_not_null(buf);
+	if (n > 0 && fread(buf, 1, (size_t) n, f) != (size_t) n) {
 		buf[0] = '\0';
 	}
 	fclose(f);
 	return buf;
+}
+
+char *
+harness_server_log(const struct harness_server *srv)
+{
+	return harness_read_file(srv->log_path);
 }
 
 struct rpc_client *

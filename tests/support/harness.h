@@ -73,6 +73,9 @@ void harness_server_kill(struct harness_server *srv);
 /* Stops the server if running and removes the data dir. */
 void harness_server_fini(struct harness_server *srv);
 
+/* A whole file, malloc'd; "" when it is missing. */
+char *harness_read_file(const char *path);
+
 /* The server's stderr so far, malloc'd (caller frees). */
 char *harness_server_log(const struct harness_server *srv);
 

@@ -135,28 +135,6 @@ nt_kill_all(void)
 	}
 }
 
-char *
-nt_read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL) {
-		return strdup("");
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t) n + 1);
-	cr_assert_not_null(buf);
-	if (n > 0 && fread(buf, 1, (size_t) n, f) != (size_t) n) {
-		buf[0] = '\0';
-	}
-	fclose(f);
-	return buf;
-}
-
 void
 nt_write_file(const char *path, const char *text)
 {
@@ -214,7 +192,7 @@ fake_start(struct nt_fake *f, const char *script, const char *arg,
 	snprintf(log_path, sizeof(log_path), "%s/server.log", f->dir);
 	f->pid = nt_spawn(argv, NULL, NULL, log_path);
 	for (int i = 0; i < 200; i++) {
-		char *text = nt_read_file(port_path);
+		char *text = harness_read_file(port_path);
 		f->port = atoi(text);
 		free(text);
 		if (f->port > 0) {
@@ -223,7 +201,7 @@ fake_start(struct nt_fake *f, const char *script, const char *arg,
 		harness_sleep_ms(50);
 	}
 	if (f->port <= 0) {
-		char *log = nt_read_file(log_path);
+		char *log = harness_read_file(log_path);
 		cr_assert_fail("%s did not start: %s", script, log);
 	}
 	snprintf(f->url, sizeof(f->url), "%s://127.0.0.1:%d", scheme, f->port);
@@ -258,7 +236,7 @@ nt_requests(const struct nt_fake *f)
 	json_t *all = json_array();
 
 	snprintf(path, sizeof(path), "%s/requests.jsonl", f->dir);
-	text = nt_read_file(path);
+	text = harness_read_file(path);
 	for (line = text; line != NULL && *line != '\0'; line = next) {
 		json_t *r;
 		if ((next = strchr(line, '\n')) == NULL) {
@@ -381,7 +359,7 @@ nt_notifier_stop(struct nt_notifier *n)
 	int st = nt_stop(&n->pid);
 
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		char *log = nt_read_file(n->log);
+		char *log = harness_read_file(n->log);
 		cr_assert_fail("hbmon-notify stopped with status %d; its "
 		               "log:\n%s",
 		               st, log);

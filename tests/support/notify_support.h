@@ -112,9 +112,6 @@ void nt_notifier_stop(struct nt_notifier *n);
 /* Kills n if running and removes its state dir. */
 void nt_notifier_fini(struct nt_notifier *n);
 
-/* Reads a whole file (malloc'd; "" when missing). */
-char *nt_read_file(const char *path);
-
 /* Writes text to path atomically (temp file + rename). */
 void nt_write_file(const char *path, const char *text);
 
