@@ -102,22 +102,7 @@ ids_of(const char *robot, int64_t since, int64_t until, bool newest, char *out,
 static int64_t
 count(const char *sql)
 {
-	char path[700];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	snprintf(path, sizeof(path), "%s/" STORE_FILE, dir);
-	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
-	             SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK,
-	             "%s: %s", sql, sqlite3_errmsg(db));
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		v = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
+	return harness_store_int(dir, sql);
 }
 
 static void

@@ -294,14 +294,14 @@ harness_client(const char *url, const char *robot, const char *secret)
 }
 
 int64_t
-harness_query_int(struct harness_server *srv, const char *sql)
+harness_store_int(const char *dir, const char *sql)
 {
 	char path[600];
 	sqlite3 *db;
 	sqlite3_stmt *st;
 	int64_t v = -1;
 
-	snprintf(path, sizeof(path), "%s/%s", srv->dir, STORE_FILE);
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_FILE);
 	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
 	             SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
@@ -313,6 +313,12 @@ harness_query_int(struct harness_server *srv, const char *sql)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return v;
+}
+
+int64_t
+harness_query_int(struct harness_server *srv, const char *sql)
+{
+	return harness_store_int(srv->dir, sql);
 }
 
 int64_t

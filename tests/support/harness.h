@@ -96,7 +96,13 @@ int64_t harness_heartbeats(struct harness_server *srv, const char *robot,
  */
 int64_t harness_count(struct harness_server *srv, const char *table);
 
-/* Runs one SQL query returning a single integer (read-only connection). */
+/*
+ * Runs one SQL query returning a single integer on a read-only connection
+ * to the store in data dir dir (-1 when it returns no row).
+ */
+int64_t harness_store_int(const char *dir, const char *sql);
+
+/* harness_store_int on srv's data dir. */
 int64_t harness_query_int(struct harness_server *srv, const char *sql);
 
 /*
