@@ -29,6 +29,7 @@ hbmon_require_pkg(SQLITE3 sqlite3 libsqlite3-dev)
 hbmon_require_pkg(INIH inih libinih-dev)
 hbmon_require_pkg(CURL libcurl libcurl4-openssl-dev)
 hbmon_require_pkg(JANSSON jansson libjansson-dev)
+hbmon_require_pkg(SYSTEMD libsystemd libsystemd-dev)
 
 find_package(nng 1.5 CONFIG QUIET)
 if(NOT nng_FOUND)

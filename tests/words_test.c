@@ -52,6 +52,8 @@ static const char *const alert_kind_words[] = {
 	"CLOCK_SKEW",
 	"ACCOUNT_MISMATCH",
 	"SERVER_RESTARTED",
+	"LISTENER_RESTARTED",
+	"SERVER_UNREACHABLE",
 };
 static const char *const severity_words[] = { NULL, "info", "warning",
 	                                      "critical" };
@@ -77,7 +79,7 @@ Test(words, tables_cover_every_enum_value, .timeout = 10)
 {
 	cr_assert_eq(hbmon__v1__health_status__descriptor.n_values, 4);
 	cr_assert_eq(hbmon__v1__account_status__descriptor.n_values, 5);
-	cr_assert_eq(hbmon__v1__alert_kind__descriptor.n_values, 8);
+	cr_assert_eq(hbmon__v1__alert_kind__descriptor.n_values, 10);
 	cr_assert_eq(hbmon__v1__severity__descriptor.n_values, 4);
 	cr_assert_eq(hbmon__v1__alert_state__descriptor.n_values, 3);
 	cr_assert_eq(hbmon__v1__liveness__descriptor.n_values, 6);

@@ -13,6 +13,9 @@ packages=(
   # transport, crypto, storage, config, JSON, HTTP/SMTP
   libnng-dev libmbedtls-dev libsqlite3-dev libinih-dev libjansson-dev
   libcurl4-openssl-dev
+  # systemd: sd_notify (READY, WATCHDOG, STOPPING); systemd-analyze checks
+  # the units in the tests
+  libsystemd-dev systemd
   # tests: Criterion, a real SMTP server, nngcat, wall-clock jumps
   libcriterion-dev python3 python3-aiosmtpd nng-utils faketime sqlite3
 )

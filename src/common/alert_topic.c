@@ -1,6 +1,7 @@
-/* PUB message framing for alerts. */
+/* PUB message framing for alerts and keepalives. */
 #include "common/alert_topic.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,22 +50,109 @@ alert_topic_pack(const Hbmon__V1__Alert *alert, uint8_t **out, size_t *out_len)
 	return HBMON_OK;
 }
 
+/*
+ * Whether the len bytes at p are exactly word (a word of the vocabulary
+ * that parse accepts). The topic's words are not NUL-terminated.
+ */
+static bool
+known_word(const uint8_t *p, size_t len, bool severity)
+{
+	char word[ALERT_TOPIC_MAX];
+
+	if (len == 0 || len >= sizeof(word)) {
+		return false;
+	}
+	memcpy(word, p, len);
+	word[len] = '\0';
+	if (severity) {
+		Hbmon__V1__Severity sev;
+		return words_severity_parse(word, &sev) == HBMON_OK;
+	} else {
+		Hbmon__V1__AlertKind kind;
+		return words_alert_kind_parse(word, &kind) == HBMON_OK;
+	}
+}
+
+/*
+ * The length of an alert topic at the start of msg (up to and including
+ * its third '/'), or 0 when msg does not start with one whose severity and
+ * kind are words hbmon knows.
+ */
+static size_t
+alert_topic_len(const uint8_t *p, size_t len)
+{
+	size_t slash[3];
+	size_t found = 0;
+
+	for (size_t i = 0; i < len && i < ALERT_TOPIC_MAX && found < 3; i++) {
+		if (p[i] == '/') {
+			slash[found++] = i;
+		}
+	}
+	if (found < 3 || !known_word(p, slash[0], true) ||
+	    !known_word(p + slash[0] + 1, slash[1] - slash[0] - 1, false)) {
+		return 0;
+	}
+	return slash[2] + 1;
+}
+
 int
 alert_topic_unpack(const void *msg, size_t len, Hbmon__V1__Alert **out)
 {
-	const uint8_t *p = msg;
-	size_t slashes = 0;
-	size_t i;
+	size_t topic = alert_topic_len(msg, len);
 
-	/* The topic is the bytes up to and including the third '/'. */
-	for (i = 0; i < len && i < ALERT_TOPIC_MAX && slashes < 3; i++) {
-		if (p[i] == '/') {
-			slashes++;
-		}
-	}
-	if (slashes < 3) {
+	if (topic == 0) {
 		return HBMON_EPROTO;
 	}
-	*out = hbmon__v1__alert__unpack(NULL, len - i, p + i);
+	*out = hbmon__v1__alert__unpack(NULL, len - topic,
+	                                (const uint8_t *) msg + topic);
+	return *out != NULL ? HBMON_OK : HBMON_EPROTO;
+}
+
+static bool
+is_keepalive(const void *msg, size_t len)
+{
+	size_t n = sizeof(KEEPALIVE_TOPIC) - 1;
+
+	return len >= n && memcmp(msg, KEEPALIVE_TOPIC, n) == 0;
+}
+
+enum pub_kind
+pub_topic_classify(const void *msg, size_t len)
+{
+	if (is_keepalive(msg, len)) {
+		return PUB_KEEPALIVE;
+	}
+	return alert_topic_len(msg, len) != 0 ? PUB_ALERT : PUB_OTHER;
+}
+
+int
+keepalive_topic_pack(const Hbmon__V1__Keepalive *ka, uint8_t **out,
+                     size_t *out_len)
+{
+	size_t n = sizeof(KEEPALIVE_TOPIC) - 1;
+	size_t body = hbmon__v1__keepalive__get_packed_size(ka);
+	uint8_t *buf = malloc(n + body + 1);
+
+	if (buf == NULL) {
+		return HBMON_ENOMEM;
+	}
+	memcpy(buf, KEEPALIVE_TOPIC, n);
+	hbmon__v1__keepalive__pack(ka, buf + n);
+	*out = buf;
+	*out_len = n + body;
+	return HBMON_OK;
+}
+
+int
+keepalive_topic_unpack(const void *msg, size_t len, Hbmon__V1__Keepalive **out)
+{
+	size_t n = sizeof(KEEPALIVE_TOPIC) - 1;
+
+	if (!is_keepalive(msg, len)) {
+		return HBMON_EPROTO;
+	}
+	*out = hbmon__v1__keepalive__unpack(NULL, len - n,
+	                                    (const uint8_t *) msg + n);
 	return *out != NULL ? HBMON_OK : HBMON_EPROTO;
 }

@@ -37,6 +37,10 @@ static const char *const alert_kind_words[] = {
 	    "ACCOUNT_MISMATCH",
 	[HBMON__V1__ALERT_KIND__ALERT_KIND_SERVER_RESTARTED] =
 	    "SERVER_RESTARTED",
+	[HBMON__V1__ALERT_KIND__ALERT_KIND_LISTENER_RESTARTED] =
+	    "LISTENER_RESTARTED",
+	[HBMON__V1__ALERT_KIND__ALERT_KIND_SERVER_UNREACHABLE] =
+	    "SERVER_UNREACHABLE",
 };
 
 static const char *const severity_words[] = {

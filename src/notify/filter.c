@@ -60,7 +60,8 @@ add_kind(struct filter *f, const char *word, char *why, size_t why_len)
 		snprintf(why, why_len,
 		         "kinds: '%s' is not an alert kind (HEARTBEAT_MISSED, "
 		         "RECOVERED, STATUS_CHANGED, INVALID_TRANSITION, "
-		         "CLOCK_SKEW, ACCOUNT_MISMATCH, SERVER_RESTARTED)",
+		         "CLOCK_SKEW, ACCOUNT_MISMATCH, SERVER_RESTARTED, "
+		         "LISTENER_RESTARTED, SERVER_UNREACHABLE)",
 		         word);
 		return HBMON_EINVAL;
 	}

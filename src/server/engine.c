@@ -1013,21 +1013,38 @@ engine_tick(struct engine *e, int64_t now, int64_t wall)
 }
 
 int
-engine_server_restarted(struct engine *e, int64_t outage_ms, int64_t wall)
+engine_server_restarted(struct engine *e, int64_t outage_ms, bool unclean,
+                        int64_t interval_max_ms, int64_t wall)
 {
 	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
-	char dur[32], summary[256];
+	char dur[32], summary[320];
+	bool long_away = outage_ms > interval_max_ms;
 
 	e->wall = wall;
 	e->error = HBMON_OK;
 	duration_human(outage_ms, dur, sizeof(dur));
-	snprintf(summary, sizeof(summary),
-	         "hbmon-server restarted after %s away; silence during that "
-	         "time is not counted against robots",
-	         dur);
+	if (unclean) {
+		snprintf(
+		    summary, sizeof(summary),
+		    "hbmon-server restarted after an unclean stop (killed, "
+		    "crashed or lost power), %s away; nothing watched "
+		    "robots meanwhile and silence during that time is not "
+		    "counted against them",
+		    dur);
+	} else {
+		snprintf(summary, sizeof(summary),
+		         "hbmon-server restarted after %s away%s; silence "
+		         "during that time is not counted against robots",
+		         dur,
+		         long_away ? ", longer than interval_max: robots went "
+		                     "unwatched meanwhile"
+		                   : "");
+	}
 	d.outage_ms = outage_ms;
-	emit(e, NULL, 0, K(SERVER_RESTARTED), K(SERVER_RESTARTED), SEV(INFO),
-	     ST(FIRING), 0, summary, &d);
+	d.unclean_stop = unclean;
+	emit(e, NULL, 0, K(SERVER_RESTARTED), K(SERVER_RESTARTED),
+	     unclean || long_away ? SEV(WARNING) : SEV(INFO), ST(FIRING), 0,
+	     summary, &d);
 	return e->error;
 }
 

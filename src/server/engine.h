@@ -84,8 +84,15 @@ int engine_robot_reported(struct engine *e, struct subject *robot, int64_t now,
  */
 int engine_tick(struct engine *e, int64_t now, int64_t wall);
 
-/* Raises SERVER_RESTARTED (info) for an outage of outage_ms. */
-int engine_server_restarted(struct engine *e, int64_t outage_ms, int64_t wall);
+/*
+ * Raises SERVER_RESTARTED for an outage of outage_ms (SPEC §3.6): a
+ * warning when the last run did not stop cleanly (unclean: kill -9, a
+ * crash, power loss), or when the server was away longer than
+ * interval_max_ms (robots went unwatched for more than an interval);
+ * info otherwise. Returns HBMON_OK or HBMON_EIO.
+ */
+int engine_server_restarted(struct engine *e, int64_t outage_ms, bool unclean,
+                            int64_t interval_max_ms, int64_t wall);
 
 /*
  * Acknowledges the episode of alert seq: its repeats stop. by: who (may be

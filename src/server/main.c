@@ -18,15 +18,19 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "hbmon/error.h"
 #include "common/secret.h"
 #include "server/admin.h"
+#include "server/health.h"
 #include "server/ingest.h"
 #include "server/publisher.h"
 #include "server/recorder.h"
 #include "server/registry.h"
+#include "server/selfwatch.h"
 #include "server/settings.h"
 #include "server/store.h"
+#include "server/watcher.h"
 
 #define DRAIN_TIMEOUT_MS 10000
 #define CLOSE_TIMEOUT_MS 3000
@@ -146,6 +150,59 @@ close_bounded(struct ingest *ing, int timeout_ms)
 	return pthread_timedjoin_np(thread, NULL, &until) == 0;
 }
 
+/*
+ * Starts watching the server itself (SPEC §3.6): the report to a watching
+ * server when watch_server is set, then the loop that feeds the systemd
+ * watchdog and publishes keepalives. Returns HBMON_OK, or an error with a
+ * message printed.
+ */
+static int
+start_selfwatch(const struct server_settings *set, struct health *health,
+                struct recorder *rec, struct publisher *pub,
+                int64_t started_mono, struct watcher **out_watcher,
+                struct selfwatch **out)
+{
+	struct selfwatch_options so = { 0 };
+	char secret[REGISTRY_SECRET_MAX], why[1024];
+	int rv;
+
+	*out_watcher = NULL;
+	if (set->watch_server[0] != '\0') {
+		struct watcher_options wo = { 0 };
+		if (secret_load(set->watch_secret_file, NULL, secret,
+		                sizeof(secret), why, sizeof(why)) != HBMON_OK) {
+			fprintf(stderr, "hbmon-server: watch_secret_file: %s\n",
+			        why);
+			return HBMON_EINVAL;
+		}
+		wo.server = set->watch_server;
+		wo.robot = set->watch_robot;
+		wo.secret = secret;
+		wo.interval_ms = set->watch_interval;
+		rv = watcher_open(&wo, out_watcher, why, sizeof(why));
+		explicit_bzero(secret, sizeof(secret));
+		if (rv != HBMON_OK) {
+			fprintf(stderr, "hbmon-server: %s\n", why);
+			return rv;
+		}
+		log_info("reporting this server's health as a robot",
+		         "watch_server=%s watch_robot=%s", set->watch_server,
+		         set->watch_robot);
+	}
+	so.health = health;
+	so.recorder = rec;
+	so.publisher = pub;
+	so.watcher = *out_watcher;
+	so.keepalive_interval_ms = set->keepalive_interval;
+	so.started_mono_ms = started_mono;
+	if ((rv = selfwatch_start(&so, out)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-server: cannot start watching itself\n");
+		watcher_close(*out_watcher);
+		*out_watcher = NULL;
+	}
+	return rv;
+}
+
 static int
 load_robot(void *arg, const struct store_robot *row)
 {
@@ -164,6 +221,11 @@ main(int argc, char **argv)
 	struct ingest *ing = NULL;
 	struct publisher *pub = NULL;
 	struct admin *adm = NULL;
+	struct health *health = NULL;
+	struct health_options hopts = { 0 };
+	struct selfwatch *sw = NULL;
+	struct watcher *watcher = NULL;
+	int64_t started_mono = clock_mono_ms();
 	struct admin_options aopts;
 	char admin_secret[REGISTRY_SECRET_MAX] = "";
 	struct recorder_options ropts;
@@ -259,6 +321,13 @@ main(int argc, char **argv)
 	ropts.engine.clock_skew_max_ms = set.clock_skew_max;
 	ropts.registry = &reg;
 	ropts.publisher = pub;
+	hopts.data_dir = set.data_dir;
+	hopts.backlog_max = set.workers / 2 > 8 ? set.workers / 2 : 8;
+	if (health_open(&hopts, clock_mono_ms(), &health) != HBMON_OK) {
+		fprintf(stderr, "hbmon-server: out of memory\n");
+		goto fail;
+	}
+	ropts.health = health;
 	if (store_open(set.data_dir, (enum store_durability) set.durability,
 	               &ropts.checkpoint_store, why, sizeof(why)) != HBMON_OK) {
 		log_warn("no second database connection; the writer "
@@ -318,6 +387,11 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	explicit_bzero(admin_secret, sizeof(admin_secret));
+	if (start_selfwatch(&set, health, rec, pub, started_mono, &watcher,
+	                    &sw) != HBMON_OK) {
+		goto fail;
+	}
+	sdnotify_ready("serving");
 	log_info("hbmon-server ready",
 	         "version=%s data_dir=%s listen=%s admin=%s publish=%s auth=%s",
 	         HBMON_VERSION, set.data_dir, set.listen, set.admin,
@@ -325,13 +399,17 @@ main(int argc, char **argv)
 
 	while (sigwait(&stop_signals, &sig) != 0) {
 	}
+	sdnotify_stopping();
 	log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	selfwatch_stop(sw);
+	watcher_close(watcher);
 	admin_drain(adm, DRAIN_TIMEOUT_MS);
 	if (ingest_drain(ing, DRAIN_TIMEOUT_MS) > 0) {
 		log_warn("requests still in progress after the drain timeout",
 		         "timeout_ms=%d", DRAIN_TIMEOUT_MS);
 	}
 	recorder_stop(rec);
+	health_close(health);
 	admin_close(adm);
 	if (!close_bounded(ing, CLOSE_TIMEOUT_MS)) {
 		/* exit() would run nng_fini, which can hang the same way. */
@@ -348,8 +426,11 @@ main(int argc, char **argv)
 
 fail:
 	explicit_bzero(admin_secret, sizeof(admin_secret));
+	selfwatch_stop(sw);
+	watcher_close(watcher);
 	admin_close(adm);
 	recorder_stop(rec);
+	health_close(health);
 	ingest_close(ing);
 	publisher_close(pub);
 	store_close(store);

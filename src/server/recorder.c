@@ -665,6 +665,7 @@ iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
         bool more_waiting)
 {
 	struct recorder_job *job, *next;
+	int64_t started = clock_mono_ms();
 	bool flushed = false;
 	int rv;
 
@@ -711,7 +712,12 @@ iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
 			registry_each(rec->opts.registry, flushed_robot, NULL);
 		}
 		engine_flush(rec->engine, publisher_send, rec->opts.publisher);
+		health_note_iteration(rec->opts.health, started,
+		                      clock_mono_ms(), true,
+		                      engine_committed_seq(rec->engine));
 	} else {
+		health_note_iteration(rec->opts.health, started,
+		                      clock_mono_ms(), false, 0);
 		log_error("recording failed; the batch is not acknowledged and "
 		          "the state is reloaded from the database",
 		          "error=%s", store_errmsg(rec->store));
@@ -930,10 +936,15 @@ note_start(struct recorder *rec)
 	}
 	if (last_alive > 0) {
 		int64_t outage = rec->wall - last_alive;
+		/* Still "running" in the store: the last run ended without
+		 * recorder_stop (kill -9, a crash, power loss). */
 		rv = engine_server_restarted(
-		    rec->engine, outage > 0 ? outage : 0, rec->wall);
+		    rec->engine, outage > 0 ? outage : 0,
+		    rec->state.run_state == STORE_RUN_RUNNING,
+		    rec->opts.interval_max_ms, rec->wall);
 	}
 	rec->state.started_ms = rec->wall;
+	rec->state.run_state = STORE_RUN_RUNNING;
 	if (rv == HBMON_OK) {
 		rv = flush_step(rec, true, &done);
 	}
@@ -1118,6 +1129,9 @@ recorder_stop(struct recorder *rec)
 	if (rec->engine != NULL) {
 		bool done;
 		rec->wall = clock_wall_ms();
+		/* Written with the last flush: if that fails, the next start
+		 * rightly finds the run not cleanly ended. */
+		rec->state.run_state = STORE_RUN_STOPPED;
 		if (store_begin(rec->store) != HBMON_OK ||
 		    flush_step(rec, true, &done) != HBMON_OK ||
 		    store_commit(rec->store) != HBMON_OK) {

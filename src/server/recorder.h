@@ -27,6 +27,7 @@
 #include "common/rfc3339.h"
 #include "hbmon/v1/heartbeat.pb-c.h"
 #include "server/engine.h"
+#include "server/health.h"
 #include "server/publisher.h"
 #include "server/registry.h"
 #include "server/store.h"
@@ -97,11 +98,16 @@ struct recorder_options {
 	 * does (and never waits for the fsyncs that go with it). The
 	 * recorder closes it. */
 	struct store *checkpoint_store;
+	/* Told of every iteration: its tick and whether it committed
+	 * (SPEC §3.6). May be NULL. */
+	struct health *health;
 };
 
 /*
  * Loads the latest state from store, starts the alert engine (raising
- * SERVER_RESTARTED when the store shows an earlier run) and the recorder
+ * SERVER_RESTARTED when the store shows an earlier run: a warning when it
+ * did not stop cleanly or was away longer than interval_max) and the
+ * recorder
  * thread, which then owns store (closed by recorder_stop). Returns
  * HBMON_OK, HBMON_ENOMEM, or HBMON_EIO.
  */
@@ -141,8 +147,8 @@ int recorder_subject(struct recorder *rec, const char *robot,
                      const char *account, struct subject **out);
 
 /*
- * Records every queued job, commits, stops the thread, and closes the
- * store. NULL is fine.
+ * Records every queued job, commits, notes in the store that the server
+ * stopped cleanly, stops the thread, and closes the store. NULL is fine.
  */
 void recorder_stop(struct recorder *rec);
 

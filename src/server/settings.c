@@ -68,6 +68,21 @@ static const struct config_key keys[] = {
 	  "latest state is written behind the requests at least this often" },
 	{ "flush_when_idle", CONFIG_BOOL, OFF(flush_when_idle), 0, "true", 0, 0,
 	  NULL, NULL, "and at once while load is light" },
+	{ "listener_check", CONFIG_DURATION, OFF(listener_check), 0, "5s", 100,
+	  INT64_C(3600000), NULL, NULL,
+	  "how often each listener's answer is checked" },
+	{ "keepalive_interval", CONFIG_DURATION, OFF(keepalive_interval), 0,
+	  "5s", 100, INT64_C(3600000), NULL, NULL,
+	  "a keepalive on the alert PUB socket this often" },
+	{ "watch_server", STR(watch_server), "", 0, 0, NULL, NULL,
+	  "another hbmon-server's robot URL to report this one's health to" },
+	{ "watch_robot", STR(watch_robot), "", 0, 0, NULL, NULL,
+	  "the robot id this server reports as there" },
+	{ "watch_secret_file", STR(watch_secret_file), "", 0, 0, NULL, NULL,
+	  "file holding that robot's secret" },
+	{ "watch_interval", CONFIG_DURATION, OFF(watch_interval), 0, "60s", 100,
+	  INT64_C(86400000), NULL, NULL,
+	  "report to watch_server at least this often" },
 };
 
 const struct config_spec settings_spec = {
@@ -98,6 +113,14 @@ settings_load(struct server_settings *s, int argc, char **argv, int *out_npos,
 		         "(%lld ms)",
 		         (long long) s->interval_min,
 		         (long long) s->interval_max);
+		return HBMON_EINVAL;
+	}
+	if (s->watch_server[0] != '\0' &&
+	    (s->watch_robot[0] == '\0' || s->watch_secret_file[0] == '\0')) {
+		snprintf(err->text, sizeof(err->text),
+		         "watch_server needs watch_robot and watch_secret_file "
+		         "(register the robot on the watching server with "
+		         "`hbctl robot add`)");
 		return HBMON_EINVAL;
 	}
 	if ((rv = config_default_ipc_url(s->admin, sizeof(s->admin),

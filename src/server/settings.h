@@ -40,6 +40,13 @@ struct server_settings {
 	int64_t tick;            /* ms between looks at deadlines */
 	int64_t flush_interval;  /* latest state written at least this often */
 	bool flush_when_idle;    /* ... and at once under light load */
+	/* Watching the server itself (SPEC §3.6) */
+	int64_t listener_check;     /* ms between listener self-checks */
+	int64_t keepalive_interval; /* ms between keepalives on PUB */
+	char watch_server[SETTINGS_URL_MAX]; /* report our health there */
+	char watch_robot[65];                /* ... as this robot */
+	char watch_secret_file[SETTINGS_PATH_MAX];
+	int64_t watch_interval; /* ms between those reports, at most */
 };
 
 /* The key table, for config_load and --help. */

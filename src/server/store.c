@@ -151,6 +151,13 @@ static const char *const migrations[] = {
 	"INSERT INTO request_index SELECT robot, received_ms, id FROM requests"
 	" WHERE id <= (SELECT coalesce(max(flushed_id), 0) FROM server_state);"
 	"DROP INDEX requests_robot;",
+
+	/* 5: how the last run ended, for SERVER_RESTARTED (SPEC §3.6):
+	 * 0 unknown (a database from before this schema), 1 running (set at
+	 * start: still 1 at the next start means kill -9, a crash or power
+	 * loss), 2 stopped cleanly. */
+	"ALTER TABLE server_state ADD COLUMN run_state INTEGER NOT NULL"
+	" DEFAULT 0;",
 };
 
 enum stmt_id {
@@ -222,12 +229,13 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	                   " WHERE id = ?1",
 	[ST_EPISODE_RESOLVE] = "UPDATE episodes SET resolved_ms = ?2"
 	                       " WHERE id = ?1",
-	[ST_STATE_GET] = "SELECT started_ms, last_alive_ms, flushed_id FROM"
-	                 " server_state WHERE id = 1",
+	[ST_STATE_GET] = "SELECT started_ms, last_alive_ms, flushed_id,"
+	                 " run_state FROM server_state WHERE id = 1",
 	[ST_STATE_SET] = "INSERT INTO server_state (id, started_ms,"
-	                 " last_alive_ms, flushed_id) VALUES (1, ?1, ?2, ?3)"
+	                 " last_alive_ms, flushed_id, run_state)"
+	                 " VALUES (1, ?1, ?2, ?3, ?4)"
 	                 " ON CONFLICT (id) DO UPDATE SET started_ms = ?1,"
-	                 " last_alive_ms = ?2, flushed_id = ?3",
+	                 " last_alive_ms = ?2, flushed_id = ?3, run_state = ?4",
 	[ST_INDEX_REQUESTS] =
 	    "INSERT OR IGNORE INTO request_index SELECT robot, received_ms, id"
 	    " FROM requests WHERE id > ?1 AND id <= ?2",
@@ -1097,6 +1105,7 @@ store_state_get(struct store *s, struct store_state *out)
 		out->started_ms = sqlite3_column_int64(st, 0);
 		out->last_alive_ms = sqlite3_column_int64(st, 1);
 		out->flushed_id = sqlite3_column_int64(st, 2);
+		out->run_state = sqlite3_column_int(st, 3);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW) {
@@ -1116,6 +1125,7 @@ store_state_set(struct store *s, const struct store_state *state)
 	sqlite3_bind_int64(st, 1, state->started_ms);
 	sqlite3_bind_int64(st, 2, state->last_alive_ms);
 	sqlite3_bind_int64(st, 3, state->flushed_id);
+	sqlite3_bind_int(st, 4, state->run_state);
 	return step_done(st);
 }
 

@@ -28,7 +28,7 @@ enum store_durability {
 #define STORE_FILE "hbmon.db"
 
 /* Latest schema version this build knows. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /*
  * Opens (creating if needed) data_dir/hbmon.db and brings its schema up to
@@ -301,13 +301,20 @@ int store_episodes_open_each(struct store *s,
  * The server's own life: when it started, when it was last known to be
  * running (written every second, for SERVER_RESTARTED), and the last
  * request whose effect on `subjects` and `robots` is written (newer ones
- * are replayed at start). store_state_get returns HBMON_ENOENT on a first
- * start.
+ * are replayed at start), and how the last run ended. store_state_get
+ * returns HBMON_ENOENT on a first start.
  */
+enum store_run_state {
+	STORE_RUN_UNKNOWN = 0, /* written by a server before schema 5 */
+	STORE_RUN_RUNNING = 1, /* still running, or it never stopped cleanly */
+	STORE_RUN_STOPPED = 2, /* it stopped cleanly (SIGTERM, SIGINT) */
+};
+
 struct store_state {
 	int64_t started_ms;
 	int64_t last_alive_ms;
 	int64_t flushed_id; /* requests up to this one are in subjects/robots */
+	int run_state;      /* enum store_run_state */
 };
 
 int store_state_get(struct store *s, struct store_state *out);
