@@ -82,6 +82,10 @@ details_json(const Hbmon__V1__AlertDetails *d, int tz)
 	if (d->resolves != 0) {
 		set_str(o, "resolves", words_alert_kind(d->resolves));
 	}
+	if (d->unclean_stop) {
+		json_object_set_new(o, "unclean_stop", json_true());
+	}
+	set_int(o, "alerts_meanwhile", (json_int_t) d->alerts_meanwhile);
 	return o;
 }
 
@@ -120,6 +124,9 @@ alert_json(const Hbmon__V1__Alert *a, int tz_offset_min)
 	if (o != NULL) {
 		json_object_set_new(o, "details",
 		                    details_json(a->details, tz_offset_min));
+		/* Only on an alert a notifier raised itself (seq 0). */
+		set_str(o, "notifier", a->notifier);
+		set_int(o, "notifier_seq", (json_int_t) a->notifier_seq);
 	}
 	return o;
 }

@@ -12,7 +12,12 @@
  * details holds only what the alert has: misses, duration_ms, last_seen,
  * open_orders, affected [{account, status, session_valid, open_orders}],
  * last_payload (the heartbeat object), from_status, to_status, skew_ms,
- * missing_accounts, outage_ms, resolves.
+ * missing_accounts, outage_ms, resolves, unclean_stop, alerts_meanwhile.
+ *
+ * An alert a notifier raised itself (SERVER_UNREACHABLE: the server could
+ * not raise it) has seq 0, robot "" and subject "server", and two more
+ * keys at the end: "notifier" (the instance name) and "notifier_seq" (its
+ * own durable sequence, 1, 2, ...; with notifier it identifies the alert).
  */
 #ifndef HBMON_COMMON_ALERT_JSON_H
 #define HBMON_COMMON_ALERT_JSON_H

@@ -12,39 +12,15 @@
 #include <unistd.h>
 
 #include "hbmon/error.h"
+#include "notify/statefile.h"
 
 #define PATH_LEN 1024
 
 struct cursor {
 	char dir[PATH_LEN];
 	char path[PATH_LEN];
-	char tmp[PATH_LEN];
 	int lock_fd;
 };
-
-/* mkdir -p, mode 0700 for what it creates. */
-static int
-make_dirs(const char *path)
-{
-	char buf[PATH_LEN];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-				return -1;
-			}
-			*p = '/';
-		}
-	}
-	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 /* Reads the stored seq: HBMON_OK, HBMON_ENOENT (no file) or an error. */
 static int
@@ -98,9 +74,8 @@ cursor_open(const char *state_dir, const char *name, struct cursor **out,
 		rv = HBMON_EINVAL;
 		goto fail;
 	}
-	snprintf(c->tmp, sizeof(c->tmp), "%s.tmp", c->path);
 	snprintf(lock, sizeof(lock), "%s/notify-%s.lock", state_dir, name);
-	if (make_dirs(state_dir) != 0) {
+	if (statefile_make_dirs(state_dir) != 0) {
 		snprintf(why, why_len, "cannot create state_dir %s: %s",
 		         state_dir, strerror(errno));
 		rv = HBMON_EIO;
@@ -138,39 +113,9 @@ cursor_store(struct cursor *c, uint64_t seq, char *why, size_t why_len)
 {
 	char line[32];
 	int n = snprintf(line, sizeof(line), "%" PRIu64 "\n", seq);
-	int fd, dir;
 
-	fd = open(c->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(why, why_len, "cannot write %s: %s", c->tmp,
-		         strerror(errno));
-		return HBMON_EIO;
-	}
-	if (write(fd, line, (size_t) n) != n || fsync(fd) != 0) {
-		snprintf(why, why_len, "cannot write %s: %s", c->tmp,
-		         strerror(errno));
-		close(fd);
-		unlink(c->tmp);
-		return HBMON_EIO;
-	}
-	close(fd);
-	if (rename(c->tmp, c->path) != 0) {
-		snprintf(why, why_len, "cannot rename %s to %s: %s", c->tmp,
-		         c->path, strerror(errno));
-		unlink(c->tmp);
-		return HBMON_EIO;
-	}
-	/* The rename itself is durable only once the directory is. */
-	if ((dir = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		int rv = fsync(dir);
-		close(dir);
-		if (rv != 0) {
-			snprintf(why, why_len, "cannot sync %s: %s", c->dir,
-			         strerror(errno));
-			return HBMON_EIO;
-		}
-	}
-	return HBMON_OK;
+	return statefile_replace(c->dir, c->path, line, (size_t) n, why,
+	                         why_len);
 }
 
 const char *

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/duration.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "hbmon/error.h"
 #include "notify/backoff.h"
 #include "notify/ratelimit.h"
@@ -30,6 +32,7 @@ struct delivery {
 	bool degraded;
 	const Hbmon__V1__Alert **batch;
 	size_t *batch_index;
+	int64_t watchdog_every, next_watchdog;
 };
 
 static void
@@ -92,6 +95,20 @@ skip_filtered(struct delivery *d)
 	}
 }
 
+/* A send went through: failures are over. */
+static void
+sent(struct delivery *d)
+{
+	if (d->failing_since != 0) {
+		log_info("delivering again", "notifier=%s failures=%u",
+		         d->o->name, d->backoff.failures);
+	}
+	backoff_reset(&d->backoff);
+	d->failing_since = 0;
+	d->rejected = false;
+	d->next_attempt = 0;
+}
+
 static void
 delivered(struct delivery *d, size_t taken)
 {
@@ -99,20 +116,48 @@ delivered(struct delivery *d, size_t taken)
 	size_t last_index = d->batch_index[taken - 1];
 	uint64_t first = d->batch[0]->seq, last = d->batch[taken - 1]->seq;
 
-	if (d->failing_since != 0) {
-		log_info("delivering again", "notifier=%s failures=%u",
-		         d->o->name, d->backoff.failures);
-	}
+	sent(d);
 	log_info("delivered",
 	         "notifier=%s alerts=%zu first_seq=%" PRIu64
 	         " last_seq=%" PRIu64,
 	         d->o->name, taken, first, last);
 	source_pop(src, last_index + 1);
 	store_cursor(d, last);
-	backoff_reset(&d->backoff);
-	d->failing_since = 0;
-	d->rejected = false;
-	d->next_attempt = 0;
+}
+
+/* The contact's own notice went (or the filter passed over it). */
+static void
+own_done(struct delivery *d, bool delivered_it)
+{
+	const Hbmon__V1__Alert *a = contact_pending(d->o->contact);
+	char why[600];
+
+	if (delivered_it) {
+		sent(d);
+	}
+	log_info(delivered_it ? "delivered the notifier's own alert"
+	                      : "the filter passes over the notifier's own "
+	                        "alert",
+	         "notifier=%s notifier_seq=%" PRIu64 " kind=%s state=%s",
+	         d->o->name, a->notifier_seq,
+	         a->state == HBMON__V1__ALERT_STATE__ALERT_STATE_RESOLVED
+	             ? "RECOVERED"
+	             : "SERVER_UNREACHABLE",
+	         a->state == HBMON__V1__ALERT_STATE__ALERT_STATE_RESOLVED
+	             ? "resolved"
+	             : "firing");
+	if (contact_delivered(d->o->contact, why, sizeof(why)) != HBMON_OK) {
+		log_error("cannot store the contact state; a restart may send "
+		          "this notice again",
+		          "why=%s", why);
+	}
+}
+
+/* The contact's notice waiting, or NULL. */
+static const Hbmon__V1__Alert *
+own_pending(const struct delivery *d)
+{
+	return d->o->contact != NULL ? contact_pending(d->o->contact) : NULL;
 }
 
 static void
@@ -161,10 +206,18 @@ static void
 attempt(struct delivery *d, int64_t now)
 {
 	struct source *src = d->o->source;
+	const Hbmon__V1__Alert *own = own_pending(d);
 	struct sink_result res;
 	size_t n = 0;
 
-	for (size_t i = 0; i < source_count(src) && n < d->o->ops->batch_max;
+	if (own != NULL) {
+		/* On its own, ahead of the queue: it tells what the queued
+		 * alerts that follow are about. */
+		d->batch[n] = own;
+		d->batch_index[n++] = 0;
+	}
+	for (size_t i = 0;
+	     own == NULL && i < source_count(src) && n < d->o->ops->batch_max;
 	     i++) {
 		const Hbmon__V1__Alert *a = source_at(src, i);
 		if (filter_pass(d->o->filter, a)) {
@@ -176,13 +229,71 @@ attempt(struct delivery *d, int64_t now)
 	memset(&res, 0, sizeof(res));
 	ratelimit_take(&d->rate, now);
 	d->o->ops->send(d->o->sink, d->batch, n, &res);
-	if (res.verdict == SINK_SENT) {
+	if (res.verdict == SINK_SENT && own != NULL) {
+		own_done(d, true);
+	} else if (res.verdict == SINK_SENT) {
 		if (res.taken == 0 || res.taken > n) {
 			res.taken = n;
 		}
 		delivered(d, res.taken);
 	} else {
 		failed(d, &res, n);
+	}
+}
+
+/*
+ * Tells the dead man's switch whether the whole path is healthy, from
+ * what the source heard (sc).
+ */
+static void
+report_path(struct delivery *d, const struct source_contact *sc, int64_t now)
+{
+	int64_t every =
+	    sc->keepalive_interval > 0 ? sc->keepalive_interval : 5000;
+	/* Three intervals, and at least one plus a second: a keepalive a
+	 * little late on a busy machine is not a broken path. */
+	int64_t fresh = every * 3 > every + 1000 ? every * 3 : every + 1000;
+	char why[512] = "", dur[32];
+
+	if (d->o->deadman == NULL) {
+		return;
+	}
+	if (sc->keepalive_ms == 0) {
+		snprintf(why, sizeof(why), "no keepalive from the server yet");
+	} else if (now - sc->keepalive_ms > fresh) {
+		duration_human(now - sc->keepalive_ms, dur, sizeof(dur));
+		snprintf(why, sizeof(why),
+		         "no keepalive from the server for %s", dur);
+	} else if (sc->keepalive_health ==
+	           HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_UNHEALTHY) {
+		snprintf(why, sizeof(why),
+		         "the server says it is unhealthy: %s", sc->problem);
+	} else if (d->o->contact != NULL && contact_lost(d->o->contact)) {
+		snprintf(why, sizeof(why), "contact with the server is lost");
+	} else if (d->failing_since != 0 || d->rejected) {
+		snprintf(why, sizeof(why), "the sink is failing");
+	} else if (d->cursor_failing) {
+		snprintf(why, sizeof(why),
+		         "the delivery cursor cannot be stored");
+	}
+	deadman_set(d->o->deadman, why[0] == '\0', why);
+}
+
+/* What the source heard goes to the contact and the dead man's switch;
+ * the systemd watchdog is fed. */
+static void
+watch_server(struct delivery *d, int64_t now)
+{
+	struct source_contact sc;
+
+	source_contact(d->o->source, &sc);
+	if (d->o->contact != NULL) {
+		contact_update(d->o->contact, &sc, now, clock_wall_ms());
+	}
+	report_path(d, &sc, now);
+	if (d->watchdog_every > 0 && now >= d->next_watchdog) {
+		sdnotify_watchdog();
+		d->next_watchdog = now + d->watchdog_every;
 	}
 }
 
@@ -198,6 +309,7 @@ delivery_run(const struct delivery_options *o)
 	backoff_init(&d.backoff, o->retry_min_ms, o->retry_max_ms,
 	             (uint64_t) clock_mono_ns() ^ (uint64_t) clock_wall_ms());
 	ratelimit_init(&d.rate, o->limits.rate_interval, o->limits.rate_burst);
+	d.watchdog_every = sdnotify_watchdog_every_ms();
 	d.batch = calloc(batch_max, sizeof(*d.batch));
 	d.batch_index = calloc(batch_max, sizeof(*d.batch_index));
 	if (d.batch == NULL || d.batch_index == NULL) {
@@ -215,8 +327,13 @@ delivery_run(const struct delivery_options *o)
 		if (d.cursor_failing && now >= d.cursor_retry) {
 			store_cursor(&d, d.wanted);
 		}
+		watch_server(&d, now);
+		while (own_pending(&d) != NULL &&
+		       !filter_pass(o->filter, own_pending(&d))) {
+			own_done(&d, false);
+		}
 		skip_filtered(&d);
-		if (source_count(o->source) > 0) {
+		if (source_count(o->source) > 0 || own_pending(&d) != NULL) {
 			int64_t go = ratelimit_next(&d.rate, now);
 			if (d.next_attempt > go) {
 				go = d.next_attempt;

@@ -11,6 +11,14 @@
  * the receiver's retry_after; nothing is ever skipped. A send the receiver
  * refuses as misconfigured (SINK_REJECTED) is logged as an error, reported
  * as degraded health at once, and retried every retry_max.
+ *
+ * The loop also watches the server (SPEC §3.6): what the source heard
+ * goes to the contact (contact.h), whose own notices (SERVER_UNREACHABLE
+ * and its resolution) are delivered before any queued server alert; and
+ * the dead man's switch (deadman.h) is told whether the whole path is
+ * healthy: a fresh keepalive from a server that does not call itself
+ * unhealthy, contact not lost, the sink not failing, the cursor stored.
+ * Each turn of the loop feeds the systemd watchdog (sdnotify.h).
  */
 #ifndef HBMON_NOTIFY_DELIVERY_H
 #define HBMON_NOTIFY_DELIVERY_H
@@ -18,7 +26,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "notify/contact.h"
 #include "notify/cursor.h"
+#include "notify/deadman.h"
 #include "notify/filter.h"
 #include "notify/selfbeat.h"
 #include "notify/settings.h"
@@ -36,6 +46,8 @@ struct delivery_options {
 	int64_t retry_min_ms, retry_max_ms;
 	int64_t degraded_after_ms;
 	struct selfbeat *selfbeat; /* NULL: no self-heartbeats */
+	struct contact *contact;   /* NULL: the server is not watched */
+	struct deadman *deadman;   /* NULL: no dead man's switch */
 	const atomic_bool *stop;
 	const char *name; /* instance name, for the log */
 };

@@ -1,4 +1,4 @@
-/* HTTP POST over libcurl. */
+/* HTTP POST and GET over libcurl. */
 #include "notify/http.h"
 
 #include <stdio.h>
@@ -62,62 +62,44 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	return stop != NULL && atomic_load(stop) ? 1 : 0;
 }
 
-int
-http_post(CURL *curl, const struct http_request *req,
-          struct http_response *resp, char *why, size_t why_len)
+/*
+ * Runs the request set up on curl (method, body, headers) against url with
+ * what every request shares: bounded time, http(s) only, no redirects, the
+ * stop flag; maps the outcome as http_post says.
+ */
+static int
+perform(CURL *curl, const char *url, int64_t timeout_ms,
+        const atomic_bool *stop, struct http_response *resp, char *why,
+        size_t why_len)
 {
-	struct curl_slist *headers = NULL, *h;
 	char errbuf[CURL_ERROR_SIZE] = "";
 	CURLcode rc;
 	int rv = HBMON_OK;
 
-	memset(resp, 0, sizeof(*resp));
-	for (size_t i = 0; req->headers != NULL && req->headers[i] != NULL;
-	     i++) {
-		if ((h = curl_slist_append(headers, req->headers[i])) == NULL) {
-			curl_slist_free_all(headers);
-			snprintf(why, why_len, "out of memory");
-			return HBMON_EUNAVAIL;
-		}
-		headers = h;
-	}
-	/* curl sends "Expect: 100-continue" for larger bodies; it only adds
-	 * a round trip. */
-	if ((h = curl_slist_append(headers, "Expect:")) != NULL) {
-		headers = h;
-	}
-	curl_easy_setopt(curl, CURLOPT_URL, req->url);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
-	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-	                 (curl_off_t) req->body_len);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-	                 (long) req->timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long) timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, resp);
 	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *) req->stop);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *) stop);
 	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "hbmon-notify");
 	rc = curl_easy_perform(curl);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(headers);
 	switch (rc) {
 	case CURLE_OK:
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
 		snprintf(why, why_len, "no answer within %lld ms",
-		         (long long) req->timeout_ms);
+		         (long long) timeout_ms);
 		rv = HBMON_ETIMEDOUT;
 		break;
 	case CURLE_ABORTED_BY_CALLBACK:
@@ -139,6 +121,50 @@ http_post(CURL *curl, const struct http_request *req,
 		break;
 	}
 	return rv;
+}
+
+int
+http_post(CURL *curl, const struct http_request *req,
+          struct http_response *resp, char *why, size_t why_len)
+{
+	struct curl_slist *headers = NULL, *h;
+	int rv;
+
+	memset(resp, 0, sizeof(*resp));
+	for (size_t i = 0; req->headers != NULL && req->headers[i] != NULL;
+	     i++) {
+		if ((h = curl_slist_append(headers, req->headers[i])) == NULL) {
+			curl_slist_free_all(headers);
+			snprintf(why, why_len, "out of memory");
+			return HBMON_EUNAVAIL;
+		}
+		headers = h;
+	}
+	/* curl sends "Expect: 100-continue" for larger bodies; it only adds
+	 * a round trip. */
+	if ((h = curl_slist_append(headers, "Expect:")) != NULL) {
+		headers = h;
+	}
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+	                 (curl_off_t) req->body_len);
+	rv = perform(curl, req->url, req->timeout_ms, req->stop, resp, why,
+	             why_len);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	return rv;
+}
+
+int
+http_get(CURL *curl, const char *url, int64_t timeout_ms,
+         const atomic_bool *stop, struct http_response *resp, char *why,
+         size_t why_len)
+{
+	memset(resp, 0, sizeof(*resp));
+	curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+	return perform(curl, url, timeout_ms, stop, resp, why, why_len);
 }
 
 void

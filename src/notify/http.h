@@ -1,5 +1,6 @@
 /*
- * One HTTP POST with libcurl for the Telegram and webhook sinks: bounded
+ * One HTTP request with libcurl: a POST for the Telegram and webhook
+ * sinks, a GET for the dead man's switch (deadman.h). Both have bounded
  * time, no redirects, certificate checks on, aborted when the notifier
  * stops, and error sentences that never carry the URL (a bot token or a
  * webhook's secret path lives in it).
@@ -44,6 +45,14 @@ struct http_response {
  */
 int http_post(CURL *curl, const struct http_request *req,
               struct http_response *resp, char *why, size_t why_len);
+
+/*
+ * GETs url as http_post POSTs (same limits, errors and return values);
+ * for pinging a dead man's switch.
+ */
+int http_get(CURL *curl, const char *url, int64_t timeout_ms,
+             const atomic_bool *stop, struct http_response *resp, char *why,
+             size_t why_len);
 
 /* Frees the response body. */
 void http_response_free(struct http_response *resp);

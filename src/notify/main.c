@@ -14,9 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "hbmon/error.h"
+#include "notify/contact.h"
 #include "notify/cursor.h"
+#include "notify/deadman.h"
 #include "notify/delivery.h"
 #include "notify/filter.h"
 #include "notify/message.h"
@@ -144,6 +148,9 @@ main(int argc, char **argv)
 	struct cursor *cursor = NULL;
 	struct source *source = NULL;
 	struct selfbeat *beat = NULL;
+	struct contact *contact = NULL;
+	struct deadman *deadman = NULL;
+	struct contact_options co = { 0 };
 	struct filter filter;
 	struct sink_env env = { 0 };
 	struct source_options so = { 0 };
@@ -227,6 +234,9 @@ main(int argc, char **argv)
 	so.queue_max = set.queue_max;
 	so.poll_interval_ms = set.poll_interval;
 	so.retry_ms = set.retry_min;
+	/* Ask the outbox well before server_timeout runs out: a quiet PUB
+	 * socket alone does not mean the server is gone. */
+	so.probe_ms = set.server_timeout / 3;
 	if (!found && set.first_run == 1) {
 		/* first_run = new: start after what the outbox holds now. */
 		struct source *probe;
@@ -259,6 +269,25 @@ main(int argc, char **argv)
 	if (start_selfbeat(&set, &beat) != HBMON_OK) {
 		goto out;
 	}
+	co.state_dir = set.state_dir;
+	co.name = set.name;
+	co.server_timeout = set.server_timeout;
+	co.repeat_interval = set.repeat_interval;
+	co.tz_local = env.tz_local;
+	co.tz_offset_min = env.tz_offset_min;
+	if (contact_open(&co, clock_mono_ms(), &contact, why, sizeof(why)) !=
+	    HBMON_OK) {
+		fprintf(stderr, "hbmon-notify: %s\n", why);
+		goto out;
+	}
+	if (set.deadman_url[0] != '\0') {
+		if (deadman_start(set.deadman_url, set.deadman_interval,
+		                  &deadman) != HBMON_OK) {
+			fprintf(stderr, "hbmon-notify: cannot start the dead "
+			                "man's switch\n");
+			goto out;
+		}
+	}
 	log_info("hbmon-notify started",
 	         "sink=%s name=%s cursor=%llu cursor_file=%s admin=%s "
 	         "subscribe=%s min_severity=%s",
@@ -276,11 +305,17 @@ main(int argc, char **argv)
 	dopt.retry_max_ms = set.retry_max;
 	dopt.degraded_after_ms = set.degraded_after;
 	dopt.selfbeat = beat;
+	dopt.contact = contact;
+	dopt.deadman = deadman;
 	dopt.stop = &stopping;
 	dopt.name = set.name;
+	sdnotify_ready("delivering");
 	code = delivery_run(&dopt) == HBMON_OK ? 0 : 1;
+	sdnotify_stopping();
 	log_info("hbmon-notify stopped", "name=%s", set.name);
 out:
+	deadman_stop(deadman);
+	contact_close(contact);
 	selfbeat_stop(beat);
 	source_close(source);
 	cursor_close(cursor);

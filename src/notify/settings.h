@@ -47,6 +47,11 @@ struct notify_settings {
 	char secret_file[NOTIFY_PATH_MAX];
 	int64_t heartbeat_interval;
 	int log_level;
+	/* watching the server (SPEC §3.6) */
+	int64_t server_timeout;  /* SERVER_UNREACHABLE after this long */
+	int64_t repeat_interval; /* ... repeated this often */
+	char deadman_url[NOTIFY_URL_MAX];
+	int64_t deadman_interval;
 
 	char telegram_api[NOTIFY_URL_MAX];
 	char telegram_chat_id[128];

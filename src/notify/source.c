@@ -39,7 +39,9 @@ struct source {
 	bool reset;
 	int64_t next_poll, retry_at;
 	int64_t reset_seen_at; /* outbox seen ending before the tail; 0: no */
-	int64_t poll_interval, retry_ms;
+	int64_t poll_interval, retry_ms, probe_ms;
+	struct source_contact contact;
+	char boot_id[64]; /* the server start the keepalives come from */
 };
 
 static void
@@ -78,7 +80,10 @@ source_open(const struct source_options *opts, uint64_t after,
 	s->tail = after;
 	s->poll_interval = opts->poll_interval_ms;
 	s->retry_ms = opts->retry_ms;
+	s->probe_ms = opts->probe_ms;
 	snprintf(s->admin_url, sizeof(s->admin_url), "%s", opts->admin_url);
+	snprintf(s->contact.admin_url, sizeof(s->contact.admin_url), "%s",
+	         opts->admin_url);
 	atomic_init(&s->need_catchup, true);
 	if ((rv = rpc_client_open(&ao, &s->admin, why, why_len)) != HBMON_OK) {
 		free(s->ring);
@@ -144,6 +149,25 @@ source_pop(struct source *s, size_t n)
 		s->ring[s->head] = NULL;
 		s->head = (s->head + 1) % s->cap;
 		s->count--;
+	}
+}
+
+void
+source_contact(const struct source *s, struct source_contact *out)
+{
+	*out = s->contact;
+	out->tail = s->tail;
+}
+
+/* The outbox answered (ok) or could not be read, at now. */
+static void
+admin_answered(struct source *s, bool ok, int64_t now)
+{
+	if (ok) {
+		s->contact.admin_ok_ms = now;
+		s->contact.admin_failing_ms = 0;
+	} else if (s->contact.admin_failing_ms == 0) {
+		s->contact.admin_failing_ms = now;
 	}
 }
 
@@ -226,8 +250,10 @@ source_outbox_last(struct source *s, uint64_t *out, char *why, size_t why_len)
 	Hbmon__V1__AlertsAfterReply *page;
 	int rv = alerts_after(s, 0, 1, &page, why, why_len);
 
+	admin_answered(s, rv == HBMON_OK, clock_mono_ms());
 	if (rv == HBMON_OK) {
 		*out = page->last_seq;
+		s->contact.outbox_last = page->last_seq;
 		protobuf_c_message_free_unpacked(&page->base, NULL);
 	}
 	return rv;
@@ -244,9 +270,12 @@ catch_up(struct source *s, int64_t now)
 		size_t room = s->cap - s->count;
 		bool more;
 
-		if (alerts_after(s, s->tail,
-		                 room < PAGE_MAX ? (uint32_t) room : PAGE_MAX,
-		                 &page, why, sizeof(why)) != HBMON_OK) {
+		int rv = alerts_after(
+		    s, s->tail, room < PAGE_MAX ? (uint32_t) room : PAGE_MAX,
+		    &page, why, sizeof(why));
+
+		admin_answered(s, rv == HBMON_OK, clock_mono_ms());
+		if (rv != HBMON_OK) {
 			if (!s->admin_down) {
 				log_warn("cannot read the outbox; retrying",
 				         "admin=%s why=%s", s->admin_url, why);
@@ -260,6 +289,7 @@ catch_up(struct source *s, int64_t now)
 			         s->admin_url);
 			s->admin_down = false;
 		}
+		s->contact.outbox_last = page->last_seq;
 		if (page->n_alerts == 0 && page->last_seq < s->tail &&
 		    s->count == 0) {
 			if (s->reset_seen_at == 0 ||
@@ -311,12 +341,48 @@ catch_up(struct source *s, int64_t now)
 	s->next_poll = now + s->poll_interval;
 }
 
+/* Handles a keepalive from PUB. */
+static void
+keepalive(struct source *s, const void *msg, size_t len)
+{
+	Hbmon__V1__Keepalive *k;
+
+	if (keepalive_topic_unpack(msg, len, &k) != HBMON_OK) {
+		log_warn("ignoring a keepalive that does not decode",
+		         "bytes=%zu", len);
+		return;
+	}
+	s->contact.keepalive_ms = clock_mono_ms();
+	s->contact.keepalive_health = (int) k->health;
+	s->contact.keepalive_interval = k->interval_ms;
+	snprintf(s->contact.problem, sizeof(s->contact.problem), "%s",
+	         k->problem);
+	if (k->last_alert_seq > s->tail) {
+		/* An alert we have not seen: PUB dropped it, or it is on
+		 * its way; either way the outbox has it. */
+		atomic_store(&s->need_catchup, true);
+	}
+	if (strcmp(k->boot_id, s->boot_id) != 0) {
+		if (s->boot_id[0] != '\0') {
+			log_info("the server restarted (new boot id)",
+			         "uptime_ms=%lld", (long long) k->uptime_ms);
+			atomic_store(&s->need_catchup, true);
+		}
+		snprintf(s->boot_id, sizeof(s->boot_id), "%s", k->boot_id);
+	}
+	hbmon__v1__keepalive__free_unpacked(k, NULL);
+}
+
 /* Handles one PUB message. */
 static void
 received(struct source *s, const void *msg, size_t len)
 {
 	Hbmon__V1__Alert *a;
 
+	if (pub_topic_classify(msg, len) == PUB_KEEPALIVE) {
+		keepalive(s, msg, len);
+		return;
+	}
 	if (alert_topic_unpack(msg, len, &a) != HBMON_OK) {
 		log_warn("ignoring a PUB message that is not an alert",
 		         "bytes=%zu", len);
@@ -350,8 +416,13 @@ source_poll(struct source *s, int64_t wait_ms)
 	size_t len;
 	int rv;
 
+	int64_t heard = s->contact.keepalive_ms > s->contact.admin_ok_ms
+	                    ? s->contact.keepalive_ms
+	                    : s->contact.admin_ok_ms;
+	bool probe = s->probe_ms > 0 && now - heard >= s->probe_ms;
+
 	if (now >= s->retry_at &&
-	    (atomic_load(&s->need_catchup) || now >= s->next_poll ||
+	    (atomic_load(&s->need_catchup) || now >= s->next_poll || probe ||
 	     (s->behind && s->count <= s->cap / 2))) {
 		size_t before = s->count;
 		catch_up(s, now);

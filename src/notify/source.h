@@ -10,6 +10,15 @@
  * a filtered prefix: gaps are only visible when every seq is seen; filters
  * apply at delivery. At most queue_max alerts are held in memory; the rest
  * wait in the outbox and are fetched as the queue drains.
+ *
+ * The server's keepalives (SPEC §3.6) arrive on the same PUB socket and
+ * are taken here, never queued: each one is contact with the server, and
+ * one announcing an alert seq beyond the queue's tail (a dropped last
+ * alert) or a new boot id (a restart) triggers a catch-up at once. When
+ * neither a keepalive nor an admin answer came for probe_ms, the outbox is
+ * asked anyway, so a silent PUB socket is told apart from a dead server.
+ * source_contact says what was last heard, for contact.h and the dead
+ * man's switch.
  */
 #ifndef HBMON_NOTIFY_SOURCE_H
 #define HBMON_NOTIFY_SOURCE_H
@@ -30,6 +39,22 @@ struct source_options {
 	uint32_t queue_max;
 	int64_t poll_interval_ms;
 	int64_t retry_ms; /* wait after the outbox could not be read */
+	int64_t probe_ms; /* ask the outbox after this long without contact;
+	                     0: only every poll_interval */
+};
+
+/* What the source last heard from the server; times on the monotonic
+ * clock (clock_mono_ms), 0: never. */
+struct source_contact {
+	int64_t keepalive_ms;       /* the last keepalive arrived */
+	int64_t admin_ok_ms;        /* the outbox last answered */
+	int64_t admin_failing_ms;   /* first failed outbox call in a row */
+	uint64_t outbox_last;       /* the outbox's last seq, as last told */
+	uint64_t tail;              /* the newest alert seq queued or passed */
+	int keepalive_health;       /* HealthStatus of the last keepalive */
+	int64_t keepalive_interval; /* what it announced, ms */
+	char problem[256];          /* and why it is not healthy */
+	char admin_url[1024];
 };
 
 /*
@@ -65,6 +90,9 @@ void source_pop(struct source *s, size_t n);
  */
 int source_outbox_last(struct source *s, uint64_t *out, char *why,
                        size_t why_len);
+
+/* Fills out with what was last heard. */
+void source_contact(const struct source *s, struct source_contact *out);
 
 /*
  * True once after the source found the outbox ending below the cursor (the

@@ -130,6 +130,10 @@ handle(struct watch *w, nng_msg *msg, int64_t mono_ns, int64_t wall_ms)
 	char why[160] = "", text[300];
 	enum verdict v;
 
+	if (pub_topic_classify(nng_msg_body(msg), nng_msg_len(msg)) ==
+	    PUB_KEEPALIVE) {
+		return; /* the server's sign of life, not an alert */
+	}
 	if (alert_topic_unpack(nng_msg_body(msg), nng_msg_len(msg), &a) !=
 	    HBMON_OK) {
 		pthread_mutex_lock(&w->lock);

@@ -125,7 +125,9 @@ on_published(struct follower *f, nng_msg *msg)
 
 	if (alert_topic_unpack(nng_msg_body(msg), nng_msg_len(msg), &a) !=
 	    HBMON_OK) {
-		return; /* not an alert: the outbox poll covers us */
+		/* A keepalive, or not an alert at all: the outbox poll
+		 * covers us. */
+		return;
 	}
 	if (a->seq == f->last + 1) {
 		take(f, a);
