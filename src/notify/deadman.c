@@ -25,6 +25,7 @@ struct deadman {
 	pthread_mutex_t lock; /* guards the fields below */
 	pthread_cond_t wake;
 	bool healthy;
+	int64_t until_ms; /* healthy holds until then */
 	bool changed;
 	char why[256];
 	atomic_bool stop; /* also aborts a ping in flight */
@@ -76,6 +77,13 @@ run(void *arg)
 		struct timespec until;
 		int64_t now = clock_mono_ms();
 
+		if (d->healthy && now >= d->until_ms) {
+			/* Nobody said it is still healthy in time. */
+			d->healthy = false;
+			d->changed = true;
+			snprintf(d->why, sizeof(d->why),
+			         "no fresh news of the server");
+		}
 		if (d->changed) {
 			d->changed = false;
 			if (d->healthy) {
@@ -98,7 +106,9 @@ run(void *arg)
 		}
 		/* Wake for the next ping, a change, or a stop. */
 		{
-			int64_t due = d->healthy ? next : now + 60000;
+			int64_t due = !d->healthy          ? now + 60000
+			              : next < d->until_ms ? next
+			                                   : d->until_ms;
 			until.tv_sec = (time_t) (due / 1000);
 			until.tv_nsec = (long) (due % 1000) * 1000000;
 		}
@@ -141,12 +151,17 @@ deadman_start(const char *url, int64_t interval_ms, struct deadman **out)
 }
 
 void
-deadman_set(struct deadman *d, bool healthy, const char *why)
+deadman_set(struct deadman *d, bool healthy, int64_t until_ms, const char *why)
 {
 	if (d == NULL) {
 		return;
 	}
 	pthread_mutex_lock(&d->lock);
+	d->until_ms = until_ms;
+	if (healthy && until_ms <= clock_mono_ms()) {
+		healthy = false;
+		why = "no fresh news of the server";
+	}
 	if (healthy != d->healthy) {
 		d->healthy = healthy;
 		d->changed = true;

@@ -7,8 +7,11 @@
  * the whole machine is gone, and resumes (with a ping at once) when it is
  * healthy again.
  *
- * The delivery loop decides what healthy means (deadman_set); a thread of
- * its own does the pinging, so a slow receiver never holds up delivery.
+ * The delivery loop decides what healthy means (deadman_set), and until
+ * when that judgement holds without news (the last keepalive's freshness
+ * runs out): a loop held up by a slow call cannot keep the pings going. A
+ * thread of its own does the pinging, so a slow receiver never holds up
+ * delivery.
  * The URL may carry a secret (a check's UUID): it never appears in logs,
  * only its scheme and host do.
  */
@@ -29,11 +32,13 @@ struct deadman;
 int deadman_start(const char *url, int64_t interval_ms, struct deadman **out);
 
 /*
- * Whether the path is healthy now; why (when not): a sentence for the
- * log. Turning healthy pings at once. Thread-safe, never blocks; NULL d is
+ * Whether the path is healthy now, and until when (monotonic ms) that
+ * holds unless told again; why (when not): a sentence for the log.
+ * Turning healthy pings at once. Thread-safe, never blocks; NULL d is
  * fine.
  */
-void deadman_set(struct deadman *d, bool healthy, const char *why);
+void deadman_set(struct deadman *d, bool healthy, int64_t until_ms,
+                 const char *why);
 
 /* Stops the thread (a ping in flight is aborted) and frees d. NULL is
  * fine. */

@@ -276,7 +276,8 @@ report_path(struct delivery *d, const struct source_contact *sc, int64_t now)
 		snprintf(why, sizeof(why),
 		         "the delivery cursor cannot be stored");
 	}
-	deadman_set(d->o->deadman, why[0] == '\0', why);
+	deadman_set(d->o->deadman, why[0] == '\0', sc->keepalive_ms + fresh,
+	            why);
 }
 
 /* What the source heard goes to the contact and the dead man's switch;

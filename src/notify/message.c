@@ -564,7 +564,13 @@ view_alert(struct view *w, const struct message_set *m,
 	struct tpl_vars vars;
 
 	w->n = 0;
-	view_setf(w, "seq", "%" PRIu64, a->seq);
+	if (a->notifier != NULL && a->notifier[0] != '\0') {
+		/* Raised by a notifier: in no outbox, numbered by it. */
+		view_setf(w, "seq", "%s-%" PRIu64, a->notifier,
+		          a->notifier_seq);
+	} else {
+		view_setf(w, "seq", "%" PRIu64, a->seq);
+	}
 	view_set(w, "kind", kind);
 	view_set(w, "kind_text", word(m, "kind", kind, kind));
 	view_set(w, "severity", severity);

@@ -71,6 +71,14 @@ source_open(const struct source_options *opts, uint64_t after,
 	};
 	int rv;
 
+	/* A call waits for a connection up to its timeout while the server
+	 * is away, and the delivery loop waits with it: keep that well
+	 * inside server_timeout, so losing contact is noticed in time. */
+	if (opts->probe_ms > 0 && opts->probe_ms < ADMIN_TIMEOUT_MS) {
+		ao.timeout_ms =
+		    opts->probe_ms < 500 ? 500 : (int) opts->probe_ms;
+	}
+
 	if (s == NULL ||
 	    (s->ring = calloc(opts->queue_max, sizeof(*s->ring))) == NULL) {
 		free(s);

@@ -496,14 +496,26 @@ nt_send_orders(struct rpc_client *c, size_t n, const char *const *names,
 void
 nt_server_start(struct harness_server *srv, const char *const *robots)
 {
-	static const char *const args[] = { "--interval-max",
-		                            "300ms",
-		                            "--miss-threshold",
-		                            "2",
-		                            "--repeat-interval",
-		                            "1h",
-		                            NULL };
+	nt_server_start_with(srv, robots, NULL);
+}
 
+void
+nt_server_start_with(struct harness_server *srv, const char *const *robots,
+                     const char *const *more)
+{
+	const char *args[32] = { "--interval-max",
+		                 "300ms",
+		                 "--miss-threshold",
+		                 "2",
+		                 "--repeat-interval",
+		                 "1h",
+		                 NULL };
+	int n = 6;
+
+	for (int i = 0; more != NULL && more[i] != NULL && n < 30; i++) {
+		args[n++] = more[i];
+	}
+	args[n] = NULL;
 	harness_server_init(srv);
 	for (size_t i = 0; robots != NULL && robots[i] != NULL; i++) {
 		harness_robot_add(srv, robots[i], NT_SECRET);

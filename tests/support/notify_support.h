@@ -28,6 +28,10 @@
  */
 void nt_server_start(struct harness_server *srv, const char *const *robots);
 
+/* As nt_server_start, with more flags (NULL-terminated; they win). */
+void nt_server_start_with(struct harness_server *srv, const char *const *robots,
+                          const char *const *more);
+
 /* Debian's python: the one with python3-aiosmtpd (see tools/install-deps.sh).
  */
 #define NT_PYTHON "/usr/bin/python3"

@@ -21,6 +21,10 @@ A wrong token gets 401 Unauthorized, as the real API does.
 
 POST /hook stands in for a webhook receiver the same way (its records
 also carry "raw", the body as sent, and "headers").
+
+Any GET stands in for a dead man's switch (Healthchecks.io and the like):
+it is recorded as {"t", "method": "GET", "path", "status": 200} and
+answered 200 "OK", whatever the mode.
 """
 import http.server
 import json
@@ -68,6 +72,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for k, v in headers:
             self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        record({"t": time.time(), "method": "GET", "path": self.path,
+                "status": 200})
+        data = b"OK"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
