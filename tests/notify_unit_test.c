@@ -1,7 +1,7 @@
 /*
  * hbmon-notify's modules on their own: templates and escaping, Telegram
- * HTML cutting, MIME encodings, the message sets, the cursor file,
- * backoff, rate limit and filters.
+ * HTML cutting, MIME encodings, the message sets, the cursor file, the
+ * contact state (SERVER_UNREACHABLE), backoff, rate limit and filters.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include "harness.h"
 #include "hbmon/error.h"
 #include "notify/backoff.h"
+#include "notify/contact.h"
 #include "notify/cursor.h"
 #include "notify/filter.h"
 #include "notify/html.h"
@@ -397,6 +398,219 @@ Test(cursor, stores_reopens_locks_and_refuses_garbage)
 	cr_assert_eq(cursor_open(sub, "tg", &c, &seq, &found, why, sizeof(why)),
 	             HBMON_EINVAL);
 	cr_assert(strstr(why, "does not hold an alert seq") != NULL);
+	harness_rmrf(dir);
+}
+
+/* ---- contact with the server ---- */
+
+static struct contact *
+open_contact(const char *dir, int64_t now)
+{
+	struct contact_options o = { .state_dir = dir,
+		                     .name = "tg",
+		                     .server_timeout = 30000,
+		                     .repeat_interval = 3600000,
+		                     .tz_offset_min = 0 };
+	struct contact *c;
+	char why[600];
+
+	cr_assert_eq(contact_open(&o, now, &c, why, sizeof(why)), HBMON_OK,
+	             "%s", why);
+	return c;
+}
+
+/* What a source heard: a keepalive and an answer at heard_ms. */
+static struct source_contact
+heard_at(int64_t heard_ms, uint64_t tail, uint64_t outbox_last)
+{
+	struct source_contact sc = { 0 };
+
+	sc.keepalive_ms = heard_ms;
+	sc.admin_ok_ms = heard_ms;
+	sc.tail = tail;
+	sc.outbox_last = outbox_last;
+	snprintf(sc.admin_url, sizeof(sc.admin_url), "ipc:///v/admin.sock");
+	return sc;
+}
+
+/* Delivers (drops) the pending notice, asserting there was one. */
+static Hbmon__V1__Alert *
+take_notice(struct contact *c)
+{
+	const Hbmon__V1__Alert *a = contact_pending(c);
+	Hbmon__V1__Alert *copy;
+	uint8_t buf[4096];
+	size_t n;
+	char why[600];
+
+	cr_assert_not_null(a, "no notice");
+	n = hbmon__v1__alert__pack(a, buf);
+	copy = hbmon__v1__alert__unpack(NULL, n, buf);
+	cr_assert_eq(contact_delivered(c, why, sizeof(why)), HBMON_OK, "%s",
+	             why);
+	return copy;
+}
+
+Test(contact, unreachable_after_the_timeout_repeats_and_resolves)
+{
+	const int64_t wall0 = INT64_C(1768880000000);
+	struct source_contact sc = heard_at(1000, 7, 7);
+	Hbmon__V1__Alert *a;
+	struct contact *c;
+	char dir[600];
+
+	harness_tmpdir(dir, sizeof(dir));
+	c = open_contact(dir, 0);
+	contact_update(c, &sc, 30999, wall0 + 30999);
+	cr_assert_null(contact_pending(c), "before server_timeout");
+	cr_assert_not(contact_lost(c));
+	contact_update(c, &sc, 31000, wall0 + 31000);
+	cr_assert(contact_lost(c));
+	a = take_notice(c);
+	cr_assert_eq(a->kind, K(SERVER_UNREACHABLE));
+	cr_assert_eq(a->severity, SEV(CRITICAL));
+	cr_assert_eq(a->state, ST(FIRING));
+	cr_assert_eq(a->seq, 0);
+	cr_assert_str_eq(a->robot, "");
+	cr_assert_str_eq(a->notifier, "tg");
+	cr_assert_eq(a->notifier_seq, 1);
+	cr_assert_str_eq(a->dedupe_key, "notify-tg:SERVER_UNREACHABLE:1");
+	cr_assert(strstr(a->summary, "lost contact with hbmon-server at "
+	                             "ipc:///v/admin.sock since "
+	                             "2026-01-20T03:33:21") != NULL,
+	          "%s", a->summary);
+	hbmon__v1__alert__free_unpacked(a, NULL);
+
+	/* Nothing more until repeat_interval, then a repeat. */
+	contact_update(c, &sc, 60000, wall0 + 60000);
+	cr_assert_null(contact_pending(c));
+	contact_update(c, &sc, 31000 + 3600000, wall0 + 31000 + 3600000);
+	a = take_notice(c);
+	cr_assert_eq(a->repeat, 1);
+	cr_assert_eq(a->notifier_seq, 2);
+	cr_assert_str_eq(a->dedupe_key, "notify-tg:SERVER_UNREACHABLE:1");
+	cr_assert(strncmp(a->summary, "still ", 6) == 0, "%s", a->summary);
+	hbmon__v1__alert__free_unpacked(a, NULL);
+
+	/* A keepalive alone does not end it: the outbox must answer. */
+	sc.keepalive_ms = 3700000;
+	contact_update(c, &sc, 3700001, wall0 + 3700001);
+	cr_assert(contact_lost(c));
+	sc.admin_ok_ms = 3700002;
+	sc.outbox_last = 10;
+	contact_update(c, &sc, 3700003, wall0 + 3700003);
+	cr_assert_not(contact_lost(c));
+	a = take_notice(c);
+	cr_assert_eq(a->kind, K(RECOVERED));
+	cr_assert_eq(a->state, ST(RESOLVED));
+	cr_assert_eq(a->details->resolves, K(SERVER_UNREACHABLE));
+	cr_assert_eq(a->details->alerts_meanwhile, 3);
+	cr_assert_eq(a->notifier_seq, 3);
+	cr_assert(strstr(a->summary, "is back after 1 h 1 min; 3 alerts "
+	                             "raised meanwhile follow") != NULL,
+	          "%s", a->summary);
+	hbmon__v1__alert__free_unpacked(a, NULL);
+	cr_assert_null(contact_pending(c));
+	contact_close(c);
+	harness_rmrf(dir);
+}
+
+Test(contact, an_unreadable_outbox_is_unreachable_too)
+{
+	struct source_contact sc = heard_at(1000, 0, 0);
+	Hbmon__V1__Alert *a;
+	struct contact *c;
+	char dir[600];
+
+	harness_tmpdir(dir, sizeof(dir));
+	c = open_contact(dir, 0);
+	/* Keepalives keep coming; the outbox fails from 2 s on. */
+	sc.admin_failing_ms = 2000;
+	for (int64_t t = 2000; t < 32000; t += 1000) {
+		sc.keepalive_ms = t;
+		contact_update(c, &sc, t, t);
+		cr_assert_null(contact_pending(c), "at %lld", (long long) t);
+	}
+	sc.keepalive_ms = 32000;
+	contact_update(c, &sc, 32000, 32000);
+	a = take_notice(c);
+	cr_assert(strstr(a->summary, "cannot read the outbox") != NULL, "%s",
+	          a->summary);
+	hbmon__v1__alert__free_unpacked(a, NULL);
+	contact_close(c);
+	harness_rmrf(dir);
+}
+
+Test(contact, a_restart_neither_repeats_nor_forgets_a_notice)
+{
+	struct source_contact sc = heard_at(1000, 4, 4), none = { 0 };
+	Hbmon__V1__Alert *a;
+	struct contact *c;
+	char dir[600], path[700], why[600];
+
+	harness_tmpdir(dir, sizeof(dir));
+	c = open_contact(dir, 0);
+	contact_update(c, &sc, 40000, 40000);
+	cr_assert_not_null(contact_pending(c));
+	/* Killed before the sink took it: the next run still has it. */
+	contact_close(c);
+	c = open_contact(dir, 0);
+	cr_assert(contact_lost(c));
+	a = take_notice(c);
+	cr_assert_eq(a->notifier_seq, 1);
+	hbmon__v1__alert__free_unpacked(a, NULL);
+	/* Delivered, then restarted: nothing again, even though this run
+	 * never heard the server at all. */
+	contact_close(c);
+	c = open_contact(dir, 100);
+	contact_update(c, &none, 100000, 100000);
+	cr_assert_null(contact_pending(c));
+	/* The first answer of this run resolves it, with a new seq. */
+	none.admin_ok_ms = 100001;
+	contact_update(c, &none, 100002, 100002);
+	a = take_notice(c);
+	cr_assert_eq(a->kind, K(RECOVERED));
+	cr_assert_eq(a->notifier_seq, 2);
+	hbmon__v1__alert__free_unpacked(a, NULL);
+	contact_close(c);
+
+	/* A file that is not contact state stops the start, untouched. */
+	snprintf(path, sizeof(path), "%s/notify-tg.contact", dir);
+	nt_write_file(path, "hbmon-notify contact 1\nnext_seq banana\n");
+	{
+		struct contact_options o = { .state_dir = dir,
+			                     .name = "tg",
+			                     .server_timeout = 30000,
+			                     .repeat_interval = 3600000 };
+		cr_assert_eq(contact_open(&o, 0, &c, why, sizeof(why)),
+		             HBMON_EINVAL);
+		cr_assert(strstr(why, "does not hold") != NULL, "%s", why);
+		nt_write_file(path, "hbmon-notify contact 1\nnext_seq 5\n"
+		                    "pending zz\n");
+		cr_assert_eq(contact_open(&o, 0, &c, why, sizeof(why)),
+		             HBMON_EINVAL);
+	}
+	harness_rmrf(dir);
+}
+
+Test(contact, never_heard_counts_from_the_start)
+{
+	struct source_contact none = { 0 };
+	Hbmon__V1__Alert *a;
+	struct contact *c;
+	char dir[600];
+
+	harness_tmpdir(dir, sizeof(dir));
+	c = open_contact(dir, 5000);
+	contact_update(c, &none, 34999, 34999);
+	cr_assert_null(contact_pending(c));
+	contact_update(c, &none, 35000, 35000);
+	a = take_notice(c);
+	cr_assert(strstr(a->summary, "since this notifier started") != NULL,
+	          "%s", a->summary);
+	cr_assert_eq(a->details->last_seen_ms, 0);
+	hbmon__v1__alert__free_unpacked(a, NULL);
+	contact_close(c);
 	harness_rmrf(dir);
 }
 
