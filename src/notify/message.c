@@ -58,6 +58,8 @@ static const char *const known_names[] = {
 	"missing_accounts",
 	"missing_count",
 	"outage",
+	"unclean_stop",
+	"alerts_meanwhile",
 	"resolves",
 	"resolves_text",
 	"count",
@@ -538,6 +540,8 @@ view_details(struct view *w, const struct message_set *m,
 	view_put(w, "missing_accounts", strbuf_take(&list));
 	view_setf(w, "missing_count", "%zu", d->n_missing_accounts);
 	view_set_duration(w, m, "outage", d->outage_ms);
+	view_set(w, "unclean_stop", d->unclean_stop ? "1" : "");
+	view_setf(w, "alerts_meanwhile", "%" PRIu64, d->alerts_meanwhile);
 	view_set(w, "resolves",
 	         d->resolves != 0 ? or_unknown(words_alert_kind(d->resolves))
 	                          : "");
