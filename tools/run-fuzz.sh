@@ -30,6 +30,10 @@ printf 'robot { event: "ROBOT_HEARTBEAT" status: HEALTH_STATUS_HEALTHY timestamp
   printf 'seq: 3 kind: ALERT_KIND_HEARTBEAT_MISSED severity: SEVERITY_CRITICAL robot: "R1" summary: "s" details { misses: 3 affected { account: "A" } last_payload: "{}" }' \
     | protoc -Iproto --encode=hbmon.v1.Alert hbmon/v1/alert.proto
 } >"$corpus/alert/seed"
+{ printf 'keepalive/'
+  printf 'boot_id: "0123456789abcdef0123456789abcdef" uptime_ms: 5000 last_alert_seq: 7 interval_ms: 5000 health: HEALTH_STATUS_DEGRADED problem: "slow"' \
+    | protoc -Iproto --encode=hbmon.v1.Keepalive hbmon/v1/alert.proto
+} >"$corpus/alert/seed-keepalive"
 
 for target in envelope hbjson time alert rules; do
   echo "fuzz_$target: ${seconds} s"
