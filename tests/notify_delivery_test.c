@@ -47,25 +47,17 @@ teardown(void)
 static size_t
 delivered(uint64_t *seqs, size_t max)
 {
-	char *text = harness_read_file(nt.out);
-	size_t n = 0;
+	json_t *all = nt_out_lines(&nt), *j;
+	size_t n = json_array_size(all), i;
 
-	for (char *line = text, *next; *line != '\0'; line = next) {
-		json_t *j;
-		if ((next = strchr(line, '\n')) == NULL) {
-			break;
-		}
-		*next++ = '\0';
-		j = json_loads(line, 0, NULL);
-		cr_assert_not_null(j, "not a JSON line: %s", line);
-		if (n < max) {
-			seqs[n] = (uint64_t) json_integer_value(
+	json_array_foreach(all, i, j)
+	{
+		if (i < max) {
+			seqs[i] = (uint64_t) json_integer_value(
 			    json_object_get(j, "seq"));
 		}
-		n++;
-		json_decref(j);
 	}
-	free(text);
+	json_decref(all);
 	return n;
 }
 

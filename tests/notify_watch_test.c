@@ -64,21 +64,7 @@ restart_server(void)
 static json_t *
 lines(void)
 {
-	char *text = harness_read_file(nt.out);
-	json_t *all = json_array();
-
-	for (char *line = text, *next; *line != '\0'; line = next) {
-		json_t *j;
-		if ((next = strchr(line, '\n')) == NULL) {
-			break;
-		}
-		*next++ = '\0';
-		j = json_loads(line, 0, NULL);
-		cr_assert_not_null(j, "not a JSON line: %s", line);
-		json_array_append_new(all, j);
-	}
-	free(text);
-	return all;
+	return nt_out_lines(&nt);
 }
 
 static const char *

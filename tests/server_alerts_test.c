@@ -38,19 +38,9 @@ static struct rpc_client *adm;
 static void
 start_with(const char *const *more)
 {
-	const char *args[32] = { "--interval-max",
-		                 "300ms",
-		                 "--miss-threshold",
-		                 "2",
-		                 "--repeat-interval",
-		                 "1h",
-		                 NULL };
-	int n = 6;
+	const char *args[32];
 
-	for (int i = 0; more != NULL && more[i] != NULL && n < 30; i++) {
-		args[n++] = more[i];
-	}
-	args[n] = NULL;
+	harness_args(args, 32, harness_quick_alerts, more);
 	harness_server_init(&srv);
 	harness_robot_add(&srv, "R1", SECRET);
 	harness_robot_add(&srv, "R2", SECRET);
@@ -574,13 +564,7 @@ Test(alerts, account_mismatch_lasting_two_intervals, .fini = stop,
 
 Test(alerts, restart_grants_grace_and_says_so_once, .fini = stop, .timeout = 90)
 {
-	const char *args[] = { "--interval-max",
-		               "300ms",
-		               "--miss-threshold",
-		               "2",
-		               "--repeat-interval",
-		               "1h",
-		               NULL };
+	const char *const *args = harness_quick_alerts;
 	struct harness_robot r1, r2;
 	Hbmon__V1__Alert **a;
 	Hbmon__V1__Alert *restarted, *missed;

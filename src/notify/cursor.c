@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/dirs.h"
 #include "hbmon/error.h"
 #include "notify/statefile.h"
 
@@ -75,7 +76,7 @@ cursor_open(const char *state_dir, const char *name, struct cursor **out,
 		goto fail;
 	}
 	snprintf(lock, sizeof(lock), "%s/notify-%s.lock", state_dir, name);
-	if (statefile_make_dirs(state_dir) != 0) {
+	if (dirs_make(state_dir) != 0) {
 		snprintf(why, why_len, "cannot create state_dir %s: %s",
 		         state_dir, strerror(errno));
 		rv = HBMON_EIO;

@@ -13,29 +13,6 @@
 #define PATH_LEN 1024
 
 int
-statefile_make_dirs(const char *path)
-{
-	char buf[PATH_LEN];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-				return -1;
-			}
-			*p = '/';
-		}
-	}
-	return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-int
 statefile_replace(const char *dir, const char *path, const void *data,
                   size_t len, char *why, size_t why_len)
 {

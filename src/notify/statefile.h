@@ -9,12 +9,6 @@
 #include <stddef.h>
 
 /*
- * mkdir -p, with mode 0700 for the directories it creates. Returns 0, or
- * -1 with errno set.
- */
-int statefile_make_dirs(const char *path);
-
-/*
  * Replaces the file at path (in directory dir) with len bytes of data:
  * writes path.tmp (mode 0600), fsyncs it, renames it over path and fsyncs
  * dir. Returns HBMON_OK, or HBMON_EIO with why naming the step that failed

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/dirs.h"
 #include "common/log.h"
 #include "common/sdnotify.h"
 #include "hbmon/error.h"
@@ -44,33 +45,6 @@ usage(FILE *f)
 	           "Every key of the config file is also a flag; flags win.\n"
 	           "\n");
 	config_print_help(&settings_spec, f);
-}
-
-/* mkdir -p with mode 0700 for directories it creates. */
-static int
-make_dirs(const char *path)
-{
-	char buf[SETTINGS_PATH_MAX];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-				return -1;
-			}
-			*p = '/';
-		}
-	}
-	if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -272,7 +246,7 @@ main(int argc, char **argv)
 	/* The database holds robot secrets: nothing the server creates is
 	 * for other users' eyes. */
 	umask(0077);
-	if (make_dirs(set.data_dir) != 0) {
+	if (dirs_make(set.data_dir) != 0) {
 		fprintf(stderr, "hbmon-server: cannot create data dir %s: %s\n",
 		        set.data_dir, strerror(errno));
 		return 1;

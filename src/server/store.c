@@ -156,8 +156,8 @@ static const char *const migrations[] = {
 	 * 0 unknown (a database from before this schema), 1 running (set at
 	 * start: still 1 at the next start means kill -9, a crash or power
 	 * loss), 2 stopped cleanly. */
-	"ALTER TABLE server_state ADD COLUMN run_state INTEGER NOT NULL"
-	" DEFAULT 0;",
+	("ALTER TABLE server_state ADD COLUMN run_state INTEGER NOT NULL"
+	 " DEFAULT 0;"),
 };
 
 enum stmt_id {

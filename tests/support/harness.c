@@ -192,6 +192,33 @@ harness_server_start(struct harness_server *srv, const char *const *extra)
 	return start_server(srv, extra, NULL, NULL);
 }
 
+const char *const harness_quick_alerts[] = {
+	"--interval-max",
+	"300ms",
+	"--miss-threshold",
+	"2",
+	"--repeat-interval",
+	"1h",
+	NULL,
+};
+
+void
+harness_args(const char **out, size_t max, const char *const *base,
+             const char *const *more)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; base != NULL && base[i] != NULL; i++) {
+		cr_assert_lt(n + 1, max, "too many flags");
+		out[n++] = base[i];
+	}
+	for (size_t i = 0; more != NULL && more[i] != NULL; i++) {
+		cr_assert_lt(n + 1, max, "too many flags");
+		out[n++] = more[i];
+	}
+	out[n] = NULL;
+}
+
 int
 harness_server_stop(struct harness_server *srv)
 {

@@ -64,6 +64,20 @@ bool harness_server_start_env(struct harness_server *srv,
 bool harness_server_start_status(struct harness_server *srv,
                                  const char *const *extra, int *status);
 
+/*
+ * Server flags for alert tests (NULL-terminated): --interval-max 300ms
+ * --miss-threshold 2 --repeat-interval 1h: a silent robot is alerted on
+ * about 900 ms after its last heartbeat, and nothing repeats.
+ */
+extern const char *const harness_quick_alerts[];
+
+/*
+ * Joins two NULL-terminated flag lists (either may be NULL) into out (max
+ * entries with the NULL): base, then more, whose flags win.
+ */
+void harness_args(const char **out, size_t max, const char *const *base,
+                  const char *const *more);
+
 /* SIGTERM, then waits; returns the exit status (as waitpid gives it). */
 int harness_server_stop(struct harness_server *srv);
 

@@ -366,6 +366,26 @@ nt_notifier_stop(struct nt_notifier *n)
 	}
 }
 
+json_t *
+nt_out_lines(const struct nt_notifier *n)
+{
+	char *text = harness_read_file(n->out);
+	json_t *all = json_array();
+
+	for (char *line = text, *next; *line != '\0'; line = next) {
+		json_t *j;
+		if ((next = strchr(line, '\n')) == NULL) {
+			break;
+		}
+		*next++ = '\0';
+		j = json_loads(line, 0, NULL);
+		cr_assert_not_null(j, "not a JSON line: %s", line);
+		json_array_append_new(all, j);
+	}
+	free(text);
+	return all;
+}
+
 void
 nt_notifier_fini(struct nt_notifier *n)
 {
@@ -503,19 +523,9 @@ void
 nt_server_start_with(struct harness_server *srv, const char *const *robots,
                      const char *const *more)
 {
-	const char *args[32] = { "--interval-max",
-		                 "300ms",
-		                 "--miss-threshold",
-		                 "2",
-		                 "--repeat-interval",
-		                 "1h",
-		                 NULL };
-	int n = 6;
+	const char *args[32];
 
-	for (int i = 0; more != NULL && more[i] != NULL && n < 30; i++) {
-		args[n++] = more[i];
-	}
-	args[n] = NULL;
+	harness_args(args, 32, harness_quick_alerts, more);
 	harness_server_init(srv);
 	for (size_t i = 0; robots != NULL && robots[i] != NULL; i++) {
 		harness_robot_add(srv, robots[i], NT_SECRET);

@@ -113,6 +113,13 @@ void nt_notifier_start(struct nt_notifier *n, struct harness_server *srv,
  */
 void nt_notifier_stop(struct nt_notifier *n);
 
+/*
+ * The JSON lines n's stdout holds so far (the stdout sink's alerts), as a
+ * JSON array (decref); a line still being written is left out. Asserts
+ * every complete line is JSON.
+ */
+json_t *nt_out_lines(const struct nt_notifier *n);
+
 /* Kills n if running and removes its state dir. */
 void nt_notifier_fini(struct nt_notifier *n);
 
