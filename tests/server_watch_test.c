@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -391,4 +392,51 @@ Test(server_watch, two_servers_watch_each_other)
 	rpc_client_close(adm);
 	/* ... and A goes on without its watcher (no hang, clean stop). */
 	cr_assert_eq(harness_server_stop(&a), 0);
+}
+
+Test(server_watch, watch_settings_are_checked_at_start)
+{
+	const char *no_robot[] = { "--watch-server", "tcp://127.0.0.1:9",
+		                   NULL };
+	const char *no_file[] = { "--watch-server",
+		                  "tcp://127.0.0.1:9",
+		                  "--watch-robot",
+		                  "hbmon-a",
+		                  "--watch-secret-file",
+		                  "/nonexistent/secret",
+		                  NULL };
+	const char *bad_robot[] = { "--watch-server",
+		                    "tcp://127.0.0.1:9",
+		                    "--watch-robot",
+		                    "no spaces",
+		                    "--watch-secret-file",
+		                    NULL,
+		                    NULL };
+	char secret[700];
+	char *log;
+	int st = 0;
+
+	harness_server_init(&a);
+	cr_assert_not(harness_server_start_status(&a, no_robot, &st));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+	log = harness_server_log(&a);
+	cr_assert(strstr(log, "watch_server needs watch_robot and "
+	                      "watch_secret_file") != NULL,
+	          "%s", log);
+	free(log);
+
+	cr_assert_not(harness_server_start_status(&a, no_file, &st));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d", st);
+	log = harness_server_log(&a);
+	cr_assert(strstr(log, "watch_secret_file") != NULL, "%s", log);
+	free(log);
+
+	snprintf(secret, sizeof(secret), "%s/watch.secret", a.dir);
+	write_secret(secret);
+	bad_robot[5] = secret;
+	cr_assert_not(harness_server_start_status(&a, bad_robot, &st));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d", st);
+	log = harness_server_log(&a);
+	cr_assert(strstr(log, "watch_robot no spaces") != NULL, "%s", log);
+	free(log);
 }

@@ -315,6 +315,11 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	store = NULL; /* the recorder owns it now */
+	/* Before listening: bad watch_* settings stop the start. */
+	if (start_selfwatch(&set, health, rec, pub, started_mono, &watcher,
+	                    &sw) != HBMON_OK) {
+		goto fail;
+	}
 
 	memset(&aopts, 0, sizeof(aopts));
 	aopts.ipc_url = set.admin;
@@ -361,10 +366,6 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	explicit_bzero(admin_secret, sizeof(admin_secret));
-	if (start_selfwatch(&set, health, rec, pub, started_mono, &watcher,
-	                    &sw) != HBMON_OK) {
-		goto fail;
-	}
 	sdnotify_ready("serving");
 	log_info("hbmon-server ready",
 	         "version=%s data_dir=%s listen=%s admin=%s publish=%s auth=%s",

@@ -55,15 +55,16 @@ watcher_open(const struct watcher_options *opts, struct watcher **out,
 		free(w);
 		return rv;
 	}
-	/* A report slower than a quarter interval is as good as none, and
-	 * must not hold up the next one. */
+	/* A report slower than a quarter interval is as good as none, but
+	 * a loaded loopback still gets a second; a late one only delays the
+	 * next. */
 	if (max > 86400000) {
 		max = 86400000;
 	}
 	hbmon_client_set_timeout(w->client,
-	                         (uint32_t) (max / 4 > 5000 ? 5000
-	                                     : max / 4 < 1  ? 1
-	                                                    : max / 4));
+	                         (uint32_t) (max / 4 > 5000   ? 5000
+	                                     : max / 4 < 1000 ? 1000
+	                                                      : max / 4));
 	hbmon_client_set_interval(
 	    w->client, (uint32_t) (max - max / 4 > 0 ? max - max / 4 : 1),
 	    (uint32_t) (max > 0 ? max : 1));
