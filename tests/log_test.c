@@ -118,7 +118,12 @@ Test(log, quoting_and_escaping)
 		{ "k=v", "\"k=v\"" },
 		{ "\x01\x1f\x7f", "\"\\x01\\x1f\\x7f\"" },
 		{ "", "\"\"" },
-		{ "caf\xc3\xa9", "caf\xc3\xa9" }, /* UTF-8 passes as is */
+		/* No byte >= 0x80 from a peer reaches the log raw. */
+		{ "caf\xc3\xa9", "\"caf\\u00e9\"" },
+		{ "R1\xff", "\"R1\\xff\"" },
+		{ "\xf0\x9f\x93\x88", "\"\\U0001f4c8\"" },
+		{ "\x1b[2J", "\"\\x1b[2J\"" },
+		{ "\xe2\x80\xae", "\"\\u202e\"" },
 		{ "ok", "ok" },
 	};
 
@@ -336,7 +341,7 @@ Test(log, long_line_is_truncated_to_one_line)
 	free(quoted);
 }
 
-Test(log, truncation_keeps_utf8_whole)
+Test(log, truncation_keeps_escapes_whole)
 {
 	size_t n = 2 * PIPE_BUF;
 	char *text = malloc(n + 1);
@@ -348,8 +353,8 @@ Test(log, truncation_keeps_utf8_whole)
 		memcpy(text + i, "\xe2\x82\xac", 3); /* the euro sign */
 	}
 	text[n - n % 3] = '\0';
-	for (int shift = 0; shift < 3; shift++) {
-		char msg[4] = "m";
+	for (int shift = 0; shift < 6; shift++) {
+		char msg[8] = "m";
 		memset(msg, 'm', (size_t) shift + 1);
 		msg[shift + 1] = '\0';
 		capture_start();
@@ -357,9 +362,13 @@ Test(log, truncation_keeps_utf8_whole)
 		out = capture_end();
 		len = strlen(out);
 		cr_assert_eq(strcmp(out + len - 16, " truncated=true\n"), 0);
-		/* before the tail: whole euro signs only */
-		cr_assert_eq(memcmp(out + len - 19, "\xe2\x82\xac", 3), 0,
-		             "shift %d", shift);
+		/* before the tail and the closing quote: a whole escape */
+		cr_assert_eq(memcmp(out + len - 23, "\\u20ac\"", 7), 0,
+		             "shift %d: %s", shift, out + len - 40);
+		for (size_t i = 0; i < len; i++) {
+			cr_assert((unsigned char) out[i] < 0x80,
+			          "raw byte at %zu", i);
+		}
 		free(out);
 	}
 	free(text);

@@ -282,16 +282,61 @@ Test(rules, unparsable_input_is_refused_with_a_reason, .timeout = 10)
 	}
 }
 
-Test(rules, account_names_may_hold_any_utf8, .timeout = 10)
+Test(rules, account_names_may_hold_printable_utf8, .timeout = 10)
 {
+	static const char *const fine[] = {
+		"ACC <b>&amp;", /* HTML is escaped where it matters (sinks) */
+		"akun-\xc3\xa9\xe2\x82\xac",
+		"\xf0\x9f\x93\x88 chart",
+		"back\\slash",
+	};
 	Hbmon__V1__AccountHeartbeat a = account();
 	struct rfc3339_time ts;
 
-	/* Names reach alerts escaped; the server keeps them as sent. */
-	a.account = "ACC <b>\r\nX-Injected: 1";
-	cr_assert_eq(rules_check_account(&a, &ts, NULL, 0), HBMON_OK);
-	a.account = "akun-\xc3\xa9\xe2\x82\xac";
-	cr_assert_eq(rules_check_account(&a, &ts, NULL, 0), HBMON_OK);
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		char why[256] = "";
+		a.account = (char *) fine[i];
+		cr_assert_eq(rules_check_account(&a, &ts, why, sizeof(why)),
+		             HBMON_OK, "case %zu: %s", i, why);
+	}
+}
+
+/* A name that could clear the owner's screen, draw a fake row or turn
+ * text around is refused, with what and where in the reason. */
+Test(rules, account_names_with_controls_are_refused, .timeout = 10)
+{
+	static const struct {
+		const char *name;
+		const char *reason;
+	} cases[] = {
+		{ "ACC\r\nX-Injected: 1", "'ACC\\r\\nX-Injected: 1' holds "
+		                          "U+000D (byte 3)" },
+		{ "\x1b[2J\rok\nFAKE", "'\\x1b[2J\\rok\\nFAKE' holds U+001B "
+		                       "(byte 0)" },
+		{ "A\tB", "holds U+0009 (byte 1)" },
+		{ "DEL\x7f", "holds U+007F (byte 3)" },
+		{ "C1\xc2\x85", "'C1\\u0085' holds U+0085 (byte 2)" },
+		{ "ACC_\xe2\x80\xae"
+		  "321",
+		  "holds U+202E (byte 4)" },
+		{ "AC\xe2\x80\x8b"
+		  "C",
+		  "holds U+200B (byte 2)" },
+		{ "BOM\xef\xbb\xbf", "holds U+FEFF (byte 3)" },
+		{ "ACC_\xc3\x28", "'ACC_\\xc3(' is not valid UTF-8 (byte 4)" },
+		{ "ACC_\xed\xa0\x80", "is not valid UTF-8 (byte 4)" },
+	};
+	Hbmon__V1__AccountHeartbeat a = account();
+	struct rfc3339_time ts;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char why[256] = "";
+		a.account = (char *) cases[i].name;
+		cr_assert_eq(rules_check_account(&a, &ts, why, sizeof(why)),
+		             HBMON_EINVAL, "case %zu passed", i);
+		cr_assert(strstr(why, cases[i].reason) != NULL,
+		          "case %zu: '%s' lacks '%s'", i, why, cases[i].reason);
+	}
 }
 
 Test(rules, robot_ids, .timeout = 10)

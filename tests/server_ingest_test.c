@@ -353,11 +353,13 @@ Test(ingest, undecodable_bytes_get_a_reply)
 	          "%s", resp->message);
 	hbmon__v1__rpc_response__free_unpacked(resp, NULL);
 	free(reply);
-	/* An empty message decodes as an empty request: no such robot. */
+	/* An empty message decodes as an empty request: no robot id. */
 	cr_assert_eq(rpc_client_call_raw(c, "", 0, &reply, &len), HBMON_OK);
 	resp = hbmon__v1__rpc_response__unpack(NULL, len, reply);
 	cr_assert_not_null(resp);
-	cr_assert_eq(resp->code, RPC_UNAUTHENTICATED);
+	cr_assert_eq(resp->code, RPC_INVALID_ARGUMENT);
+	cr_assert_str_eq(resp->message,
+	                 "robot_id '' is not a robot id: robot id is empty");
 	hbmon__v1__rpc_response__free_unpacked(resp, NULL);
 	free(reply);
 	assert_unchanged(before, "junk");

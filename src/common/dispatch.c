@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/quote.h"
 #include "common/rpc_status.h"
+#include "common/wirestr.h"
 #include "hbmon/error.h"
 
 int
@@ -65,12 +67,14 @@ rpc_dispatch(ProtobufCService *service, struct rpc_call *call,
 	                           ProtobufCClosure, void *);
 	const handler_fn *handlers = (const handler_fn *) (service + 1);
 	unsigned index;
+	char q[QUOTE_NAME_SIZE];
+	char why[sizeof(call->message) - 32];
 
 	if (rpc_method_find(desc, req->method, &index) != HBMON_OK) {
 		rpc_call_fail(call, RPC_UNIMPLEMENTED,
-		              "method '%.100s' is not served here; this socket "
+		              "method '%s' is not served here; this socket "
 		              "serves /%s/*",
-		              req->method, desc->name);
+		              quote_str(q, sizeof(q), req->method), desc->name);
 		done(NULL, call);
 		return;
 	}
@@ -78,7 +82,16 @@ rpc_dispatch(ProtobufCService *service, struct rpc_call *call,
 	if (handlers[index] == NULL) {
 		rpc_call_fail(call, RPC_UNIMPLEMENTED,
 		              "method '%s' is not implemented by this server",
-		              req->method);
+		              quote_str(q, sizeof(q), req->method));
+		done(NULL, call);
+		return;
+	}
+	/* What protobuf-c does not check about strings (NUL, UTF-8),
+	 * checked on the bytes before they are unpacked. */
+	if (wirestr_check(call->method->input, req->payload.data,
+	                  req->payload.len, why, sizeof(why)) == HBMON_EINVAL) {
+		rpc_call_fail(call, RPC_INVALID_ARGUMENT, "payload field %s",
+		              why);
 		done(NULL, call);
 		return;
 	}

@@ -55,9 +55,11 @@ void rpc_call_init(struct rpc_call *call, const Hbmon__V1__RpcRequest *request,
 
 /*
  * Routes call->request to service's handler. When the method is unknown
- * (UNIMPLEMENTED), the service leaves it unset (UNIMPLEMENTED), or the
- * payload does not decode as its input (INVALID_ARGUMENT), done(NULL, call)
- * is called before returning with the status and a sentence in call.
+ * (UNIMPLEMENTED), the service leaves it unset (UNIMPLEMENTED), a string
+ * of the payload holds NUL or is not UTF-8 (INVALID_ARGUMENT, wirestr.h),
+ * or the payload does not decode as its input (INVALID_ARGUMENT),
+ * done(NULL, call) is called before returning with the status and a
+ * sentence in call; a name from the request is quoted in it (quote.h).
  * Otherwise the handler calls done itself, now or later.
  */
 void rpc_dispatch(ProtobufCService *service, struct rpc_call *call,

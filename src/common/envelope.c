@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/quote.h"
 #include "common/sign.h"
+#include "common/wirestr.h"
 #include "hbmon/error.h"
 
 static void
@@ -91,6 +93,32 @@ env_request_unpack(const void *buf, size_t len, Hbmon__V1__RpcRequest **out,
 	return env_request_unpack_in(buf, len, NULL, out, why, why_len);
 }
 
+/*
+ * method and robot_id are names: besides being strings (wirestr.h), they
+ * may hold nothing that quoting would change (quote.h), so a name shown in
+ * a log, a reply or on the owner's terminal is the name itself.
+ */
+static int
+check_name(const char *field, const char *value, const char *hint, char *why,
+           size_t why_len)
+{
+	char q[QUOTE_NAME_SIZE];
+	size_t at = 0;
+	uint32_t cp = 0;
+
+	if (!quote_find_unsafe(value, strlen(value), &at, &cp)) {
+		return HBMON_OK;
+	}
+	if (why != NULL && why_len > 0) {
+		snprintf(why, why_len,
+		         "%s '%s' holds U+%04X (byte %zu), a control, "
+		         "bidirectional or invisible character; %s",
+		         field, quote_str(q, sizeof(q), value), (unsigned) cp,
+		         at, hint);
+	}
+	return HBMON_EINVAL;
+}
+
 int
 env_request_unpack_in(const void *buf, size_t len,
                       ProtobufCAllocator *allocator,
@@ -98,6 +126,7 @@ env_request_unpack_in(const void *buf, size_t len,
 {
 	Hbmon__V1__RpcRequest *req =
 	    hbmon__v1__rpc_request__unpack(allocator, len, buf);
+	int rv;
 
 	if (req == NULL) {
 		set_why(why, why_len,
@@ -105,6 +134,20 @@ env_request_unpack_in(const void *buf, size_t len,
 		        "that do not decode)",
 		        len);
 		return HBMON_EPROTO;
+	}
+	/* Unpacked, so well formed; what protobuf-c does not check about
+	 * its strings is checked on the bytes. */
+	if ((rv = wirestr_check(&hbmon__v1__rpc_request__descriptor, buf, len,
+	                        why, why_len)) != HBMON_OK ||
+	    (rv = check_name("method", req->method,
+	                     "a method is a gRPC path such as "
+	                     "/hbmon.v1.Monitor/ReportRobot",
+	                     why, why_len)) != HBMON_OK ||
+	    (rv = check_name("robot_id", req->robot_id,
+	                     "a robot id is letters, digits, '.', '_' and '-'",
+	                     why, why_len)) != HBMON_OK) {
+		hbmon__v1__rpc_request__free_unpacked(req, allocator);
+		return rv;
 	}
 	*out = req;
 	return HBMON_OK;
@@ -140,13 +183,26 @@ varint_size(size_t v)
 	return n;
 }
 
+/* Longest reply sentence; the last line of defence below cuts there. */
+#define MESSAGE_MAX 1024
+
 static size_t
 head_pack(int code, const char *message, uint8_t *buf)
 {
 	Hbmon__V1__RpcResponse resp = HBMON__V1__RPC_RESPONSE__INIT;
+	char quoted[MESSAGE_MAX];
 
 	resp.code = code;
 	resp.message = (char *) (message != NULL ? message : "");
+	/* Every name in a sentence is quoted where it is written; should
+	 * one slip through raw, the reply must still be UTF-8 that strict
+	 * clients can parse. The same message gives the same bytes, so the
+	 * size and the packing agree. */
+	if (quote_find_unsafe(resp.message, strlen(resp.message), NULL, NULL)) {
+		quote_buf(quoted, sizeof(quoted), resp.message,
+		          strlen(resp.message), QUOTE_UTF8);
+		resp.message = quoted;
+	}
 	return buf != NULL ? hbmon__v1__rpc_response__pack(&resp, buf)
 	                   : hbmon__v1__rpc_response__get_packed_size(&resp);
 }

@@ -33,10 +33,15 @@ int env_request_pack(const struct env_request_head *head,
                      size_t *out_len);
 
 /*
- * Unpacks a request. out: a new message freed with
+ * Unpacks a request, and checks what protobuf-c does not: every string is
+ * valid UTF-8 without NUL (wirestr.h), and method and robot_id hold no
+ * character that quote.h would escape (controls, bidirectional and
+ * invisible characters). out: a new message freed with
  * hbmon__v1__rpc_request__free_unpacked(msg, NULL). why: on failure a
- * reason ("the request is not an hbmon RpcRequest (N bytes)"); may be
- * NULL. Returns HBMON_OK or HBMON_EPROTO. Thread-safe.
+ * sentence for the reply ("the request is not an hbmon RpcRequest (N
+ * bytes ...)", "robot_id 'R1\x00evil' holds a NUL byte ..."); may be
+ * NULL. Returns HBMON_OK, HBMON_EPROTO (does not decode) or HBMON_EINVAL
+ * (decodes, but a string is refused). Thread-safe.
  */
 int env_request_unpack(const void *buf, size_t len, Hbmon__V1__RpcRequest **out,
                        char *why, size_t why_len);
@@ -59,7 +64,10 @@ int env_request_verify(const Hbmon__V1__RpcRequest *req, const void *key,
 
 /*
  * Size of the packed RpcResponse for these parts, so that a server can
- * pack straight into a transport buffer. output may be NULL.
+ * pack straight into a transport buffer. output may be NULL. A message
+ * holding anything quote.h escapes (invalid UTF-8, controls) is packed
+ * quoted (and cut at 1 KiB), so a reply's message is always valid UTF-8;
+ * callers still quote the names they write into it.
  */
 size_t env_response_size(int code, const char *message,
                          const ProtobufCMessage *output);

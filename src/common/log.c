@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <wchar.h>
 
+#include "common/quote.h"
 #include "hbmon/error.h"
 
 /*
@@ -109,44 +110,38 @@ needs_quotes(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char) s[i];
 		if (c <= ' ' || c == '=' || c == '"' || c == '\\' ||
-		    c == 0x7f) {
+		    c >= 0x7f) {
 			return true;
 		}
 	}
 	return false;
 }
 
+/*
+ * A value's bytes, escaped: logfmt's \" and \\, and everything else as
+ * quote.h writes it in QUOTE_ASCII mode (\n, \x1b, \u00e9, \xff for a
+ * byte that is not UTF-8). So no byte from a peer, control or >= 0x80,
+ * reaches the log raw, and an escape is never cut.
+ */
 static void
 put_escaped(struct line *line, const char *s, size_t n)
 {
-	char esc[5];
+	const uint8_t *p = (const uint8_t *) s;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n && !line->full; i++) {
-		unsigned char c = (unsigned char) s[i];
-		switch (c) {
-		case '"':
-			put_whole(line, "\\\"", 2);
-			break;
-		case '\\':
-			put_whole(line, "\\\\", 2);
-			break;
-		case '\n':
-			put_whole(line, "\\n", 2);
-			break;
-		case '\r':
-			put_whole(line, "\\r", 2);
-			break;
-		case '\t':
-			put_whole(line, "\\t", 2);
-			break;
-		default:
-			if (c < ' ' || c == 0x7f) {
-				snprintf(esc, sizeof(esc), "\\x%02x", c);
-				put_whole(line, esc, 4);
-			} else {
-				put_bytes(line, (const char *) &c, 1);
-			}
+	while (i < n && !line->full) {
+		char unit[QUOTE_UNIT_MAX];
+		size_t unit_len;
+
+		if (p[i] == '"' || p[i] == '\\') {
+			unit[0] = '\\';
+			unit[1] = (char) p[i];
+			put_whole(line, unit, 2);
+			i++;
+			continue;
 		}
+		i += quote_unit(p + i, n - i, QUOTE_ASCII, unit, &unit_len);
+		put_whole(line, unit, unit_len);
 	}
 }
 

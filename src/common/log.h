@@ -2,7 +2,8 @@
  * Logging in logfmt to stderr, one line per event:
  *   ts=2026-11-28T02:46:46.123Z level=warn msg="auth disabled" listen=tcp://...
  * Values substituted with %s are quoted and escaped when they need it, so a
- * robot name with spaces or quotes cannot break a line. Never log secrets.
+ * robot name with spaces, quotes, controls or non-ASCII bytes cannot break
+ * a line or reach a terminal raw. Never log secrets.
  */
 #ifndef HBMON_COMMON_LOG_H
 #define HBMON_COMMON_LOG_H
@@ -32,8 +33,11 @@ extern const char *const log_level_words[];
  * as needed; NULL is written as msg="". fields: printf-style
  * "key=%s key2=%d" template, may be NULL or empty; each %s value (and %c,
  * %m, and the wide %lc, %ls) is quoted when it is empty or holds a space,
- * '=', '"', '\' or a control character, with \" \\ \n \r \t and \xNN
- * escapes; a NULL %s is written as "". Other conversions are written as
+ * '=', '"', '\', a control character or a byte >= 0x80, with \" \\ and
+ * quote.h's ASCII escapes (\n \r \t \xNN, \u00e9 for a character above
+ * U+007E, \xff for a byte that is not UTF-8): a value from a peer never
+ * puts a raw control or non-ASCII byte into the log. A NULL %s is written
+ * as "". Other conversions are written as
  * printf writes them (%n is ignored). %m is errno as at the call. A
  * control character in the template itself is written as a space. A line
  * is at most PIPE_BUF (4096) bytes: a longer one is cut, closed with a

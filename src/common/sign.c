@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -160,6 +161,29 @@ sign_ctx_verify(struct sign_ctx *ctx, const struct sign_fields *fields,
 		return rv;
 	}
 	return same_signature(want, sig, sig_len);
+}
+
+int
+sign_check_window(int64_t sent_at_ms, int64_t now_ms, int64_t window_ms,
+                  char *why, size_t why_len)
+{
+	/* The distance in uint64_t: the difference of two int64_t values
+	 * may not fit an int64_t, but its magnitude always fits this. */
+	bool ahead = sent_at_ms > now_ms;
+	uint64_t off = ahead ? (uint64_t) sent_at_ms - (uint64_t) now_ms
+	                     : (uint64_t) now_ms - (uint64_t) sent_at_ms;
+
+	if (window_ms >= 0 && off <= (uint64_t) window_ms) {
+		return HBMON_OK;
+	}
+	if (why != NULL && why_len > 0) {
+		snprintf(why, why_len,
+		         "sent_at_ms is %" PRIu64 " s %s the server's clock "
+		         "(allowed: %" PRId64 " s); check the sender's clock",
+		         off / 1000, ahead ? "ahead of" : "behind",
+		         window_ms / 1000);
+	}
+	return HBMON_EAUTH;
 }
 
 int

@@ -80,6 +80,17 @@ int sign_verify(const void *key, size_t key_len,
                 size_t sig_len);
 
 /*
+ * Whether a request's sent_at_ms is within window_ms of the server's
+ * now_ms (SPEC §2.3), worked out without overflow for any two values (a
+ * peer may send INT64_MIN or INT64_MAX). why: when it is not, a sentence
+ * such as "sent_at_ms is 3600 s behind the server's clock (allowed: 300
+ * s); check the sender's clock"; may be NULL. Returns HBMON_OK or
+ * HBMON_EAUTH. Thread-safe.
+ */
+int sign_check_window(int64_t sent_at_ms, int64_t now_ms, int64_t window_ms,
+                      char *why, size_t why_len);
+
+/*
  * Makes a new robot secret: 33 random bytes from the OS (getrandom) as
  * 44 URL-safe base64 characters, prefixed "hbs_" so it is recognisable in
  * a secret file. buf must hold SIGN_SECRET_MAX bytes. Returns HBMON_OK or

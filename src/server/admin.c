@@ -11,6 +11,7 @@
 
 #include "common/envelope.h"
 #include "common/hbjson.h"
+#include "common/quote.h"
 #include "common/rpc_status.h"
 #include "common/sign.h"
 #include "common/words.h"
@@ -162,6 +163,7 @@ static struct subject *
 find_subject(struct call *c, const char *subject)
 {
 	char robot[RULES_NAME_MAX + 1];
+	char q[2 * QUOTE_NAME_SIZE];
 	const char *slash = subject != NULL ? strchr(subject, '/') : NULL;
 	size_t n = slash != NULL ? (size_t) (slash - subject)
 	                         : (subject != NULL ? strlen(subject) : 0);
@@ -169,8 +171,8 @@ find_subject(struct call *c, const char *subject)
 
 	if (n == 0 || n > RULES_NAME_MAX) {
 		fail(c, RPC_INVALID_ARGUMENT,
-		     "'%.80s' is not a subject; write ROBOT or ROBOT/ACCOUNT",
-		     subject != NULL ? subject : "");
+		     "'%s' is not a subject; write ROBOT or ROBOT/ACCOUNT",
+		     quote_str(q, sizeof(q), subject));
 		return NULL;
 	}
 	memcpy(robot, subject, n);
@@ -179,9 +181,10 @@ find_subject(struct call *c, const char *subject)
 	                  slash != NULL ? slash + 1 : "");
 	if (s == NULL) {
 		fail(c, RPC_NOT_FOUND,
-		     "no %s '%.140s' has reported; `hbctl status` lists what "
+		     "no %s '%s' has reported; `hbctl status` lists what "
 		     "the server knows",
-		     slash != NULL ? "account" : "robot", subject);
+		     slash != NULL ? "account" : "robot",
+		     quote_str(q, sizeof(q), subject));
 	}
 	return s;
 }
@@ -403,13 +406,14 @@ run_accounts(struct call *c)
 	Hbmon__V1__AccountsReply *r;
 	const char *robot =
 	    in->robot != NULL && in->robot[0] != '\0' ? in->robot : NULL;
+	char q[QUOTE_NAME_SIZE];
 
 	if (robot != NULL &&
 	    subjects_find(recorder_subjects(c->adm->rec), robot, "") == NULL) {
 		return fail(c, RPC_NOT_FOUND,
-		            "no robot '%.64s' has reported; `hbctl status` "
+		            "no robot '%s' has reported; `hbctl status` "
 		            "lists the robots",
-		            robot);
+		            quote_str(q, sizeof(q), robot));
 	}
 	if ((r = alloc(c, sizeof(*r))) == NULL) {
 		return HBMON_OK;
@@ -851,13 +855,14 @@ run_robot_rotate(struct call *c)
 	    (const Hbmon__V1__RobotRotateRequest *) c->input;
 	struct robot *known = registry_find(c->adm->reg, in->robot);
 	char secret[SIGN_SECRET_MAX];
+	char q[QUOTE_NAME_SIZE];
 	int rv;
 
 	if (known == NULL || known->removed) {
 		return fail(c, RPC_NOT_FOUND,
-		            "robot '%.64s' is not registered; `hbctl robot "
+		            "robot '%s' is not registered; `hbctl robot "
 		            "list` shows the robots",
-		            in->robot);
+		            quote_str(q, sizeof(q), in->robot));
 	}
 	if (sign_new_secret(secret, sizeof(secret)) != HBMON_OK) {
 		return fail(c, RPC_INTERNAL, "no randomness for a secret");
@@ -884,12 +889,13 @@ run_robot_remove(struct call *c)
 	struct robot *known = registry_find(c->adm->reg, in->robot);
 	struct subject *robot = subjects_find(set, in->robot, "");
 	Hbmon__V1__RobotRemoveReply *r;
+	char q[QUOTE_NAME_SIZE];
 	int64_t now, wall;
 	int rv;
 
 	if ((known == NULL || known->removed) && robot == NULL) {
-		return fail(c, RPC_NOT_FOUND, "robot '%.64s' is not registered",
-		            in->robot);
+		return fail(c, RPC_NOT_FOUND, "robot '%s' is not registered",
+		            quote_str(q, sizeof(q), in->robot));
 	}
 	if ((r = alloc(c, sizeof(*r))) == NULL) {
 		return HBMON_OK;
@@ -925,13 +931,14 @@ run_robot_set(struct call *c)
 	struct subject *robot =
 	    subjects_find(recorder_subjects(c->adm->rec), in->robot, "");
 	Hbmon__V1__RobotInfo *info;
+	char q[QUOTE_NAME_SIZE];
 	int64_t interval, now, wall;
 
 	if (known == NULL || known->removed) {
 		return fail(c, RPC_NOT_FOUND,
-		            "robot '%.64s' is not registered; `hbctl robot "
+		            "robot '%s' is not registered; `hbctl robot "
 		            "list` shows the robots",
-		            in->robot);
+		            quote_str(q, sizeof(q), in->robot));
 	}
 	if (in->interval_max_ms > UINT32_MAX) {
 		return fail(c, RPC_INVALID_ARGUMENT,

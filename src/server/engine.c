@@ -14,6 +14,7 @@
 #include "common/duration.h"
 #include "common/hbjson.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "common/words.h"
 #include "hbmon/error.h"
 
@@ -156,13 +157,19 @@ appendf(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t used = strlen(buf);
 	va_list ap;
+	int n;
 
 	if (used + 1 >= len) {
 		return;
 	}
 	va_start(ap, fmt);
-	vsnprintf(buf + used, len - used, fmt, ap);
+	n = vsnprintf(buf + used, len - used, fmt, ap);
 	va_end(ap);
+	if (n > 0 && (size_t) n >= len - used) {
+		/* Cut: never in the middle of an account name's character,
+		 * or the alert's summary is not UTF-8 (proto3, JSON). */
+		buf[utf8_cut(buf, len - 1)] = '\0';
+	}
 }
 
 static void

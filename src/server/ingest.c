@@ -10,6 +10,7 @@
 #include "common/arena.h"
 #include "common/clock.h"
 #include "common/dispatch.h"
+#include "common/quote.h"
 #include "common/rpc_status.h"
 #include "hbmon/error.h"
 #include "hbmon/v1/monitor.pb-c.h"
@@ -87,13 +88,18 @@ worker_of(Hbmon__V1__Monitor_Service *svc, struct rpc_call *call)
 
 /* ---- Monitor handlers ---- */
 
-/* "ROBOT" or "ROBOT/ACCOUNT", in the call's arena. */
+/*
+ * "ROBOT" or "ROBOT/ACCOUNT", in the call's arena. The account is quoted
+ * (quote.h): a name refused for what it holds is echoed escaped, and an
+ * accepted one, which holds nothing to escape, as it is.
+ */
 static char *
 subject_name(struct arena *a, const char *robot, const char *account)
 {
 	size_t r = strlen(robot);
 	size_t n = account != NULL ? strlen(account) : 0;
-	char *p = arena_alloc(a, r + 1 + n + 1);
+	size_t quoted = n > 0 ? quote_size(account, n, QUOTE_UTF8) : 1;
+	char *p = arena_alloc(a, r + 1 + quoted);
 
 	if (p == NULL) {
 		return (char *) "";
@@ -101,7 +107,7 @@ subject_name(struct arena *a, const char *robot, const char *account)
 	memcpy(p, robot, r);
 	if (n > 0) {
 		p[r] = '/';
-		memcpy(p + r + 1, account, n);
+		quote_buf(p + r + 1, quoted, account, n, QUOTE_UTF8);
 	}
 	return p;
 }

@@ -1,6 +1,7 @@
 /* Robot registry and request admission. */
 #include "server/registry.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "common/envelope.h"
+#include "common/quote.h"
 #include "common/rpc_status.h"
 #include "hbmon/error.h"
 
@@ -264,15 +266,17 @@ registry_admit(struct registry *reg, const Hbmon__V1__RpcRequest *req,
 	struct reply_cache *c;
 	uint8_t sig[32] = { 0 };
 	bool verified;
-	int64_t skew;
 	enum admit result;
+	char reason[128];
+	char q[QUOTE_NAME_SIZE];
 
 	*out_reply = NULL;
 	*out_reply_len = 0;
-	if (rules_check_robot_id(req->robot_id, NULL, 0) != HBMON_OK) {
-		return reject(out_code, RPC_UNAUTHENTICATED, why, why_len,
-		              "robot_id '%.64s' is not a valid robot id",
-		              req->robot_id);
+	if (rules_check_robot_id(req->robot_id, reason, sizeof(reason)) !=
+	    HBMON_OK) {
+		return reject(out_code, RPC_INVALID_ARGUMENT, why, why_len,
+		              "robot_id '%s' is not a robot id: %s",
+		              quote_str(q, sizeof(q), req->robot_id), reason);
 	}
 	r = registry_find(reg, req->robot_id);
 	if (reg->auth_none) {
@@ -313,16 +317,13 @@ registry_admit(struct registry *reg, const Hbmon__V1__RpcRequest *req,
 		              "bad signature for robot '%s'; check its secret",
 		              req->robot_id);
 	}
-	memcpy(sig, req->signature.data, 32);
-	skew = req->sent_at_ms - now_ms;
-	if (skew > reg->window_ms || skew < -reg->window_ms) {
-		return reject(out_code, RPC_UNAUTHENTICATED, why, why_len,
-		              "sent_at_ms is %" PRId64 " s %s the server's "
-		              "clock (allowed: %" PRId64 " s); check the "
-		              "robot's clock",
-		              (skew < 0 ? -skew : skew) / 1000,
-		              skew < 0 ? "behind" : "ahead of",
-		              reg->window_ms / 1000);
+	/* Verified, so exactly SIGN_LEN bytes. */
+	assert(req->signature.len == sizeof(sig));
+	memcpy(sig, req->signature.data, sizeof(sig));
+	if (sign_check_window(req->sent_at_ms, now_ms, reg->window_ms, why,
+	                      why_len) != HBMON_OK) {
+		*out_code = RPC_UNAUTHENTICATED;
+		return ADMIT_REJECT;
 	}
 
 	pthread_mutex_lock(&r->lock);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/quote.h"
 #include "common/rfc3339.h"
 #include "common/words.h"
 #include "hbmon/error.h"
@@ -31,13 +32,15 @@ fail(char *why, size_t why_len, const char *fmt, ...)
 static int
 check_event(const char *event, const char *want, char *why, size_t why_len)
 {
+	char q[QUOTE_NAME_SIZE];
+
 	if (event == NULL || event[0] == '\0') {
 		return fail(why, why_len, "event is missing; send \"%s\"",
 		            want);
 	}
 	if (strcmp(event, want) != 0) {
-		return fail(why, why_len, "event '%.40s' is not \"%s\"", event,
-		            want);
+		return fail(why, why_len, "event '%s' is not \"%s\"",
+		            quote_str(q, sizeof(q), event), want);
 	}
 	return HBMON_OK;
 }
@@ -48,6 +51,7 @@ check_timestamp(const char *ts, struct rfc3339_time *out, char *why,
 {
 	struct rfc3339_time t;
 	char reason[128] = "";
+	char q[QUOTE_NAME_SIZE];
 
 	if (ts == NULL || ts[0] == '\0') {
 		return fail(why, why_len,
@@ -56,52 +60,11 @@ check_timestamp(const char *ts, struct rfc3339_time *out, char *why,
 	}
 	if (rfc3339_parse(ts, strlen(ts), &t, reason, sizeof(reason)) !=
 	    HBMON_OK) {
-		return fail(why, why_len,
-		            "timestamp '%.40s' is not RFC 3339: %s", ts,
-		            reason);
+		return fail(why, why_len, "timestamp '%s' is not RFC 3339: %s",
+		            quote_str(q, sizeof(q), ts), reason);
 	}
 	*out = t;
 	return HBMON_OK;
-}
-
-/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
-static bool
-valid_utf8(const unsigned char *s)
-{
-	while (*s != '\0') {
-		unsigned c = *s;
-		unsigned need;
-		unsigned cp;
-
-		if (c < 0x80) {
-			s++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		for (unsigned i = 1; i <= need; i++) {
-			if ((s[i] & 0xc0) != 0x80) {
-				return false;
-			}
-			cp = (cp << 6) | (s[i] & 0x3f);
-		}
-		if ((need == 2 &&
-		     (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
-			return false;
-		}
-		s += need + 1;
-	}
-	return true;
 }
 
 int
@@ -133,7 +96,9 @@ rules_check_account(const Hbmon__V1__AccountHeartbeat *hb,
                     struct rfc3339_time *out_ts, char *why, size_t why_len)
 {
 	const char *word;
-	size_t len;
+	char q[QUOTE_NAME_SIZE];
+	size_t len, at;
+	uint32_t cp;
 	int rv;
 
 	if ((rv = check_event(hb->event, "ACCOUNT_HEARTBEAT", why, why_len)) !=
@@ -150,8 +115,20 @@ rules_check_account(const Hbmon__V1__AccountHeartbeat *hb,
 		            "account name is %zu bytes; at most %d are allowed",
 		            len, RULES_NAME_MAX);
 	}
-	if (!valid_utf8((const unsigned char *) hb->account)) {
-		return fail(why, why_len, "account name is not valid UTF-8");
+	if (quote_find_unsafe(hb->account, len, &at, &cp)) {
+		if (cp == UINT32_MAX) {
+			return fail(
+			    why, why_len,
+			    "account name '%s' is not valid UTF-8 (byte "
+			    "%zu)",
+			    quote_str(q, sizeof(q), hb->account), at);
+		}
+		return fail(why, why_len,
+		            "account name '%s' holds U+%04X (byte %zu), a "
+		            "control, bidirectional or invisible character; "
+		            "name accounts with printable characters",
+		            quote_str(q, sizeof(q), hb->account), (unsigned) cp,
+		            at);
 	}
 	word = words_account(hb->status);
 	if (word == NULL) {

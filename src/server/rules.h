@@ -34,9 +34,10 @@ int rules_check_robot(const Hbmon__V1__RobotHeartbeat *hb,
 /*
  * As rules_check_robot for an account heartbeat: event
  * "ACCOUNT_HEARTBEAT", a non-empty account name of at most RULES_NAME_MAX
- * bytes of UTF-8, a known status, session_valid consistent with the status
- * (true for idle and active, false for expired, either for error), and an
- * RFC 3339 timestamp.
+ * bytes of UTF-8 with no character quoting would escape (controls,
+ * bidirectional and invisible characters: quote_unsafe), a known status,
+ * session_valid consistent with the status (true for idle and active, false for
+ * expired, either for error), and an RFC 3339 timestamp.
  */
 int rules_check_account(const Hbmon__V1__AccountHeartbeat *hb,
                         struct rfc3339_time *out_ts, char *why, size_t why_len);
