@@ -1054,33 +1054,17 @@ Test(hbctl, colour_only_on_a_terminal, .init = start, .fini = stop,
 	free(out);
 }
 
-/* A free tcp port on loopback (bound, read and closed: a small race). */
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int port;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 Test(hbctl, tcp_admin_is_signed_with_the_admin_secret, .fini = stop,
      .timeout = 60)
 {
 	char tcp[64], admin_secret[700], wrong[700];
-	const char *args[8] = { "--admin-tcp", tcp, "--admin-secret-file",
-		                admin_secret, NULL };
+	const char *args[8] = { "--admin-tcp",          tcp,
+		                "--admin-secret-file",  admin_secret,
+		                "--admin-tcp-insecure", NULL };
 	char *out, *err;
 
 	harness_server_init(&srv);
-	snprintf(tcp, sizeof(tcp), "tcp://127.0.0.1:%d", free_port());
+	snprintf(tcp, sizeof(tcp), "tcp://127.0.0.1:%d", harness_free_port());
 	snprintf(admin_secret, sizeof(admin_secret), "%s/admin.secret",
 	         srv.dir);
 	snprintf(wrong, sizeof(wrong), "%s/wrong.secret", srv.dir);

@@ -3,12 +3,14 @@
  * durability across kill -9.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,6 +91,93 @@ Test(lifecycle, bad_config_stops_startup_with_file_and_line, .fini = fini,
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2);
 	cr_assert(strstr(err, "miss-treshold") != NULL, "%s", err);
 	free(err);
+}
+
+/* Runs the server on srv's data dir only; returns its wait status. */
+static int
+run_on_data_dir(char **err)
+{
+	char listen[700];
+	const char *argv[] = { harness_bin("src/server/hbmon-server"),
+		               "--data-dir",
+		               srv.dir,
+		               "--listen",
+		               listen,
+		               NULL };
+
+	snprintf(listen, sizeof(listen), "ipc://%s/robots.sock", srv.dir);
+	return harness_run(argv, NULL, NULL, err, 10000);
+}
+
+static size_t
+entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) != NULL) {
+		n +=
+		    strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Another user could move admin.sock away and put their own in its
+ * place: a data dir writable by group or others is refused, with the
+ * fix, before anything is made in it. */
+Test(lifecycle, data_dir_writable_by_others_is_refused, .fini = fini,
+     .timeout = 30)
+{
+	static const mode_t modes[] = { 0777, 0770, 0702, 01777 };
+	char *err;
+	int st;
+
+	harness_server_init(&srv);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		char fix[800];
+
+		cr_assert_eq(chmod(srv.dir, modes[i]), 0);
+		st = run_on_data_dir(&err);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2,
+		          "mode %o: status %d", (unsigned) modes[i], st);
+		snprintf(fix, sizeof(fix), "fix it with `chmod 700 %s`",
+		         srv.dir);
+		cr_assert(strstr(err, fix) != NULL, "%s", err);
+		cr_assert(strstr(err, "is writable by") != NULL, "%s", err);
+		free(err);
+		cr_assert_eq(entries(srv.dir), 0, "something was created");
+	}
+	/* The fix works. */
+	cr_assert_eq(chmod(srv.dir, 0700), 0);
+	cr_assert(harness_server_start(&srv, NULL));
+	cr_assert_eq(WEXITSTATUS(harness_server_stop(&srv)), 0);
+	/* Group-readable is not a way in; only writable is refused. */
+	cr_assert_eq(chmod(srv.dir, 0750), 0);
+	cr_assert(harness_server_start(&srv, NULL));
+}
+
+Test(lifecycle, data_dir_of_another_user_is_refused, .fini = fini,
+     .timeout = 30)
+{
+	char *err;
+	int st;
+
+	harness_server_init(&srv);
+	if (geteuid() != 0) {
+		/* Only root can hand a directory to someone else. */
+		cr_skip_test("needs root to chown the data dir");
+	}
+	cr_assert_eq(chown(srv.dir, 65534, 65534), 0);
+	st = run_on_data_dir(&err);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+	cr_assert(strstr(err, "belongs to uid 65534") != NULL, "%s", err);
+	cr_assert(strstr(err, "chown 0 ") != NULL, "%s", err);
+	free(err);
+	cr_assert_eq(entries(srv.dir), 0, "something was created");
+	cr_assert_eq(chown(srv.dir, 0, 0), 0);
 }
 
 Test(lifecycle, auth_none_warns_and_accepts_unsigned, .fini = fini,

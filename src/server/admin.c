@@ -2,14 +2,12 @@
 #include "server/admin.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/envelope.h"
 #include "common/hbjson.h"
 #include "common/quote.h"
 #include "common/rpc_status.h"
@@ -17,6 +15,7 @@
 #include "common/words.h"
 #include "hbmon/error.h"
 #include "hbmon/v1/admin.pb-c.h"
+#include "server/admin_auth.h"
 #include "server/engine.h"
 #include "server/rpcserver.h"
 #include "server/rules.h"
@@ -40,9 +39,7 @@ struct admin {
 	struct registry *reg;
 	struct rpcserver *ipc;
 	struct rpcserver *tcp;
-	char secret[REGISTRY_SECRET_MAX];
-	pthread_mutex_t seq_lock;
-	uint64_t last_seq; /* of signed tcp requests */
+	struct admin_auth auth; /* admin_tcp's; unused without it */
 };
 
 /* ---- per-call state; memory comes from the worker's arena ---- */
@@ -56,6 +53,9 @@ struct call {
 	ProtobufCMessage *output;
 	int (*run)(struct call *c);
 	struct arena *arena; /* the worker's: reset after the reply */
+	/* A signed admin_tcp request's seq, made durable with what it
+	 * does; 0 over ipc. */
+	uint64_t signed_seq;
 };
 
 /* Zeroed memory that lives until the reply is sent. */
@@ -103,7 +103,14 @@ job_exec(struct recorder *rec, struct recorder_job *job)
 {
 	struct call *c = job->arg;
 
-	(void) rec;
+	/* In the transaction of the request's own writes: a reply is only
+	 * sent after the commit, so a request that was answered can never
+	 * be replayed after a restart. */
+	if (c->signed_seq != 0 &&
+	    store_admin_seq_raise(recorder_store(rec), c->signed_seq) !=
+	        HBMON_OK) {
+		return HBMON_EIO;
+	}
 	return c->run(c);
 }
 
@@ -121,6 +128,8 @@ submit(Hbmon__V1__Admin_Service *svc, void *data, const ProtobufCMessage *input,
 	c->done = done;
 	c->input = input;
 	c->run = run;
+	c->signed_seq =
+	    rpcserver_principal(rpc) != NULL ? rpc->request->seq : 0;
 	c->job.exec = job_exec;
 	c->job.done = job_done;
 	c->job.arg = c;
@@ -1111,39 +1120,16 @@ admit_tcp(void *arg, const Hbmon__V1__RpcRequest *req, int64_t now_ms,
           char *why, size_t why_len)
 {
 	struct admin *adm = arg;
-	int64_t skew = req->sent_at_ms - now_ms;
-	enum rpcserver_admit result = RPCSERVER_NEW;
 
 	(void) reply;
 	(void) reply_len;
 	*principal = NULL;
-	*code = RPC_UNAUTHENTICATED;
-	if (strcmp(req->robot_id, "@admin") != 0 ||
-	    env_request_verify(req, adm->secret, strlen(adm->secret)) !=
-	        HBMON_OK) {
-		snprintf(why, why_len,
-		         "admin requests over tcp must be signed as @admin "
-		         "with the admin secret");
+	if (!admin_auth_admit(&adm->auth, req, now_ms, code, why, why_len)) {
 		return RPCSERVER_REJECT;
 	}
-	if (skew > adm->opts.auth_window_ms ||
-	    skew < -adm->opts.auth_window_ms) {
-		snprintf(why, why_len,
-		         "sent_at_ms is %" PRId64 " s off the server's clock",
-		         (skew < 0 ? -skew : skew) / 1000);
-		return RPCSERVER_REJECT;
-	}
-	pthread_mutex_lock(&adm->seq_lock);
-	if (req->seq <= adm->last_seq) {
-		snprintf(why, why_len,
-		         "seq %" PRIu64 " is not above the last one; a replay?",
-		         req->seq);
-		result = RPCSERVER_REJECT;
-	} else {
-		adm->last_seq = req->seq;
-	}
-	pthread_mutex_unlock(&adm->seq_lock);
-	return result;
+	/* Not NULL: the call is signed, its seq is made durable. */
+	*principal = &adm->auth;
+	return RPCSERVER_NEW;
 }
 
 int
@@ -1175,7 +1161,6 @@ admin_start(const struct admin_options *opts, struct recorder *rec,
 	adm->opts = *opts;
 	adm->rec = rec;
 	adm->reg = reg;
-	pthread_mutex_init(&adm->seq_lock, NULL);
 
 	ro.recv_max = opts->recv_max;
 	ro.workers = 8; /* the owner's CLI and a few notifiers */
@@ -1190,8 +1175,9 @@ admin_start(const struct admin_options *opts, struct recorder *rec,
 		goto fail;
 	}
 	if (opts->tcp_url != NULL && opts->tcp_url[0] != '\0') {
-		if (opts->secret == NULL || opts->secret[0] == '\0' ||
-		    strlen(opts->secret) >= sizeof(adm->secret)) {
+		if (admin_auth_init(&adm->auth, opts->secret,
+		                    opts->auth_window_ms,
+		                    opts->seq_floor) != HBMON_OK) {
 			snprintf(why, why_len,
 			         "a tcp admin listener (%s) needs an admin "
 			         "secret (admin_secret_file)",
@@ -1199,7 +1185,6 @@ admin_start(const struct admin_options *opts, struct recorder *rec,
 			rv = HBMON_EINVAL;
 			goto fail;
 		}
-		strcpy(adm->secret, opts->secret);
 		ro.url = opts->tcp_url;
 		ro.ipc_permissions = 0;
 		ro.admit = admit_tcp;
@@ -1236,7 +1221,6 @@ admin_close(struct admin *adm)
 	}
 	rpcserver_close(adm->ipc);
 	rpcserver_close(adm->tcp);
-	explicit_bzero(adm->secret, sizeof(adm->secret));
-	pthread_mutex_destroy(&adm->seq_lock);
+	admin_auth_fini(&adm->auth);
 	free(adm);
 }

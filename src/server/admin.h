@@ -3,7 +3,8 @@
  * hbctl, alerts after a seq for notifiers catching up, pause/resume and
  * ack, and the robot registry. Served on an ipc:// socket in the data dir
  * (mode 0600: whoever can open it is the owner) and, optionally, on a tcp
- * listener that requires the admin secret (requests signed as "@admin").
+ * listener that requires the admin secret (requests signed as "@admin",
+ * admin_auth.h), whose seq floor is kept in the database.
  *
  * Every method runs on the recorder thread as an exec job, so it sees and
  * changes the same state the robots' heartbeats do, in order.
@@ -25,6 +26,8 @@ struct admin_options {
 	uint32_t miss_threshold; /* to report late/down as the engine sees */
 	int64_t interval_max_ms; /* the global one, for RobotSet */
 	int64_t auth_window_ms;
+	/* admin_tcp's persisted seq floor (store_admin_seq_get) */
+	uint64_t seq_floor;
 	int64_t started_ms;
 	const char *version;
 };

@@ -48,6 +48,51 @@ usage(FILE *f)
 }
 
 /*
+ * Refuses a data dir that another user could change: one writable by
+ * group or others, or owned by someone else, could have admin.sock (the
+ * owner's socket) or the database moved away and replaced. Checked
+ * before anything is created in it. Returns false with a message that
+ * gives the fix.
+ */
+static bool
+data_dir_is_private(const char *data_dir)
+{
+	struct stat st;
+
+	if (stat(data_dir, &st) != 0) {
+		fprintf(stderr, "hbmon-server: cannot use data dir %s: %s\n",
+		        data_dir, strerror(errno));
+		return false;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr,
+		        "hbmon-server: data dir %s is not a directory\n",
+		        data_dir);
+		return false;
+	}
+	if (st.st_uid != geteuid()) {
+		fprintf(stderr,
+		        "hbmon-server: data dir %s belongs to uid %ld, not to "
+		        "the server's user (uid %ld): fix it with `chown %ld "
+		        "%s`, or run the server as its owner\n",
+		        data_dir, (long) st.st_uid, (long) geteuid(),
+		        (long) geteuid(), data_dir);
+		return false;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		fprintf(stderr,
+		        "hbmon-server: data dir %s is writable by %s (mode "
+		        "%04o): another user could replace its sockets or its "
+		        "database; fix it with `chmod 700 %s`\n",
+		        data_dir,
+		        (st.st_mode & S_IWOTH) != 0 ? "others" : "its group",
+		        (unsigned) (st.st_mode & 07777), data_dir);
+		return false;
+	}
+	return true;
+}
+
+/*
  * Holds data_dir/server.lock for the life of the process, so a second
  * server on the same data dir is refused instead of corrupting state.
  * Returns the fd, or -1 with a message printed.
@@ -251,6 +296,9 @@ main(int argc, char **argv)
 		        set.data_dir, strerror(errno));
 		return 1;
 	}
+	if (!data_dir_is_private(set.data_dir)) {
+		return 2; /* bad configuration */
+	}
 	if ((lock_fd = lock_data_dir(set.data_dir)) < 0) {
 		return 1;
 	}
@@ -259,6 +307,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "hbmon-server: %s\n", why);
 		return 1;
 	}
+	memset(&aopts, 0, sizeof(aopts));
 	if (registry_init(&reg, set.auth == AUTH_NONE, set.auth_window) !=
 	    HBMON_OK) {
 		fprintf(stderr, "hbmon-server: out of memory\n");
@@ -268,6 +317,12 @@ main(int argc, char **argv)
 	if ((rv = store_robots_each(store, load_robot, &reg)) != HBMON_OK) {
 		fprintf(stderr, "hbmon-server: cannot load robots: %s (%s)\n",
 		        hbmon_strerror(rv), store_errmsg(store));
+		goto fail;
+	}
+	if ((rv = store_admin_seq_get(store, &aopts.seq_floor)) != HBMON_OK) {
+		fprintf(stderr,
+		        "hbmon-server: cannot read the admin seq floor: %s\n",
+		        store_errmsg(store));
 		goto fail;
 	}
 	if (set.auth == AUTH_NONE) {
@@ -321,7 +376,6 @@ main(int argc, char **argv)
 		goto fail;
 	}
 
-	memset(&aopts, 0, sizeof(aopts));
 	aopts.ipc_url = set.admin;
 	aopts.tcp_url = set.admin_tcp;
 	aopts.recv_max = (size_t) set.recv_max;
@@ -343,6 +397,12 @@ main(int argc, char **argv)
 			goto fail;
 		}
 		aopts.secret = admin_secret;
+		if (strncmp(set.admin_tcp, "tls+tcp://", 10) != 0) {
+			log_warn("admin_tcp is not TLS (admin_tcp_insecure = "
+			         "true): robot secrets and every admin request "
+			         "cross the network in cleartext",
+			         "admin_tcp=%s", set.admin_tcp);
+		}
 	}
 	if (strncmp(set.admin, "ipc://", 6) != 0) {
 		fprintf(stderr,

@@ -22,9 +22,12 @@ static const struct config_key keys[] = {
 	{ "admin", STR(admin), "", 0, 0, NULL, NULL,
 	  "admin URL; empty: ipc://DATA_DIR/admin.sock" },
 	{ "admin_tcp", STR(admin_tcp), "", 0, 0, NULL, NULL,
-	  "optional tcp:// admin listener (needs admin_secret_file)" },
+	  "optional tls+tcp:// admin listener (needs admin_secret_file)" },
 	{ "admin_secret_file", STR(admin_secret_file), "", 0, 0, NULL, NULL,
 	  "file holding the admin secret for admin_tcp" },
+	{ "admin_tcp_insecure", CONFIG_BOOL, OFF(admin_tcp_insecure), 0,
+	  "false", 0, 0, NULL, NULL,
+	  "allow a tcp:// admin_tcp without TLS (secrets in cleartext)" },
 	{ "publish", STR(publish), "", 0, 0, NULL, NULL,
 	  "alert PUB URL; empty: ipc://DATA_DIR/alerts.sock" },
 	{ "auth", CONFIG_ENUM, OFF(auth), 0, "hmac", 0, 0, auth_words, NULL,
@@ -121,6 +124,21 @@ settings_load(struct server_settings *s, int argc, char **argv, int *out_npos,
 		         "watch_server needs watch_robot and watch_secret_file "
 		         "(register the robot on the watching server with "
 		         "`hbctl robot add`)");
+		return HBMON_EINVAL;
+	}
+	/* RobotAdd and RobotRotate replies carry robot secrets, and every
+	 * request could be read and timed: over a network only with TLS,
+	 * unless the operator says otherwise in so many words. */
+	if (s->admin_tcp[0] != '\0' &&
+	    strncmp(s->admin_tcp, "tls+tcp://", 10) != 0 &&
+	    !s->admin_tcp_insecure) {
+		snprintf(err->text, sizeof(err->text),
+		         "admin_tcp %s is not TLS: robot secrets (the replies "
+		         "of robot add and robot rotate) would cross the "
+		         "network in cleartext; use a tls+tcp:// URL, or set "
+		         "admin_tcp_insecure = true (--admin-tcp-insecure) on "
+		         "a network you trust",
+		         s->admin_tcp);
 		return HBMON_EINVAL;
 	}
 	if ((rv = config_default_ipc_url(s->admin, sizeof(s->admin),

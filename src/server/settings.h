@@ -22,6 +22,7 @@ struct server_settings {
 	char admin[SETTINGS_URL_MAX];     /* "" -> ipc://DATA_DIR/admin.sock */
 	char admin_tcp[SETTINGS_URL_MAX]; /* optional; needs the admin secret */
 	char admin_secret_file[SETTINGS_PATH_MAX];
+	bool admin_tcp_insecure; /* admin_tcp may be tcp://, without TLS */
 	char publish[SETTINGS_URL_MAX]; /* "" -> ipc://DATA_DIR/alerts.sock */
 	int auth;                       /* enum settings_auth */
 	int64_t auth_window;            /* ms, allowed |sent_at - now| */
@@ -55,7 +56,8 @@ extern const struct config_spec settings_spec;
 /*
  * Loads settings from defaults, --config FILE, environment and flags (see
  * config_load), then checks what no single key can: interval_min <=
- * interval_max, and fills the derived admin/publish URLs.
+ * interval_max, admin_tcp is tls+tcp:// unless admin_tcp_insecure, and
+ * fills the derived admin/publish URLs.
  * Returns HBMON_OK or an error with err filled. out_npos: positional
  * arguments left at the front of argv + 1.
  */

@@ -158,6 +158,14 @@ static const char *const migrations[] = {
 	 * loss), 2 stopped cleanly. */
 	("ALTER TABLE server_state ADD COLUMN run_state INTEGER NOT NULL"
 	 " DEFAULT 0;"),
+
+	/* 6: the seq floor of signed admin_tcp requests, so that one
+	 * captured and replayed after a restart is refused. Kept as the
+	 * seq's 64 bits (read back as uint64_t). */
+	"CREATE TABLE admin_state ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  last_seq INTEGER NOT NULL"
+	");",
 };
 
 enum stmt_id {
@@ -996,6 +1004,11 @@ store_alerts_after(struct store *s, uint64_t after, uint32_t limit,
 	sqlite3_stmt *st = stmt(s, ST_ALERTS_AFTER);
 	int rv = HBMON_OK;
 
+	if (after > INT64_MAX) {
+		/* No alert seq is that high, and as an SQLite INTEGER it would
+		 * be negative: "after" everything, so nothing. */
+		return HBMON_OK;
+	}
 	if (st == NULL) {
 		return HBMON_EIO;
 	}
@@ -1334,6 +1347,51 @@ store_size(struct store *s)
 		total += st.st_size;
 	}
 	return total;
+}
+
+int
+store_admin_seq_get(struct store *s, uint64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT last_seq FROM admin_state WHERE id = 1",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? (uint64_t) sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? HBMON_OK : HBMON_EIO;
+}
+
+int
+store_admin_seq_raise(struct store *s, uint64_t seq)
+{
+	sqlite3_stmt *st;
+	uint64_t floor;
+	int rv, rc;
+
+	/* Compared here, not in SQL: a seq above INT64_MAX is negative as
+	 * an SQLite INTEGER. */
+	if ((rv = store_admin_seq_get(s, &floor)) != HBMON_OK) {
+		return rv;
+	}
+	if (seq <= floor) {
+		return HBMON_OK;
+	}
+	if (sqlite3_prepare_v2(s->db,
+	                       "INSERT INTO admin_state (id, last_seq) VALUES"
+	                       " (1, ?1) ON CONFLICT (id) DO UPDATE SET"
+	                       " last_seq = ?1",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t) seq);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? HBMON_OK : HBMON_EIO;
 }
 
 int

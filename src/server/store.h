@@ -28,7 +28,7 @@ enum store_durability {
 #define STORE_FILE "hbmon.db"
 
 /* Latest schema version this build knows. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /*
  * Opens (creating if needed) data_dir/hbmon.db and brings its schema up to
@@ -378,6 +378,16 @@ int store_robot_interval(struct store *s, const char *robot,
  * HBMON_ENOENT or HBMON_EIO.
  */
 int store_robot_remove(struct store *s, const char *robot, int64_t now_ms);
+
+/*
+ * The admin_tcp seq floor (admin_auth.h): the highest seq of a signed
+ * admin request that was executed, 0 when there was none. raise writes
+ * seq when it is above the stored floor, and nothing otherwise; on the
+ * writer's connection it belongs to the transaction under way. Returns
+ * HBMON_OK or HBMON_EIO.
+ */
+int store_admin_seq_get(struct store *s, uint64_t *out);
+int store_admin_seq_raise(struct store *s, uint64_t seq);
 
 /* Bytes the database takes on disk (main file and WAL). */
 int64_t store_size(struct store *s);

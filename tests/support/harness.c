@@ -5,10 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -729,4 +732,21 @@ harness_subject(struct rpc_client *admin, const char *subject)
 	             HBMON_OK, "%s", st.message);
 	cr_assert_eq(st.code, RPC_OK, "%s: %s", subject, st.message);
 	return reply;
+}
+
+int
+harness_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int port;
+
+	cr_assert_neq(fd, -1, "socket: %s", strerror(errno));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
 }

@@ -212,6 +212,9 @@ uint64_t harness_wait_alert(struct rpc_client *admin, int kind,
 Hbmon__V1__SubjectReply *harness_subject(struct rpc_client *admin,
                                          const char *subject);
 
+/* A free tcp port on loopback (bound, read and closed: a small race). */
+int harness_free_port(void);
+
 /* Milliseconds to sleep. */
 void harness_sleep_ms(int ms);
 
