@@ -363,3 +363,31 @@ duration_human(int64_t ms, char *buf, size_t buf_len)
 	}
 	return copy_out(text, (size_t) (p - text), buf, buf_len);
 }
+
+int64_t
+duration_abs(int64_t ms)
+{
+	return ms >= 0 ? ms : ms == INT64_MIN ? INT64_MAX : -ms;
+}
+
+int64_t
+duration_sub(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_sub_overflow(a, b, &r)) {
+		return b < 0 ? INT64_MAX : INT64_MIN;
+	}
+	return r;
+}
+
+int64_t
+duration_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r)) {
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	}
+	return r;
+}

@@ -47,4 +47,14 @@ int duration_format(int64_t ms, char *buf, size_t buf_len);
  */
 int duration_human(int64_t ms, char *buf, size_t buf_len);
 
+/*
+ * Arithmetic on times and durations that came over the wire (a peer may
+ * send any int64, INT64_MIN included): results saturate at INT64_MIN and
+ * INT64_MAX instead of overflowing, which is undefined behaviour.
+ * duration_abs(INT64_MIN) is INT64_MAX. Thread-safe, no allocation.
+ */
+int64_t duration_abs(int64_t ms);
+int64_t duration_sub(int64_t a, int64_t b); /* a - b */
+int64_t duration_add(int64_t a, int64_t b); /* a + b */
+
 #endif

@@ -49,6 +49,11 @@ quote_unit(const uint8_t *s, size_t n, unsigned flags, char out[QUOTE_UNIT_MAX],
 		*out_len = put_hex(out, 'x', s[0], 2);
 		return 1;
 	}
+	if (flags & QUOTE_VALID_ONLY) {
+		memcpy(out, s, len);
+		*out_len = len;
+		return len;
+	}
 	if (cp < 0x80 && quote_unsafe(cp)) {
 		switch (cp) {
 		case '\t':

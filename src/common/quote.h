@@ -13,6 +13,7 @@
  *     ASCII controls as \xHH (HH < 80), the rest as \uHHHH
  *   - with QUOTE_ASCII, also every other code point above U+007E, as
  *     \uHHHH or \UHHHHHHHH, so the output is printable ASCII (the log)
+ *   - with QUOTE_VALID_ONLY, invalid bytes only (see the flag)
  * Everything else, backslash included, is copied as it is: the quoted form
  * is for people to read, not to be parsed back.
  *
@@ -26,8 +27,12 @@
 #include <stdint.h>
 
 enum quote_flags {
-	QUOTE_UTF8 = 0,       /* valid, safe UTF-8 is kept (replies, hbctl) */
-	QUOTE_ASCII = 1u << 0 /* any code point above U+007E escaped (logs) */
+	QUOTE_UTF8 = 0,        /* valid, safe UTF-8 is kept (replies, hbctl) */
+	QUOTE_ASCII = 1u << 0, /* any code point above U+007E escaped (logs) */
+	/* Only bytes that are not UTF-8 escaped; every code point, controls
+	 * included, kept: for text a JSON encoder escapes next (jansson
+	 * writes \u001b), which refuses invalid UTF-8 outright. */
+	QUOTE_VALID_ONLY = 1u << 1,
 };
 
 /* Longest shown form of one unit (\U0010ffff), without a NUL. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/duration.h"
 #include "common/rfc3339.h"
 #include "common/words.h"
 #include "hbmon/error.h"
@@ -419,7 +420,7 @@ view_set_duration(struct view *w, const struct message_set *m, const char *name,
 	struct strbuf b = STRBUF_INIT;
 
 	if (ms != 0) {
-		message_duration(m, ms < 0 ? -ms : ms, &b);
+		message_duration(m, duration_abs(ms), &b);
 	}
 	view_put(w, name, strbuf_take(&b));
 }

@@ -116,7 +116,11 @@ pause_end(const struct engine *e, const struct subject *s)
 	if (s->robot != NULL && s->robot->paused_until_ms > until) {
 		until = s->robot->paused_until_ms;
 	}
-	return e->now + (until > e->wall ? until - e->wall : 0) + 1;
+	/* until is what an admin sent (a pause until INT64_MAX is a long
+	 * one, not an overflow). */
+	return duration_add(
+	    e->now, duration_add(
+	                until > e->wall ? duration_sub(until, e->wall) : 0, 1));
 }
 
 /* "robot R1" or "account R1/ACC_003". */

@@ -4,10 +4,12 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/duration.h"
+#include "common/quote.h"
 #include "common/rfc3339.h"
 #include "hbctl.h"
 #include "hbmon/error.h"
@@ -58,6 +60,24 @@ const char hbctl_global_help[] =
     "                       used on a terminal)\n"
     "  -h, --help           help (hbctl VERB --help for a verb)\n";
 
+/* Writes a formatted message to stderr, quoted: it can hold what the
+ * server said and what the user typed, either of which may hold anything. */
+static void
+put_quoted(const char *fmt, va_list ap)
+{
+	char text[2048];
+	char quoted[4096];
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+
+	if (n < 0) {
+		return;
+	}
+	quote_buf(quoted, sizeof(quoted), text,
+	          (size_t) n < sizeof(text) ? (size_t) n : sizeof(text) - 1,
+	          QUOTE_UTF8);
+	fputs(quoted, stderr);
+}
+
 void
 hbctl_error(const char *fmt, ...)
 {
@@ -65,7 +85,7 @@ hbctl_error(const char *fmt, ...)
 
 	fputs("hbctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_quoted(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -78,7 +98,7 @@ hbctl_usage_error(const struct hbctl *h, const char *fmt, ...)
 	fprintf(stderr, "hbctl%s%s: ", h->verb != NULL ? " " : "",
 	        h->verb != NULL ? h->verb : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	put_quoted(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n(hbctl%s%s --help for usage)\n",
 	        h->verb != NULL ? " " : "", h->verb != NULL ? h->verb : "");

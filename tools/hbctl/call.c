@@ -181,6 +181,12 @@ hbctl_try_admin(struct hbctl *h, const char *method,
 	rv = rpc_client_call(h->admin, path, input, m->output, out, &st);
 	rv = hbctl_call_result(h, rv, &st, h->admin_url, "--admin", why,
 	                       why_len);
+	/* Whatever a verb prints of the reply is what robots sent. */
+	if (rv == HBCTL_EXIT_OK && *out != NULL &&
+	    hbctl_sanitize(*out, h->json) != HBMON_OK) {
+		snprintf(why, why_len, "out of memory");
+		rv = HBCTL_EXIT_FAILED;
+	}
 	if (rv != HBCTL_EXIT_OK && *out != NULL) {
 		protobuf_c_message_free_unpacked(*out, NULL);
 		*out = NULL;

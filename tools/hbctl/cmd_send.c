@@ -188,6 +188,13 @@ cmd_send(struct hbctl *h, int argc, char **argv)
 		hbctl_error("%s", why);
 		goto done;
 	}
+	/* Printed below: the server's words and the file's names. */
+	if (hbctl_sanitize(&reply->base, h->json) != HBMON_OK ||
+	    hbctl_sanitize(&batch->base, h->json) != HBMON_OK) {
+		hbctl_error("out of memory");
+		rv = HBCTL_EXIT_FAILED;
+		goto done;
+	}
 	if (reply->robot != NULL) {
 		all_ok &= print_result(h, reply->robot, h->robot);
 	}

@@ -129,6 +129,10 @@ on_published(struct follower *f, nng_msg *msg)
 		 * covers us. */
 		return;
 	}
+	if (hbctl_sanitize(&a->base, f->h->json) != HBMON_OK) {
+		hbmon__v1__alert__free_unpacked(a, NULL);
+		return; /* the outbox poll tries again */
+	}
 	if (a->seq == f->last + 1) {
 		take(f, a);
 	} else if (a->seq > f->last + 1) {

@@ -108,8 +108,22 @@ extern const struct option hbctl_global_options[];
 int hbctl_usage_error(const struct hbctl *h, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Prints "hbctl: <message>" on stderr. */
+/*
+ * Prints "hbctl: <message>" on stderr. The message is quoted (quote.h):
+ * it may carry the server's sentence, and whatever it quotes.
+ */
 void hbctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Makes every string of m, at any depth, safe to print (sanitize.c):
+ * quoted as quote.h does for a terminal, or with json only the bytes that
+ * are not UTF-8 escaped (jansson escapes controls and refuses invalid
+ * UTF-8). m must be unpacked with the default allocator; replaced strings
+ * are freed and malloc'd ones put in their place, so
+ * protobuf_c_message_free_unpacked(m, NULL) still frees everything.
+ * Returns HBMON_OK or HBMON_ENOMEM (m stays valid, partly quoted).
+ */
+int hbctl_sanitize(ProtobufCMessage *m, bool json);
 
 /*
  * Checks that min..max positional arguments argv[first..argc) are left

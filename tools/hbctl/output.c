@@ -177,16 +177,19 @@ out_age(char *buf, size_t len, int64_t now_ms, int64_t then_ms)
 {
 	char d[32];
 
+	/* then_ms is the server's word: any int64, so no plain subtraction. */
+	int64_t ahead = duration_sub(then_ms, now_ms);
+
 	if (then_ms == 0) {
 		snprintf(buf, len, "never");
-	} else if (then_ms > now_ms + 999) {
+	} else if (ahead > 999) {
 		/* Whole seconds: "3 s ago", never "3 s 170 ms ago". */
-		duration_human((then_ms - now_ms) / 1000 * 1000, d, sizeof(d));
+		duration_human(ahead / 1000 * 1000, d, sizeof(d));
 		snprintf(buf, len, "in %s", d);
-	} else if (now_ms - then_ms < 1000) {
+	} else if (ahead > -1000) {
 		snprintf(buf, len, "just now");
 	} else {
-		duration_human((now_ms - then_ms) / 1000 * 1000, d, sizeof(d));
+		duration_human(duration_abs(ahead) / 1000 * 1000, d, sizeof(d));
 		snprintf(buf, len, "%s ago", d);
 	}
 }
