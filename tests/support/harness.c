@@ -345,6 +345,27 @@ harness_store_int(const char *dir, const char *sql)
 	return v;
 }
 
+void
+harness_store_exec(const char *dir, const char *sql)
+{
+	char path[600];
+	struct store *s;
+	char why[512];
+	sqlite3 *db;
+	char *err = NULL;
+
+	/* Made, and brought to the current schema, first. */
+	cr_assert_eq(store_open(dir, STORE_NORMAL, &s, why, sizeof(why)),
+	             HBMON_OK, "%s", why);
+	store_close(s);
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_FILE);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &err), SQLITE_OK,
+	             "%s: %s", sql, err != NULL ? err : "");
+	sqlite3_close(db);
+}
+
 int64_t
 harness_query_int(struct harness_server *srv, const char *sql)
 {
@@ -749,4 +770,70 @@ harness_free_port(void)
 	port = ntohs(a.sin_port);
 	close(fd);
 	return port;
+}
+
+void
+harness_strict_add(struct harness_strict *s, const char *output_type,
+                   const uint8_t *reply, size_t reply_len)
+{
+	size_t need = strlen(output_type) + 2 + 2 * reply_len + 1;
+
+	if (s->len + need > s->cap) {
+		s->cap = (s->len + need) * 2;
+		s->lines = realloc(s->lines, s->cap);
+		cr_assert_not_null(s->lines);
+	}
+	s->len += (size_t) sprintf(s->lines + s->len, "%s ", output_type);
+	for (size_t i = 0; i < reply_len; i++) {
+		s->len += (size_t) sprintf(s->lines + s->len, "%02x", reply[i]);
+	}
+	s->lines[s->len++] = '\n';
+	s->lines[s->len] = '\0';
+	s->n++;
+}
+
+void
+harness_strict_check(struct harness_strict *s)
+{
+	const char *source = getenv("HBMON_SOURCE_DIR");
+	char script[1024], want[32], dir[512];
+	const char *argv[] = { "/usr/bin/python3", script, source, dir, NULL };
+	char *out = NULL, *err = NULL;
+	int st;
+
+	cr_assert_not_null(source, "HBMON_SOURCE_DIR is not set (run via "
+	                           "ctest)");
+	cr_assert_gt(s->n, 0, "no replies to parse");
+	snprintf(script, sizeof(script), "%s/tests/support/strict_parse.py",
+	         source);
+	harness_tmpdir(dir, sizeof(dir));
+	st = harness_run(argv, s->lines, &out, &err, 60000);
+	harness_rmrf(dir);
+	snprintf(want, sizeof(want), "ok %zu\n", s->n);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+	              strcmp(out, want) == 0,
+	          "a strict parser refused a reply:\n%s%s", out, err);
+	free(out);
+	free(err);
+	free(s->lines);
+	memset(s, 0, sizeof(*s));
+}
+
+Hbmon__V1__RpcResponse *
+harness_raw_call(struct rpc_client *c, const void *req, size_t req_len,
+                 struct harness_strict *s, const char *output_type)
+{
+	Hbmon__V1__RpcResponse *resp;
+	uint8_t *reply;
+	size_t len;
+
+	cr_assert_eq(rpc_client_call_raw(c, req, req_len, &reply, &len),
+	             HBMON_OK, "no reply");
+	if (s != NULL) {
+		harness_strict_add(s, output_type, reply, len);
+	}
+	resp = hbmon__v1__rpc_response__unpack(NULL, len, reply);
+	cr_assert_not_null(resp, "the reply does not decode");
+	free(reply);
+	return resp;
 }

@@ -15,6 +15,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "common/rpc_client.h"
+#include "hbmon/v1/rpc.pb-c.h"
 
 struct harness_server {
 	char dir[512];      /* data dir, a fresh temp dir */
@@ -116,6 +117,13 @@ int64_t harness_count(struct harness_server *srv, const char *table);
  */
 int64_t harness_store_int(const char *dir, const char *sql);
 
+/*
+ * Runs SQL (any statements) on a read-write connection to the store in
+ * data dir dir, made with the current schema if missing: for data that
+ * only an older hbmon could have written.
+ */
+void harness_store_exec(const char *dir, const char *sql);
+
 /* harness_store_int on srv's data dir. */
 int64_t harness_query_int(struct harness_server *srv, const char *sql);
 
@@ -211,6 +219,37 @@ uint64_t harness_wait_alert(struct rpc_client *admin, int kind,
  */
 Hbmon__V1__SubjectReply *harness_subject(struct rpc_client *admin,
                                          const char *subject);
+
+/* ---- replies read by a strict proto3 parser ---- */
+
+/*
+ * Replies kept for Google protobuf's parser (tests/support/strict_parse.py
+ * under /usr/bin/python3, Python code generated from proto/ at test time),
+ * which refuses a whole message whose strings are not UTF-8, as Python and
+ * Go clients do. Start from { 0 }.
+ */
+struct harness_strict {
+	char *lines; /* "OUTPUT_TYPE HEX\n" per reply */
+	size_t len, cap;
+	size_t n;
+};
+
+/* Keeps reply; output_type: the hbmon.v1 message of its payload ("-"). */
+void harness_strict_add(struct harness_strict *s, const char *output_type,
+                        const uint8_t *reply, size_t reply_len);
+
+/* Parses every kept reply strictly; asserts all parse; frees s. */
+void harness_strict_check(struct harness_strict *s);
+
+/*
+ * Sends raw request bytes on c, keeps the reply for s (may be NULL) and
+ * returns it unpacked (free with hbmon__v1__rpc_response__free_unpacked).
+ * Asserts that a reply came and that it decodes.
+ */
+Hbmon__V1__RpcResponse *harness_raw_call(struct rpc_client *c, const void *req,
+                                         size_t req_len,
+                                         struct harness_strict *s,
+                                         const char *output_type);
 
 /* A free tcp port on loopback (bound, read and closed: a small race). */
 int harness_free_port(void);

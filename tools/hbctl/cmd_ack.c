@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/quote.h"
 #include "hbctl.h"
 
 const char cmd_ack_usage[] =
@@ -73,9 +74,10 @@ cmd_ack(struct hbctl *h, int argc, char **argv)
 		out_json_line(json_pack("{s:I, s:s}", "acked", (json_int_t) seq,
 		                        "by", req.by));
 	} else {
+		char by_shown[QUOTE_NAME_SIZE];
 		printf("Acknowledged alert %" PRIu64 " (by %s): its episode "
 		       "is not repeated any more.\n",
-		       seq, req.by);
+		       seq, quote_str(by_shown, sizeof(by_shown), req.by));
 	}
 	protobuf_c_message_free_unpacked(&reply->base, NULL);
 	return HBCTL_EXIT_OK;

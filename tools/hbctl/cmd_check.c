@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/duration.h"
+#include "common/quote.h"
 #include "hbctl.h"
 
 const char cmd_check_usage[] =
@@ -342,7 +343,10 @@ cmd_check(struct hbctl *h, int argc, char **argv)
 		                        "status", verdict_word[v], "text",
 		                        text));
 	} else {
-		printf("HBMON %s - %s\n", verdict_word[v], text);
+		/* Names from the server and from the command line. */
+		char shown[sizeof(text) + 64];
+		printf("HBMON %s - %s\n", verdict_word[v],
+		       quote_str(shown, sizeof(shown), text));
 	}
 	return (int) v;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/quote.h"
 #include "hbctl.h"
 
 const char cmd_history_usage[] =
@@ -146,8 +147,10 @@ cmd_history(struct hbctl *h, int argc, char **argv)
 	}
 	if (t != NULL) {
 		if (table_rows(t) == 0) {
-			printf("Nothing recorded for %s in that range.\n",
-			       argv[first]);
+			char subject[QUOTE_NAME_SIZE * 2];
+			printf(
+			    "Nothing recorded for %s in that range.\n",
+			    quote_str(subject, sizeof(subject), argv[first]));
 		} else {
 			table_print(t, stdout, h->color);
 		}

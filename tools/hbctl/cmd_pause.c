@@ -4,6 +4,7 @@
 
 #include "common/clock.h"
 #include "common/rfc3339.h"
+#include "common/quote.h"
 #include "hbctl.h"
 
 const char cmd_pause_usage[] =
@@ -97,10 +98,12 @@ cmd_pause(struct hbctl *h, int argc, char **argv)
 		    "paused_until", until, "paused_until_ms",
 		    (json_int_t) reply->until_ms, "reason", p.reason));
 	} else {
+		char subject[QUOTE_NAME_SIZE * 2], reason[1024];
+		quote_str(subject, sizeof(subject), argv[first]);
 		printf("Paused %s until %s (%s)%s%s. No alerts about it until "
 		       "then; `hbctl resume %s` ends it sooner.\n",
-		       argv[first], when, age, p.reason[0] ? ": " : "",
-		       p.reason, argv[first]);
+		       subject, when, age, p.reason[0] ? ": " : "",
+		       quote_str(reason, sizeof(reason), p.reason), subject);
 	}
 	protobuf_c_message_free_unpacked(&reply->base, NULL);
 	return HBCTL_EXIT_OK;
@@ -131,8 +134,9 @@ cmd_resume(struct hbctl *h, int argc, char **argv)
 		out_json_line(json_pack("{s:s, s:b}", "subject", argv[first],
 		                        "paused", 0));
 	} else {
+		char subject[QUOTE_NAME_SIZE * 2];
 		printf("Resumed %s: it is watched again from now.\n",
-		       argv[first]);
+		       quote_str(subject, sizeof(subject), argv[first]));
 	}
 	protobuf_c_message_free_unpacked(&reply->base, NULL);
 	return HBCTL_EXIT_OK;

@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/rfc3339.h"
+#include "common/quote.h"
 #include "hbctl.h"
 
 const char cmd_robot_usage[] =
@@ -161,9 +162,10 @@ robot_remove(struct hbctl *h, int argc, char **argv)
 		out_json_line(
 		    json_pack("{s:s, s:b}", "robot", id, "removed", 1));
 	} else {
+		char shown[QUOTE_NAME_SIZE];
 		printf("Removed robot %s: its heartbeats are refused from now "
 		       "on and it is no longer watched.\n",
-		       id);
+		       quote_str(shown, sizeof(shown), id));
 	}
 	protobuf_c_message_free_unpacked(&reply->base, NULL);
 	return HBCTL_EXIT_OK;
