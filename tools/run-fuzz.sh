@@ -14,16 +14,27 @@ tools/install-deps.sh fuzz
 CC=clang cmake -S . -B "$build" -DHBMON_FUZZ=ON -DHBMON_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" \
-  --target fuzz_envelope fuzz_hbjson fuzz_time fuzz_alert fuzz_rules
+  --target fuzz_envelope fuzz_hbjson fuzz_time fuzz_alert fuzz_rules \
+  fuzz_admit fuzz_admin_admit
 
 corpus=$build/corpus
-mkdir -p "$corpus"/{envelope,hbjson,time,alert,rules}
+mkdir -p "$corpus"/{envelope,hbjson,time,alert,rules,admit,admin_admit}
 cp -n tests/fuzz/seeds/hbjson/* "$corpus/hbjson/"
 cp -n tests/fuzz/seeds/time/* "$corpus/time/"
 # Binary seeds come from protoc's own encoder.
 enc() { protoc -Iproto --encode="hbmon.v1.$1" hbmon/v1/admin.proto hbmon/v1/monitor.proto hbmon/v1/rpc.proto; }
 printf 'method: "/hbmon.v1.Monitor/ReportBatch" robot_id: "R1" seq: 1 sent_at_ms: 1 payload: "\\n\\x0fROBOT_HEARTBEAT\\x10\\x01"' \
   | enc RpcRequest >"$corpus/envelope/seed"
+# Within the fuzz targets' window (their clock is 1768876200000), above
+# the seq floor; names with a NUL and with a control, for a start.
+printf 'method: "/hbmon.v1.Monitor/ReportRobot" robot_id: "R1" seq: 5 sent_at_ms: 1768876200000' \
+  | enc RpcRequest >"$corpus/admit/seed"
+printf 'method: "/hbmon.v1.Monitor/ReportRobot" robot_id: "R1\\000evil" seq: 6 sent_at_ms: 1768876100000' \
+  | enc RpcRequest >"$corpus/admit/seed-nul"
+printf 'method: "/hbmon.v1.Admin/RobotRotate" robot_id: "@admin" seq: 7 sent_at_ms: 1768876200000 payload: "\\n\\002R1"' \
+  | enc RpcRequest >"$corpus/admin_admit/seed"
+printf 'method: "/hbmon.v1.Admin/Overview\\033[2J" robot_id: "@admin" seq: 8 sent_at_ms: -9223372036854775808' \
+  | enc RpcRequest >"$corpus/admin_admit/seed-control"
 printf 'robot { event: "ROBOT_HEARTBEAT" status: HEALTH_STATUS_HEALTHY timestamp: "2026-01-20T09:30:00+07:00" } accounts { event: "ACCOUNT_HEARTBEAT" account: "A" status: ACCOUNT_STATUS_IDLE session_valid: true timestamp: "x" }' \
   | enc HeartbeatBatch >"$corpus/rules/seed"
 { printf 'critical/HEARTBEAT_MISSED/R1/'
@@ -35,7 +46,7 @@ printf 'robot { event: "ROBOT_HEARTBEAT" status: HEALTH_STATUS_HEALTHY timestamp
     | protoc -Iproto --encode=hbmon.v1.Keepalive hbmon/v1/alert.proto
 } >"$corpus/alert/seed-keepalive"
 
-for target in envelope hbjson time alert rules; do
+for target in envelope hbjson time alert rules admit admin_admit; do
   echo "fuzz_$target: ${seconds} s"
   (cd "$build" && "./tests/fuzz/fuzz_$target" -max_total_time="$seconds" \
      -max_len=8192 -print_final_stats=1 "corpus/$target" 2>&1 | tail -3)

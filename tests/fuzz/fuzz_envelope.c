@@ -5,10 +5,12 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/dispatch.h"
 #include "common/envelope.h"
+#include "common/utf8.h"
 #include "hbmon/error.h"
 #include "hbmon/v1/monitor.pb-c.h"
 
@@ -57,11 +59,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (env_request_unpack(data, size, &req, why, sizeof(why)) !=
 	    HBMON_OK) {
+		/* The sentence goes into a reply: always UTF-8. */
+		if (!utf8_valid(why, strlen(why), NULL)) {
+			abort();
+		}
 		return 0;
 	}
 	(void) env_request_verify(req, "hbs_fuzz", 8);
 	rpc_call_init(&call, req, NULL);
 	rpc_dispatch(&monitor.base, &call, done);
+	if (!utf8_valid(call.message, strlen(call.message), NULL)) {
+		abort();
+	}
 	rpc_call_release(&call);
 	hbmon__v1__rpc_request__free_unpacked(req, NULL);
 	return 0;
