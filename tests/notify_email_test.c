@@ -187,18 +187,34 @@ Test(notify_email, line_breaks_in_an_account_name_add_no_header_or_rcpt,
 {
 	static const char evil[] = "ACC\r\nBcc: victim@evil.example\r\n\r\n"
 	                           "<b>x</b>.";
-	const char *names[] = { evil };
-	int st[] = { A(ACTIVE) };
-	json_t *mail;
+	/* Only its alert is mailed, not the restart's in the same mail. */
+	static const char *const only_missed[] = {
+		"--email-tls", "none",    "--email-rate-interval",
+		"200ms",       "--kinds", "HEARTBEAT_MISSED",
+		NULL
+	};
+	json_t *mail = NULL;
 	const char *raw, *subject, *body;
 	int n;
 
-	nt_notifier_start(&nt, &srv, "email", flags, env);
-	nt_send_accounts(robot, 1, names, st);
-	st[0] = A(ERROR);
-	nt_send_accounts(robot, 1, names, st);
-	cr_assert(nt_wait(mails_at_least, (void *) 1, 10000), "no mail");
-	mail = nt_mail(&smtp, 1);
+	/* The server refuses such a name now; an older database has it. */
+	nt_legacy_account_down(&srv, evil);
+	nt_notifier_start(&nt, &srv, "email", only_missed, env);
+	for (int i = 0; i < 200 && mail == NULL; i++) {
+		int count = nt_mail_count(&smtp);
+		for (int k = 1; k <= count && mail == NULL; k++) {
+			json_t *m = nt_mail(&smtp, k);
+			if (strstr(get(m, "Subject"), "R1/ACC") != NULL) {
+				mail = m;
+			} else {
+				json_decref(m);
+			}
+		}
+		if (mail == NULL) {
+			harness_sleep_ms(50);
+		}
+	}
+	cr_assert_not_null(mail, "no mail about the account");
 	cr_assert_eq(json_array_size(json_object_get(mail, "defects")), 0);
 	cr_assert_eq(json_array_size(json_object_get(mail, "rcpt_tos")), 2,
 	             "a recipient was added");
@@ -232,7 +248,7 @@ Test(notify_email, line_breaks_in_an_account_name_add_no_header_or_rcpt,
 	cr_assert_str_eq(subject,
 	                 "[hbmon] CRITICAL R1/ACC\\r\\nBcc: "
 	                 "victim@evil.example\\r\\n\\r\\n<b>x</b>.: "
-	                 "STATUS_CHANGED",
+	                 "HEARTBEAT_MISSED",
 	                 "%s", subject);
 	body = json_string_value(json_object_get(mail, "body"));
 	cr_assert(strstr(body,

@@ -364,21 +364,28 @@ Test(notify_telegram, html_and_line_breaks_in_names_are_harmless, .init = setup,
 {
 	static const char evil[] = "ACC\r\nBcc: victim@evil.example\r\n"
 	                           "<b>x</b>&amp;<a href=\"u\">";
-	const char *names[] = { evil };
-	int st[] = { A(ACTIVE) };
-	json_t *reqs;
-	const char *text;
+	json_t *reqs, *r;
+	const char *text = NULL;
+	size_t i;
 
 	cr_assert_leq(strlen(evil), 64);
+	/* The server refuses such a name now; an older database has it. */
+	nt_legacy_account_down(&srv, evil);
 	nt_notifier_start(&nt, &srv, "telegram", NULL, env);
-	nt_send_accounts(robot, 1, names, st);
-	st[0] = A(ERROR);
-	nt_send_accounts(robot, 1, names, st);
 	cr_assert(nt_wait(all_accepted, NULL, 10000));
 	reqs = nt_requests(&tg);
 	/* Accepted as HTML the first time: the markup stayed valid. */
-	cr_assert_eq(json_array_size(reqs), 1);
-	text = text_of(json_array_get(reqs, 0));
+	cr_assert_eq(count_status(reqs, 200), json_array_size(reqs));
+	json_array_foreach(reqs, i, r)
+	{
+		cr_assert_str_eq(json_string_value(json_object_get(
+		                     json_object_get(r, "body"), "parse_mode")),
+		                 "HTML");
+		if (strstr(text_of(r), "ACC\\r\\n") != NULL) {
+			text = text_of(r);
+		}
+	}
+	cr_assert_not_null(text, "no message about the account");
 	cr_assert(strstr(text, "ACC\\r\\nBcc: victim@evil.example\\r\\n"
 	                       "&lt;b&gt;x&lt;/b&gt;&amp;amp;&lt;a href=&quot;"
 	                       "u&quot;&gt;") != NULL,

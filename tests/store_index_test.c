@@ -202,11 +202,12 @@ Test(store, schema_4_indexes_what_schema_3_held, .init = setup,
 	store = NULL;
 
 	/* Put the store back as schema 3 left it: requests indexed per row,
-	 * no index table, no run_state (schema 5). */
+	 * no index table, no run_state (schema 5), no admin_state (6). */
 	snprintf(path, sizeof(path), "%s/" STORE_FILE, dir);
 	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(db,
 	                          "DROP TABLE request_index;"
+	                          "DROP TABLE admin_state;"
 	                          "CREATE INDEX requests_robot ON requests"
 	                          " (robot, received_ms);"
 	                          "ALTER TABLE server_state DROP COLUMN"

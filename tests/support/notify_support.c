@@ -532,3 +532,44 @@ nt_server_start_with(struct harness_server *srv, const char *const *robots,
 	}
 	cr_assert(harness_server_start(srv, args), "server did not start");
 }
+
+uint64_t
+nt_legacy_account_down(struct harness_server *srv, const char *account)
+{
+	struct rpc_client *robot, *admin;
+	char sql[1024], hex[2 * 64 + 1];
+	size_t n = strlen(account);
+	uint64_t seq = 0;
+
+	cr_assert_leq(n, 64);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char) account[i]);
+	}
+	hex[2 * n] = '\0';
+	cr_assert_eq(WEXITSTATUS(harness_server_stop(srv)), 0);
+	snprintf(sql, sizeof(sql),
+	         "INSERT OR IGNORE INTO subjects (robot, account, created_ms,"
+	         " status, session_valid, open_orders, timestamp,"
+	         " last_seen_ms) VALUES ('R1', '', %1$lld, 1, 0, 0, '',"
+	         " %1$lld), ('R1', CAST(X'%2$s' AS TEXT), %1$lld, 2, 1, 1,"
+	         " '2026-01-20T09:30:00+07:00', %1$lld)",
+	         (long long) clock_wall_ms(), hex);
+	harness_store_exec(srv->dir, sql);
+	cr_assert(harness_server_start(srv, harness_quick_alerts),
+	          "server did not start again");
+	/* The robot reports, on new connections (the old ones may still be
+	 * backing off), while the account, which it can no longer report,
+	 * stays silent until it is down. */
+	robot = harness_client(srv->listen, "R1", NT_SECRET);
+	admin = harness_admin(srv);
+	for (int i = 0; i < 100 && seq == 0; i++) {
+		nt_send_accounts(robot, 0, NULL, NULL);
+		seq = harness_wait_alert(
+		    admin, HBMON__V1__ALERT_KIND__ALERT_KIND_HEARTBEAT_MISSED,
+		    "R1", account, 100);
+	}
+	rpc_client_close(robot);
+	rpc_client_close(admin);
+	cr_assert_neq(seq, 0, "the legacy account was not alerted on");
+	return seq;
+}

@@ -151,6 +151,19 @@ uint64_t nt_wait_alert_after(struct rpc_client *admin, uint64_t after, int kind,
 size_t nt_outbox_seqs(struct rpc_client *admin, uint64_t **out);
 
 /*
+ * Gives robot R1 (already registered on srv) an account as an older hbmon
+ * recorded it, with a name the server now refuses (CR, LF, ...): the
+ * server is stopped, the account (active, one open order, just heard)
+ * written into its store, and the server started again. R1 then keeps
+ * reporting while the account, which can no longer be reported, goes
+ * silent; returns the seq of its HEARTBEAT_MISSED once that is in the
+ * outbox. For the sinks' own escaping of names, which still matters for
+ * such databases.
+ */
+uint64_t nt_legacy_account_down(struct harness_server *srv,
+                                const char *account);
+
+/*
  * Sends one batch for robot over c: the robot healthy with n accounts of
  * the given names and statuses (AccountStatus; session valid unless
  * expired). Asserts the server accepted every item.
