@@ -57,22 +57,13 @@ start_insecure(void)
 Test(admin_tcp, without_tls_it_is_refused_unless_insecure_is_said, .init = init,
      .fini = fini, .timeout = 60)
 {
-	char listen[700];
-	const char *argv[] = { harness_bin("src/server/hbmon-server"),
-		               "--data-dir",
-		               srv.dir,
-		               "--listen",
-		               listen,
-		               "--admin-tcp",
-		               tcp,
-		               "--admin-secret-file",
-		               secret_file,
-		               NULL };
+	const char *args[] = { "--admin-tcp", tcp, "--admin-secret-file",
+		               secret_file, NULL };
+	char db[700];
 	char *err, *log;
 	int st;
 
-	snprintf(listen, sizeof(listen), "ipc://%s/robots.sock", srv.dir);
-	st = harness_run(argv, NULL, NULL, &err, 10000);
+	st = harness_server_run(&srv, args, &err);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
 	cr_assert(strstr(err, "is not TLS: robot secrets") != NULL, "%s", err);
 	cr_assert(strstr(err, "use a tls+tcp:// URL, or set "
@@ -81,8 +72,8 @@ Test(admin_tcp, without_tls_it_is_refused_unless_insecure_is_said, .init = init,
 	          "%s", err);
 	free(err);
 	/* Nothing was made: it stopped at the settings. */
-	snprintf(listen, sizeof(listen), "%s/hbmon.db", srv.dir);
-	cr_assert_neq(access(listen, F_OK), 0, "the database was created");
+	snprintf(db, sizeof(db), "%s/hbmon.db", srv.dir);
+	cr_assert_neq(access(db, F_OK), 0, "the database was created");
 
 	start_insecure();
 	log = harness_server_log(&srv);

@@ -93,22 +93,6 @@ Test(lifecycle, bad_config_stops_startup_with_file_and_line, .fini = fini,
 	free(err);
 }
 
-/* Runs the server on srv's data dir only; returns its wait status. */
-static int
-run_on_data_dir(char **err)
-{
-	char listen[700];
-	const char *argv[] = { harness_bin("src/server/hbmon-server"),
-		               "--data-dir",
-		               srv.dir,
-		               "--listen",
-		               listen,
-		               NULL };
-
-	snprintf(listen, sizeof(listen), "ipc://%s/robots.sock", srv.dir);
-	return harness_run(argv, NULL, NULL, err, 10000);
-}
-
 static size_t
 entries(const char *dir)
 {
@@ -140,7 +124,7 @@ Test(lifecycle, data_dir_writable_by_others_is_refused, .fini = fini,
 		char fix[800];
 
 		cr_assert_eq(chmod(srv.dir, modes[i]), 0);
-		st = run_on_data_dir(&err);
+		st = harness_server_run(&srv, NULL, &err);
 		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2,
 		          "mode %o: status %d", (unsigned) modes[i], st);
 		snprintf(fix, sizeof(fix), "fix it with `chmod 700 %s`",
@@ -171,7 +155,7 @@ Test(lifecycle, data_dir_of_another_user_is_refused, .fini = fini,
 		cr_skip_test("needs root to chown the data dir");
 	}
 	cr_assert_eq(chown(srv.dir, 65534, 65534), 0);
-	st = run_on_data_dir(&err);
+	st = harness_server_run(&srv, NULL, &err);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
 	cr_assert(strstr(err, "belongs to uid 65534") != NULL, "%s", err);
 	cr_assert(strstr(err, "chown 0 ") != NULL, "%s", err);

@@ -223,6 +223,23 @@ harness_args(const char **out, size_t max, const char *const *base,
 }
 
 int
+harness_server_run(struct harness_server *srv, const char *const *extra,
+                   char **err)
+{
+	char listen[700];
+	const char *argv[32] = { harness_bin("src/server/hbmon-server"),
+		                 "--data-dir", srv->dir, "--listen", listen };
+	int n = 5;
+
+	snprintf(listen, sizeof(listen), "ipc://%s/robots.sock", srv->dir);
+	for (int i = 0; extra != NULL && extra[i] != NULL && n < 31; i++) {
+		argv[n++] = extra[i];
+	}
+	argv[n] = NULL;
+	return harness_run(argv, NULL, NULL, err, 10000);
+}
+
+int
 harness_server_stop(struct harness_server *srv)
 {
 	int st = -1;

@@ -79,6 +79,14 @@ extern const char *const harness_quick_alerts[];
 void harness_args(const char **out, size_t max, const char *const *base,
                   const char *const *more);
 
+/*
+ * Runs hbmon-server on srv's data dir (and a robot socket in it) with
+ * extra flags to completion, for start-ups that must be refused: returns
+ * the wait status; err: its stderr, malloc'd. Killed after 10 s.
+ */
+int harness_server_run(struct harness_server *srv, const char *const *extra,
+                       char **err);
+
 /* SIGTERM, then waits; returns the exit status (as waitpid gives it). */
 int harness_server_stop(struct harness_server *srv);
 
