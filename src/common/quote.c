@@ -45,6 +45,11 @@ quote_unit(const uint8_t *s, size_t n, unsigned flags, char out[QUOTE_UNIT_MAX],
 	size_t len;
 
 	assert(n > 0);
+	if (s[0] >= 0x20 && s[0] < 0x7f) {
+		out[0] = (char) s[0]; /* printable ASCII, the usual case */
+		*out_len = 1;
+		return 1;
+	}
 	if ((len = utf8_decode(s, n, &cp)) == 0) {
 		*out_len = put_hex(out, 'x', s[0], 2);
 		return 1;
@@ -153,7 +158,14 @@ quote_find_unsafe(const void *s, size_t n, size_t *at, uint32_t *cp)
 
 	while (i < n) {
 		uint32_t c = 0;
-		size_t len = utf8_decode(p + i, n - i, &c);
+		size_t len;
+
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			i++; /* printable ASCII, the usual case, without a call
+			      */
+			continue;
+		}
+		len = utf8_decode(p + i, n - i, &c);
 
 		if (len == 0 || quote_unsafe(c)) {
 			if (at != NULL) {

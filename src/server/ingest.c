@@ -98,7 +98,8 @@ subject_name(struct arena *a, const char *robot, const char *account)
 {
 	size_t r = strlen(robot);
 	size_t n = account != NULL ? strlen(account) : 0;
-	size_t quoted = n > 0 ? quote_size(account, n, QUOTE_UTF8) : 1;
+	bool plain = !quote_find_unsafe(account, n, NULL, NULL);
+	size_t quoted = plain ? n + 1 : quote_size(account, n, QUOTE_UTF8);
 	char *p = arena_alloc(a, r + 1 + quoted);
 
 	if (p == NULL) {
@@ -107,7 +108,11 @@ subject_name(struct arena *a, const char *robot, const char *account)
 	memcpy(p, robot, r);
 	if (n > 0) {
 		p[r] = '/';
-		quote_buf(p + r + 1, quoted, account, n, QUOTE_UTF8);
+		if (plain) {
+			memcpy(p + r + 1, account, n + 1);
+		} else {
+			quote_buf(p + r + 1, quoted, account, n, QUOTE_UTF8);
+		}
 	}
 	return p;
 }
