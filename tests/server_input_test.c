@@ -169,6 +169,28 @@ assert_serving(void)
 	cr_assert_eq(harness_heartbeats(&srv, "R1", ""), before + 1);
 }
 
+/*
+ * The server's log holds nothing a peer sent raw: printable ASCII and
+ * line ends only. want: an escape that must be in it (NULL: none).
+ */
+static void
+assert_log_inert(const char *want)
+{
+	char *log = harness_server_log(&srv);
+
+	for (size_t i = 0; log[i] != '\0'; i++) {
+		unsigned char c = (unsigned char) log[i];
+		cr_assert(c == '\n' || (c >= 0x20 && c < 0x7f),
+		          "raw byte 0x%02x in the log at %zu: %.80s", c, i,
+		          log + (i > 40 ? i - 40 : 0));
+	}
+	if (want != NULL) {
+		cr_assert(strstr(log, want) != NULL, "'%s' not in the log",
+		          want);
+	}
+	free(log);
+}
+
 /* ---- NUL ---- */
 
 /* "/hbmon.v1.Monitor/ReportRobot\0junk", signed over the part before the
@@ -338,6 +360,7 @@ Test(input, controls_in_a_robot_id_or_method_are_refused, .init = start,
 	wire_free(&p);
 	cr_assert_eq(harness_count(&srv, "heartbeats"), 0);
 	harness_strict_check(&strict);
+	assert_log_inert(NULL);
 }
 
 /* The account name of issue 11 that cleared the owner's screen and drew a
@@ -455,6 +478,8 @@ Test(input, quoted_multibyte_text_is_never_cut_inside_a_character,
 	cr_assert_eq(strict.n, sent);
 	cr_assert_eq(harness_count(&srv, "heartbeats"), 0);
 	harness_strict_check(&strict);
+	/* The refused robot ids were logged, escaped. */
+	assert_log_inert("robot=\"x\\u00e9\\u00e9");
 }
 
 /* ---- integers at their limits ---- */

@@ -129,7 +129,7 @@ hbctl_time(const struct hbctl *h, const char *flag, const char *value,
 	int64_t ago;
 
 	if (duration_parse(value, &ago, NULL, 0) == HBMON_OK) {
-		*out_ms = now_ms - ago;
+		*out_ms = duration_sub(now_ms, ago); /* any ago: no overflow */
 		return HBCTL_CONTINUE;
 	}
 	if (rfc3339_parse(value, strlen(value), &t, why, sizeof(why)) ==

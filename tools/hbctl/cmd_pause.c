@@ -5,6 +5,7 @@
 #include "common/clock.h"
 #include "common/rfc3339.h"
 #include "common/quote.h"
+#include "common/duration.h"
 #include "hbctl.h"
 
 const char cmd_pause_usage[] =
@@ -81,7 +82,7 @@ cmd_pause(struct hbctl *h, int argc, char **argv)
 	}
 	now = clock_wall_ms();
 	req.subject = argv[first];
-	req.until_ms = now + p.for_ms;
+	req.until_ms = duration_add(now, p.for_ms); /* --for 100000d: far */
 	req.reason = (char *) p.reason;
 	if ((rv = hbctl_admin(h, "Pause", &req.base,
 	                      (ProtobufCMessage **) &reply)) != HBCTL_EXIT_OK) {
