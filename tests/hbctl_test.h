@@ -170,11 +170,12 @@ hbctl_lines(const char *text)
 	return n;
 }
 
-/* Writes text to path. */
+/* Writes text to path, mode 0600 (what secret files must have). */
 static inline void
 hbctl_write(const char *path, const char *text)
 {
-	FILE *f = fopen(path, "w");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 
 	cr_assert_not_null(f, "%s", path);
 	fputs(text, f);

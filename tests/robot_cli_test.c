@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ setup(void)
 	cr_assert_not_null(f);
 	fprintf(f, "%s\n", SECRET); /* as an editor would save it */
 	fclose(f);
+	cr_assert_eq(chmod(secret_file, 0600), 0); /* as a secret must be */
 }
 
 static void

@@ -140,9 +140,12 @@ nt_write_file(const char *path, const char *text)
 {
 	char tmp[700];
 	FILE *f;
+	int fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
+	/* 0600: secret files must be (secret_load refuses others). */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	cr_assert_not_null(f, "%s: %s", tmp, strerror(errno));
 	fputs(text, f);
 	fclose(f);

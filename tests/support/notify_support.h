@@ -123,7 +123,7 @@ json_t *nt_out_lines(const struct nt_notifier *n);
 /* Kills n if running and removes its state dir. */
 void nt_notifier_fini(struct nt_notifier *n);
 
-/* Writes text to path atomically (temp file + rename). */
+/* Writes text to path atomically (temp file + rename), mode 0600. */
 void nt_write_file(const char *path, const char *text);
 
 /*
