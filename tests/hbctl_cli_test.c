@@ -17,8 +17,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "harness.h"
 #include "hbctl_test.h"
 
@@ -163,7 +165,22 @@ Test(hbctl, usage_errors_exit_2_and_say_why, .timeout = 60)
 		{ { "alerts", "--kind", "FIRE", NULL },
 		  "--kind 'FIRE' is not an alert kind" },
 		{ { "alerts", "--count", "3", NULL }, "go with --follow" },
-		{ { "--tz", "Mars", "status", NULL }, "bad --tz 'Mars'" },
+		{ { "--tz", "Mars", "status", NULL },
+		  "bad --tz: unknown time zone 'Mars'" },
+		{ { "--tz", "+25:00", "status", NULL },
+		  "bad --tz: '+25:00' is not a UTC offset" },
+		{ { "--tz", "../../etc/passwd", "status", NULL },
+		  "is neither a UTC offset" },
+		{ { "--admin", "tcp://127.0.0.1:abc", "status", NULL },
+		  "--admin: 'tcp://127.0.0.1:abc': port 'abc'" },
+		{ { "--admin", "http://127.0.0.1/", "status", NULL },
+		  "is not a URL this setting takes" },
+		{ { "--data-dir", "", "status", NULL }, "--data-dir is empty" },
+		{ { "--robot", "R1", "--server", "tcp://:99999", "send",
+		    "f.json", NULL },
+		  "--server: 'tcp://:99999': port '99999'" },
+		{ { "robot", "rotate", "R1", "--force", NULL },
+		  "--force goes with --secret-file F" },
 		{ { "--timeout", "0", "status", NULL }, "--timeout '0'" },
 		{ { "robot", "add", NULL }, "missing ID" },
 		{ { "robot", "fly", NULL }, "no robot verb 'fly'" },
@@ -476,6 +493,146 @@ Test(hbctl, robot_add_list_rotate_remove, .init = start, .fini = stop,
 	free(out);
 	free(err);
 	regfree(&re);
+}
+
+/* The whole of a file, "" when it cannot be read. */
+static char *
+slurp(const char *path)
+{
+	return harness_read_file(path);
+}
+
+static mode_t
+mode_of(const char *path)
+{
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0, "%s", path);
+	return st.st_mode & 07777;
+}
+
+/* Sends the seed's robot heartbeat as robot with the secret in file. */
+static int
+send_with(const char *robot, const char *file, char **err)
+{
+	char path[700];
+
+	snprintf(path, sizeof(path), "%s/robot.json", srv.dir);
+	hbctl_write(path, seed_robot);
+	unsetenv("HBMON_SECRET");
+	return hbctl_run(srv.admin,
+	                 (const char *[]){ "--server", srv.listen, "--robot",
+	                                   robot, "--secret-file", file, "send",
+	                                   path, NULL },
+	                 NULL, err);
+}
+
+Test(hbctl, robot_secret_goes_to_a_file_mode_0600, .init = start, .fini = stop,
+     .timeout = 60)
+{
+	char file[700], other[700], *out, *err, *first, *second;
+
+	/* A wide umask must not matter. */
+	umask(022);
+	snprintf(file, sizeof(file), "%s/r2.secret", srv.dir);
+	cr_assert_eq(hbctl_run(srv.admin,
+	                       (const char *[]){ "robot", "add", "R2",
+	                                         "--secret-file", file, NULL },
+	                       &out, &err),
+	             0, "%s", err);
+	first = slurp(file);
+	cr_assert(strncmp(first, "hbs_", 4) == 0, "%s", first);
+	cr_assert_eq(first[strlen(first) - 1], '\n');
+	cr_assert_eq(mode_of(file), 0600);
+	/* Nothing secret on stdout or stderr; the way to use it instead. */
+	first[strlen(first) - 1] = '\0';
+	assert_lacks(out, first);
+	assert_lacks(err, first);
+	assert_lacks(out, "hbs_");
+	assert_has(out, "Registered robot R2; its secret is in ");
+	assert_has(out, "--secret-file ");
+	free(out);
+	free(err);
+	cr_assert_eq(send_with("R2", file, &err), 0, "%s", err);
+	free(err);
+
+	/* An existing file is never overwritten without --force, and the
+	 * robot is not added behind the refusal. */
+	cr_assert_eq(hbctl_run(srv.admin,
+	                       (const char *[]){ "robot", "add", "R3",
+	                                         "--secret-file", file, NULL },
+	                       &out, &err),
+	             2);
+	assert_has(err, "already exists; --force replaces it");
+	free(out);
+	free(err);
+	cr_assert_eq(hbctl_run(srv.admin,
+	                       (const char *[]){ "robot", "list", NULL }, &out,
+	                       NULL),
+	             0);
+	assert_lacks(out, "R3");
+	free(out);
+	/* Nor when the file cannot be made: nothing done on the server. */
+	cr_assert_eq(
+	    hbctl_run(srv.admin,
+	              (const char *[]){ "robot", "add", "R4", "--secret-file",
+	                                "/nonexistent-dir/r4.secret", NULL },
+	              &out, &err),
+	    2);
+	assert_has(err,
+	           "cannot create a file beside /nonexistent-dir/r4.secret");
+	free(out);
+	free(err);
+	cr_assert_eq(
+	    hbctl_run(srv.admin,
+	              (const char *[]){ "robot", "list", "--json", NULL }, &out,
+	              NULL),
+	    0);
+	assert_lacks(out, "R4");
+	free(out);
+
+	/* rotate --force puts the new secret in the robot's own file: the
+	 * old one is refused, the file's one works. */
+	cr_assert_eq(hbctl_run(srv.admin,
+	                       (const char *[]){ "robot", "rotate", "R2",
+	                                         "--secret-file", file,
+	                                         "--force", "--json", NULL },
+	                       &out, &err),
+	             0, "%s", err);
+	cr_assert_eq(hbctl_lines(out), 1);
+	assert_has(out, "{\"robot\":\"R2\",\"secret_file\":\"");
+	assert_lacks(out, "hbs_");
+	free(out);
+	free(err);
+	second = slurp(file);
+	second[strlen(second) - 1] = '\0';
+	cr_assert_str_neq(first, second);
+	cr_assert_eq(mode_of(file), 0600);
+	cr_assert_eq(send_with("R2", file, &err), 0, "%s", err);
+	free(err);
+	snprintf(other, sizeof(other), "%s/old.secret", srv.dir);
+	hbctl_write(other, first);
+	cr_assert_eq(send_with("R2", other, &err), 3, "the old secret works");
+	free(err);
+	/* No temporary file is left beside it. */
+	cr_assert_eq(
+	    hbctl_run(srv.admin,
+	              (const char *[]){ "robot", "add", "R5", "--secret-file",
+	                                other, "--force", NULL },
+	              NULL, NULL),
+	    0);
+	char cmd[800];
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | grep -q '^\\.'", srv.dir);
+	cr_assert_neq(system(cmd), 0, "a temporary file was left in %s",
+	              srv.dir);
+
+	/* A secret file others can read is refused with the fix. */
+	chmod(file, 0644);
+	cr_assert_eq(send_with("R2", file, &err), 2);
+	assert_has(err, "chmod 600 ");
+	free(err);
+	free(first);
+	free(second);
 }
 
 Test(hbctl, robot_set_gives_a_robot_its_own_interval, .init = start,
@@ -996,6 +1153,107 @@ Test(hbctl, times_in_the_chosen_offset, .init = start, .fini = stop,
 	assert_has(out, "Z  ");
 	free(out);
 	free(err);
+}
+
+/* The offset libc gives zone at unix second t, as RFC 3339 writes it. */
+static void
+zone_offset(const char *zone, int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t) (ms / 1000);
+	struct tm tm;
+	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+
+	setenv("TZ", zone, 1);
+	tzset();
+	localtime_r(&t, &tm);
+	if (tm.tm_gmtoff == 0) {
+		snprintf(buf, len, "Z");
+	} else {
+		long m = labs(tm.tm_gmtoff) / 60;
+		snprintf(buf, len, "%c%02ld:%02ld",
+		         tm.tm_gmtoff < 0 ? '-' : '+', m / 60, m % 60);
+	}
+	if (old != NULL) {
+		setenv("TZ", old, 1);
+		free(old);
+	} else {
+		unsetenv("TZ");
+	}
+	tzset();
+}
+
+Test(hbctl, times_in_a_named_zone_follow_daylight_saving, .init = start,
+     .fini = stop, .timeout = 60)
+{
+	/* Pauses ending in winter and in summer (New York: -05:00, then
+	 * -04:00), whatever today is: each until is a fixed instant. */
+	static const struct {
+		int64_t until_ms;
+		const char *zone;
+		const char *shown;
+	} cases[] = {
+		{ INT64_C(1800451200000), "America/New_York",
+		  "2027-01-20T08:20:00-05:00" },
+		{ INT64_C(1816089600000), "America/New_York",
+		  "2027-07-20T09:20:00-04:00" },
+		{ INT64_C(1816089600000), "Europe/London",
+		  "2027-07-20T14:20:00+01:00" },
+		{ INT64_C(1800451200000), "Europe/London",
+		  "2027-01-20T13:20:00Z" },
+		{ INT64_C(1816089600000), "Asia/Jakarta",
+		  "2027-07-20T20:20:00+07:00" },
+	};
+	char *out, *err, dur[64], want[128];
+
+	report(1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		/* --for is counted from hbctl's clock: a few ms off at most;
+		 * the times are checked to the minute. */
+		snprintf(
+		    dur, sizeof(dur), "%llds",
+		    (long long) ((cases[i].until_ms + 30000 - clock_wall_ms()) /
+		                 1000));
+		cr_assert_eq(hbctl_run(srv.admin,
+		                       (const char *[]){ "--tz", cases[i].zone,
+		                                         "pause", "R1", "--for",
+		                                         dur, "--json", NULL },
+		                       &out, &err),
+		             0, "%s", err);
+		snprintf(want, sizeof(want), "\"paused_until\":\"%.16s",
+		         cases[i].shown);
+		assert_has(out, want);
+		assert_has(out, cases[i].shown + 19);
+		free(out);
+		free(err);
+	}
+	/* The table form too, and the zone's offset for times now. */
+	cr_assert_eq(hbctl_run(srv.admin,
+	                       (const char *[]){ "show", "R1", "--tz",
+	                                         "America/New_York", NULL },
+	                       &out, &err),
+	             0, "%s", err);
+	zone_offset("America/New_York", clock_wall_ms(), want, sizeof(want));
+	assert_has(out, want);
+	free(out);
+	free(err);
+	/* Without --tz: the machine's zone (TZ here) at each instant, not
+	 * today's offset applied to every time. */
+	setenv("TZ", "America/New_York", 1);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(
+		    dur, sizeof(dur), "%llds",
+		    (long long) ((cases[i].until_ms + 30000 - clock_wall_ms()) /
+		                 1000));
+		cr_assert_eq(hbctl_run(srv.admin,
+		                       (const char *[]){ "pause", "R1", "--for",
+		                                         dur, "--json", NULL },
+		                       &out, &err),
+		             0, "%s", err);
+		assert_has(out, cases[i].shown + 19);
+		free(out);
+		free(err);
+	}
+	unsetenv("TZ");
 }
 
 /* Runs hbctl status on a terminal; returns what it wrote. */

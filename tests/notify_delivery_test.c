@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "common/words.h"
 #include "hbmon/error.h"
@@ -120,6 +121,66 @@ Test(notify_delivery, alerts_raised_while_stopped_come_on_start, .init = setup,
 	cr_assert(strstr(log, "cursor=1 ") != NULL,
 	          "the restart did not resume from the cursor:\n%s", log);
 	free(log);
+	nt_notifier_stop(&nt);
+}
+
+/* raised_at of every delivered line, checked against libc's offset of
+ * zone at raised_at_ms. Returns how many lines there were. */
+static size_t
+check_zone(const char *zone)
+{
+	char *text = harness_read_file(nt.out);
+	size_t n = 0;
+
+	setenv("TZ", zone, 1);
+	tzset();
+	for (char *line = text, *next; *line != '\0'; line = next) {
+		char want[16];
+		const char *raised;
+		struct tm tm;
+		time_t t;
+		json_t *j;
+
+		if ((next = strchr(line, '\n')) == NULL) {
+			break;
+		}
+		*next++ = '\0';
+		cr_assert_not_null(j = json_loads(line, 0, NULL), "%s", line);
+		raised = json_string_value(json_object_get(j, "raised_at"));
+		t = (time_t) (json_integer_value(
+		                  json_object_get(j, "raised_at_ms")) /
+		              1000);
+		localtime_r(&t, &tm);
+		snprintf(want, sizeof(want), "%c%02ld:%02ld",
+		         tm.tm_gmtoff < 0 ? '-' : '+',
+		         labs(tm.tm_gmtoff) / 3600,
+		         labs(tm.tm_gmtoff) / 60 % 60);
+		cr_assert_not_null(raised);
+		cr_assert(strcmp(raised + strlen(raised) - 6, want) == 0 ||
+		              (tm.tm_gmtoff == 0 &&
+		               raised[strlen(raised) - 1] == 'Z'),
+		          "%s at %s: want %s", raised, zone, want);
+		n++;
+		json_decref(j);
+	}
+	free(text);
+	unsetenv("TZ");
+	return n;
+}
+
+Test(notify_delivery, times_are_in_the_named_zone, .init = setup,
+     .fini = teardown, .timeout = 60)
+{
+	const char *flags[] = { "--tz", "Asia/Jakarta", NULL };
+	int st[4];
+
+	set_all(st, 4, A(ACTIVE));
+	nt_send_accounts(robot, 4, acc, st);
+	nt_notifier_start(&nt, &srv, "stdout", flags, NULL);
+	st[0] = A(ERROR);
+	nt_send_accounts(robot, 4, acc, st);
+	cr_assert(nt_wait(caught_up, NULL, 10000), "the alert did not come");
+	cr_assert_geq(check_zone("Asia/Jakarta"), 1);
 	nt_notifier_stop(&nt);
 }
 

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "common/tz.h"
 #include "hbmon/error.h"
 #include "notify/backoff.h"
 #include "notify/contact.h"
@@ -202,16 +204,14 @@ Test(mime, addresses)
 
 /* ---- message sets ---- */
 
+/* The built-in set (no templates_dir), as an installed notifier has it. */
 static struct message_set *
 load_set(const char *lang)
 {
 	struct message_options o = { .lang = lang, .notifier = "tg" };
 	struct message_set *m;
-	char dir[1024], why[600];
+	char why[600];
 
-	snprintf(dir, sizeof(dir), "%s/src/notify/templates",
-	         getenv("HBMON_SOURCE_DIR"));
-	o.dir = dir;
 	o.tz_offset_min = 7 * 60;
 	cr_assert_eq(message_set_load(&o, &m, why, sizeof(why)), HBMON_OK, "%s",
 	             why);
@@ -301,6 +301,36 @@ Test(message, english_and_indonesian_sets_render)
 	message_set_free(id);
 }
 
+Test(message, times_follow_a_named_zone)
+{
+	struct message_options o = { .lang = "en", .notifier = "tg" };
+	struct message_set *m;
+	Hbmon__V1__Alert *a = make_alert(12, "", 0);
+	const Hbmon__V1__Alert *list[] = { a };
+	struct strbuf t = STRBUF_INIT;
+	char why[600];
+	size_t taken;
+
+	cr_assert_eq(
+	    tz_select("America/New_York", &o.tz_offset_min, why, sizeof(why)),
+	    HBMON_OK, "%s", why);
+	cr_assert_eq(message_set_load(&o, &m, why, sizeof(why)), HBMON_OK, "%s",
+	             why);
+	/* 2026-01-20T02:30:00Z: the evening before, at -05:00. */
+	message_telegram(m, list, 1, 4096, &t, &taken);
+	cr_assert(strstr(strbuf_str(&t), "2026-01-19T21:30:00-05:00") != NULL,
+	          "%s", strbuf_str(&t));
+	/* Half a year on: daylight saving, -04:00. */
+	a->raised_at_ms += INT64_C(181) * 86400000;
+	strbuf_truncate(&t, 0);
+	message_telegram(m, list, 1, 4096, &t, &taken);
+	cr_assert(strstr(strbuf_str(&t), "2026-07-19T22:30:00-04:00") != NULL,
+	          "%s", strbuf_str(&t));
+	strbuf_free(&t);
+	free_alert(a);
+	message_set_free(m);
+}
+
 Test(message, telegram_text_stays_within_4096_bytes)
 {
 	struct message_set *en = load_set("en");
@@ -363,6 +393,57 @@ Test(message, broken_template_stops_loading)
 	cr_assert(strstr(why, "{{sumary}}") != NULL, "%s", why);
 	o.lang = "xx";
 	cr_assert_eq(message_set_load(&o, &m, why, sizeof(why)), HBMON_ENOENT);
+	harness_rmrf(dir);
+}
+
+Test(message, a_templates_dir_overrides_file_by_file)
+{
+	struct message_options o = { .lang = "en", .tz_offset_min = 0 };
+	struct message_set *m = NULL;
+	Hbmon__V1__Alert *a = make_alert(12, "", 0);
+	const Hbmon__V1__Alert *list[] = { a };
+	struct strbuf t = STRBUF_INIT, subject = STRBUF_INIT,
+	              body = STRBUF_INIT;
+	char dir[600], path[700], why[600];
+	size_t taken;
+	FILE *f;
+
+	harness_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/en", dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/en/telegram.html", dir);
+	f = fopen(path, "w");
+	fputs("OURS #{{seq}} {{subject}}\n", f);
+	fclose(f);
+	o.dir = dir;
+	cr_assert_eq(message_set_load(&o, &m, why, sizeof(why)), HBMON_OK, "%s",
+	             why);
+	message_telegram(m, list, 1, 4096, &t, &taken);
+	cr_assert_str_eq(strbuf_str(&t), "OURS #12 R1");
+	/* What the dir does not hold is the built-in text. */
+	message_email(m, list, 1, &subject, &body);
+	cr_assert_str_eq(strbuf_str(&subject),
+	                 "[hbmon] CRITICAL R1: HEARTBEAT_MISSED");
+	message_set_free(m);
+	m = NULL;
+	/* A language neither the dir nor the program has. */
+	o.lang = "de";
+	cr_assert_eq(message_set_load(&o, &m, why, sizeof(why)), HBMON_ENOENT);
+	cr_assert(strstr(why, "none built in for language 'de' (built in: "
+	                      "en, id)") != NULL,
+	          "%s", why);
+	/* A dir that is not there is a mistake, not "use the built-in". */
+	snprintf(path, sizeof(path), "%s/templtes", dir);
+	o.dir = path;
+	o.lang = "en";
+	cr_assert_eq(message_set_load(&o, &m, why, sizeof(why)), HBMON_ENOENT);
+	cr_assert(strstr(why, "templtes: No such file or directory") != NULL,
+	          "%s", why);
+	cr_assert_null(m);
+	strbuf_free(&t);
+	strbuf_free(&subject);
+	strbuf_free(&body);
+	free_alert(a);
 	harness_rmrf(dir);
 }
 

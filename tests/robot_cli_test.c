@@ -72,6 +72,7 @@ run(const char *const *args, char **out, char **err, int timeout_ms)
 
 Test(robot, usage_errors_exit_2_with_a_reason, .timeout = 30)
 {
+	static char open_secret[700];
 	static const struct {
 		const char *args[12];
 		const char *says;
@@ -102,18 +103,49 @@ Test(robot, usage_errors_exit_2_with_a_reason, .timeout = 30)
 		{ { "--server", NOWHERE, "--robot", "no good", "--secret-file",
 		    secret_file, NULL },
 		  "cannot open a client" },
+		{ { "--server", NOWHERE, "--robot", "R1", "--tz", "Asia/Jakrta",
+		    NULL },
+		  "--tz: unknown time zone 'Asia/Jakrta'" },
+		{ { "--server", NOWHERE, "--robot", "R1", "--secret-file",
+		    open_secret, NULL },
+		  "chmod 600 " },
 	};
 
+	snprintf(open_secret, sizeof(open_secret), "%s/open.secret", dir);
 	unsetenv("HBMON_SECRET");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *err = NULL;
-		int code = run(cases[i].args, NULL, &err, 10000);
+		int code;
+
+		if (i == 0) { /* a secret file others may read */
+			FILE *f = fopen(open_secret, "w");
+			fputs(SECRET "\n", f);
+			fclose(f);
+			chmod(open_secret, 0644);
+		}
+		code = run(cases[i].args, NULL, &err, 10000);
 		cr_assert_eq(code, 2, "case %zu: exit %d: %s", i, code, err);
 		cr_assert(strstr(err, cases[i].says) != NULL,
 		          "case %zu: stderr lacks '%s': %s", i, cases[i].says,
 		          err);
 		free(err);
 	}
+}
+
+Test(robot, timestamps_in_a_named_zone, .timeout = 30)
+{
+	const char *args[] = { "--server",   NOWHERE,        "--robot",
+		               "R1",         "--accounts",   "1",
+		               "--interval", "50ms",         "--timeout",
+		               "20ms",       "--duration",   "200ms",
+		               "--tz",       "Asia/Jakarta", "--secret-file",
+		               secret_file,  "-v",           NULL };
+	char *out = NULL;
+
+	cr_assert_eq(run(args, &out, NULL, 20000), 0);
+	cr_assert(strstr(out, "\"timestamp\":\"") != NULL, "%s", out);
+	cr_assert(strstr(out, "+07:00\"") != NULL, "%s", out);
+	free(out);
 }
 
 Test(robot, help_prints_usage, .timeout = 10)

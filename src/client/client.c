@@ -14,8 +14,8 @@
 
 #include "client/client_impl.h"
 #include "common/clock.h"
-#include "common/rfc3339.h"
 #include "common/rpc_status.h"
+#include "common/tz.h"
 
 #define DEFAULT_TIMEOUT_MS      5000
 #define DEFAULT_INTERVAL_MIN_MS 60000
@@ -368,19 +368,9 @@ client_call_opts_get(hbmon_client *c, struct client_call_opts *o)
 static void
 format_timestamp(int64_t now_ms, int offset_min, char *buf, size_t len)
 {
-	if (offset_min == HBMON_UTC_OFFSET_LOCAL) {
-		time_t t = (time_t) (now_ms / 1000);
-		struct tm tm;
-
-		offset_min = 0;
-		if (localtime_r(&t, &tm) != NULL) {
-			offset_min = (int) (tm.tm_gmtoff / 60);
-		}
-		if (offset_min < -1439 || offset_min > 1439) {
-			offset_min = 0;
-		}
-	}
-	if (rfc3339_format(now_ms, offset_min, buf, len) != HBMON_OK) {
+	static_assert(HBMON_UTC_OFFSET_LOCAL == TZ_ZONE,
+	              "the client's local offset is the common zone");
+	if (tz_format(now_ms, offset_min, buf, len) != HBMON_OK) {
 		/* Only a clock outside years 0000..9999 gets here; the
 		 * server will say what is wrong with the empty string. */
 		buf[0] = '\0';

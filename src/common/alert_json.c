@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "common/rfc3339.h"
+#include "common/tz.h"
 #include "common/words.h"
 
 /* Adds key only when the value is not its default. */
@@ -29,7 +30,7 @@ set_time(json_t *o, const char *key, int64_t ms, int tz)
 {
 	char buf[RFC3339_MAX];
 
-	if (ms != 0 && rfc3339_format(ms, tz, buf, sizeof(buf)) == 0) {
+	if (ms != 0 && tz_format(ms, tz, buf, sizeof(buf)) == 0) {
 		json_object_set_new(o, key, json_string(buf));
 	}
 }
@@ -107,7 +108,7 @@ alert_json(const Hbmon__V1__Alert *a, int tz_offset_min)
 		         a->robot != NULL && a->robot[0] != '\0' ? a->robot
 		                                                 : "server");
 	}
-	rfc3339_format(a->raised_at_ms, tz_offset_min, raised, sizeof(raised));
+	tz_format(a->raised_at_ms, tz_offset_min, raised, sizeof(raised));
 	/* Keys in this order: what a person scans first comes first. */
 	o = json_pack(
 	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I,"

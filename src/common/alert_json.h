@@ -28,8 +28,9 @@
 
 /*
  * The JSON object of an alert. tz_offset_min: the UTC offset for
- * "raised_at" (0: "Z"). Returns a new reference (json_decref), or NULL
- * when out of memory. Thread-safe.
+ * "raised_at" and the other times (0: "Z"), or TZ_ZONE (common/tz.h) for
+ * the process's zone at each of them. Returns a new reference (json_decref), or
+ * NULL when out of memory. Thread-safe.
  */
 json_t *alert_json(const Hbmon__V1__Alert *a, int tz_offset_min);
 

@@ -1109,6 +1109,59 @@ config_get_text(const struct config_spec *spec, const void *settings,
 	return (n < 0 || (size_t) n >= buf_len) ? HBMON_ENOMEM : HBMON_OK;
 }
 
+void
+config_print_values(const struct config_spec *spec, const void *settings,
+                    FILE *f)
+{
+	char value[4096], section[NAME_MAX_LEN] = "";
+
+	/* Two passes: a key without a section after a [section] header
+	 * would be read as part of that section. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < spec->n_keys; i++) {
+			const char *name = spec->keys[i].name;
+			const char *dot = strchr(name, '.');
+
+			if ((dot != NULL) != (pass == 1)) {
+				continue;
+			}
+			if (config_get_text(spec, settings, name, value,
+			                    sizeof(value)) != HBMON_OK) {
+				value[0] = '\0';
+			}
+			if (dot != NULL &&
+			    (strncmp(section, name, (size_t) (dot - name)) !=
+			         0 ||
+			     section[dot - name] != '\0')) {
+				snprintf(section, sizeof(section), "%.*s",
+				         (int) (dot - name), name);
+				fprintf(f, "\n[%s]\n", section);
+			}
+			fprintf(f, "%s = %s\n", dot != NULL ? dot + 1 : name,
+			        value);
+		}
+	}
+}
+
+bool
+config_take_flag(int *argc, char **argv, const char *flag)
+{
+	bool found = false;
+	int i = 1;
+
+	while (i < *argc && strcmp(argv[i], "--") != 0) {
+		if (strcmp(argv[i], flag) == 0) {
+			memmove(&argv[i], &argv[i + 1],
+			        (size_t) (*argc - i) * sizeof(argv[0]));
+			(*argc)--;
+			found = true;
+		} else {
+			i++;
+		}
+	}
+	return found;
+}
+
 int
 config_default_ipc_url(char *url, size_t url_len, const char *dir,
                        const char *file, const char *key,

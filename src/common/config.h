@@ -146,6 +146,22 @@ int config_get_text(const struct config_spec *spec, const void *settings,
                     const char *name, char *buf, size_t buf_len);
 
 /*
+ * Writes the value of every key to f as an INI file would hold it: keys
+ * without a section first ("key = value"), then each section's keys under
+ * its "[section]" header. For `--check-config`. Strings are written as
+ * they are: no key holds a secret (only the files that do).
+ */
+void config_print_values(const struct config_spec *spec, const void *settings,
+                         FILE *f);
+
+/*
+ * Removes every argv[i] equal to flag (before a "--") from argv, moving
+ * the rest down and keeping argv[*argc] NULL. Returns whether there was
+ * one. For flags that are not keys, such as --check-config.
+ */
+bool config_take_flag(int *argc, char **argv, const char *flag);
+
+/*
  * Fills an empty URL setting with ipc://DIR/FILE, the default place of a
  * socket in a data dir; a URL already set is left alone. key names the
  * setting in err. Returns HBMON_OK or HBMON_EINVAL (the path does not fit

@@ -188,6 +188,44 @@ http_scrub(char *text, const char *secret)
 	}
 }
 
+int
+http_url_check(const char *url, char *why, size_t why_len)
+{
+	CURLU *u = curl_url();
+	CURLUcode uc;
+	char *port = NULL;
+	int rv = HBMON_OK;
+
+	if (u == NULL) {
+		return HBMON_ENOMEM;
+	}
+	for (const char *p = url; *p != '\0'; p++) {
+		if ((unsigned char) *p <= 0x20 || *p == 0x7f) {
+			snprintf(why, why_len,
+			         "the URL holds a space or a "
+			         "control character");
+			rv = HBMON_EINVAL;
+			goto done;
+		}
+	}
+	if ((uc = curl_url_set(u, CURLUPART_URL, url, 0)) != CURLUE_OK) {
+		snprintf(why, why_len, "not a URL curl can use: %s",
+		         curl_url_strerror(uc));
+		rv = HBMON_EINVAL;
+		goto done;
+	}
+	/* curl takes port 0; nothing listens there. */
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK &&
+	    strcmp(port, "0") == 0) {
+		snprintf(why, why_len, "port 0 is not a port to send to");
+		rv = HBMON_EINVAL;
+	}
+done:
+	curl_free(port);
+	curl_url_cleanup(u);
+	return rv;
+}
+
 void
 http_url_origin(const char *url, char *buf, size_t buf_len)
 {

@@ -60,6 +60,15 @@ void http_response_free(struct http_response *resp);
 /* Replaces every occurrence of secret in text with "***". */
 void http_scrub(char *text, const char *secret);
 
+/*
+ * Checks that curl can use url as it stands (host, a port 1..65535, no
+ * spaces or control characters), so that a typo is bad configuration at
+ * start-up, not a send that fails forever. why: "port: Port number was not
+ * a decimal number between 0 and 65535"-like, never the URL itself.
+ * Returns HBMON_OK, HBMON_EINVAL or HBMON_ENOMEM.
+ */
+int http_url_check(const char *url, char *why, size_t why_len);
+
 /* The scheme and host of url ("https://api.telegram.org"), for logs. */
 void http_url_origin(const char *url, char *buf, size_t buf_len);
 

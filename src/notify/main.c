@@ -49,6 +49,14 @@ usage(FILE *f)
 	        "[--admin URL]\n"
 	        "                    [--subscribe URL] [--config FILE] "
 	        "[--KEY VALUE ...]\n"
+	        "       hbmon-notify --check-config --sink NAME [...]\n"
+	        "       hbmon-notify --version\n"
+	        "\n"
+	        "--check-config checks the settings, templates and secret "
+	        "files, prints\n"
+	        "the settings and exits: 0 good, 2 bad. Nothing is created.\n"
+	        "Exit status 2 is bad configuration, found before anything "
+	        "is created.\n"
 	        "\n"
 	        "Delivers hbmon alerts, at least once and in order, to one "
 	        "sink.\n"
@@ -61,27 +69,49 @@ usage(FILE *f)
 	config_print_help(&notify_settings_spec, f);
 }
 
+/* Whether flag (or its short form, when not NULL) comes before any "--". */
 static bool
-wants_help(int argc, char **argv)
+wants_flag(int argc, char **argv, const char *flag, const char *short_flag)
 {
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			break;
 		}
-		if (strcmp(argv[i], "--help") == 0 ||
-		    strcmp(argv[i], "-h") == 0) {
+		if (strcmp(argv[i], flag) == 0 ||
+		    (short_flag != NULL && strcmp(argv[i], short_flag) == 0)) {
 			return true;
 		}
 	}
 	return false;
 }
 
-/* Starts self-heartbeats when a robot is configured. */
+/* Loads the own robot's secret into secret when a robot is configured. */
 static int
-start_selfbeat(const struct notify_settings *s, struct selfbeat **out)
+selfbeat_secret(const struct notify_settings *s, char *secret, size_t len)
+{
+	char why[600];
+	int rv;
+
+	if (s->robot[0] == '\0') {
+		return HBMON_OK;
+	}
+	if ((rv = notify_secret(s->secret_file, "HBMON_SECRET", secret, len,
+	                        why, sizeof(why))) != HBMON_OK) {
+		fprintf(stderr,
+		        "hbmon-notify: secret of robot %s: %s (set "
+		        "HBMON_NOTIFY_SECRET_FILE or secret_file)\n",
+		        s->robot, why);
+	}
+	return rv;
+}
+
+/* Starts self-heartbeats when a robot is configured, signed with secret. */
+static int
+start_selfbeat(const struct notify_settings *s, const char *secret,
+               struct selfbeat **out)
 {
 	struct selfbeat_options o = { 0 };
-	char secret[SECRET_MAX], why[600];
+	char why[600];
 	int rv;
 
 	*out = NULL;
@@ -91,22 +121,12 @@ start_selfbeat(const struct notify_settings *s, struct selfbeat **out)
 		         "notifier=%s", s->name);
 		return HBMON_OK;
 	}
-	if ((rv = notify_secret(s->secret_file, "HBMON_SECRET", secret,
-	                        sizeof(secret), why, sizeof(why))) !=
-	    HBMON_OK) {
-		fprintf(stderr,
-		        "hbmon-notify: secret of robot %s: %s (set "
-		        "HBMON_NOTIFY_SECRET_FILE or secret_file)\n",
-		        s->robot, why);
-		return rv;
-	}
 	o.server = s->server;
 	o.robot = s->robot;
 	o.secret = secret;
 	o.secret_len = strlen(secret);
 	o.interval_ms = s->heartbeat_interval;
 	rv = selfbeat_start(&o, out, why, sizeof(why));
-	explicit_bzero(secret, sizeof(secret));
 	if (rv != HBMON_OK) {
 		fprintf(stderr, "hbmon-notify: own heartbeats: %s\n", why);
 		return rv;
@@ -156,17 +176,22 @@ main(int argc, char **argv)
 	struct source_options so = { 0 };
 	struct delivery_options dopt = { 0 };
 	struct sigaction sa;
-	char why[1024], key[SECRET_MAX];
+	char why[1024], key[SECRET_MAX], beat_secret[SECRET_MAX] = "";
 	const char *sev;
 	void *sink = NULL;
 	uint64_t seq = 0;
-	bool found = false, have_key = false;
+	bool found = false, have_key = false, check_only;
 	int npos = 0, code = EXIT_CONFIG;
 
-	if (wants_help(argc, argv)) {
+	if (wants_flag(argc, argv, "--version", NULL)) {
+		printf("hbmon-notify %s\n", HBMON_VERSION);
+		return 0;
+	}
+	if (wants_flag(argc, argv, "--help", "-h")) {
 		usage(stdout);
 		return 0;
 	}
+	check_only = config_take_flag(&argc, argv, "--check-config");
 	if (notify_settings_load(&set, argc, argv, &npos, &err) != HBMON_OK) {
 		fprintf(stderr, "hbmon-notify: %s\n", err.text);
 		return EXIT_CONFIG;
@@ -193,8 +218,8 @@ main(int argc, char **argv)
 	sev = notify_severity_words[set.min_severity];
 	if (filter_init(&filter, sev, set.kinds, set.robots, why,
 	                sizeof(why)) != HBMON_OK ||
-	    notify_settings_tz(&set, &env.tz_local, &env.tz_offset_min, why,
-	                       sizeof(why)) != HBMON_OK) {
+	    notify_settings_tz(&set, &env.tz_offset_min, why, sizeof(why)) !=
+	        HBMON_OK) {
 		fprintf(stderr, "hbmon-notify: %s\n", why);
 		goto out;
 	}
@@ -202,7 +227,6 @@ main(int argc, char **argv)
 		struct message_options mo = {
 			.dir = set.templates_dir,
 			.lang = set.lang,
-			.tz_local = env.tz_local,
 			.tz_offset_min = env.tz_offset_min,
 			.notifier = set.name,
 		};
@@ -219,12 +243,23 @@ main(int argc, char **argv)
 		fprintf(stderr, "hbmon-notify: %s\n", why);
 		goto out;
 	}
+	if (admin_secret(&set, key, sizeof(key), &have_key) != HBMON_OK ||
+	    selfbeat_secret(&set, beat_secret, sizeof(beat_secret)) !=
+	        HBMON_OK) {
+		goto out;
+	}
+	/* Everything above only reads: bad configuration (exit 2) leaves
+	 * no cursor, lock or state dir behind. From here on a failure is
+	 * the system's, not the settings'. */
+	if (check_only) {
+		config_print_values(&notify_settings_spec, &set, stdout);
+		code = fflush(stdout) == 0 ? 0 : 1;
+		goto out;
+	}
+	code = 1;
 	if (cursor_open(set.state_dir, set.name, &cursor, &seq, &found, why,
 	                sizeof(why)) != HBMON_OK) {
 		fprintf(stderr, "hbmon-notify: %s\n", why);
-		goto out;
-	}
-	if (admin_secret(&set, key, sizeof(key), &have_key) != HBMON_OK) {
 		goto out;
 	}
 	so.admin_url = set.admin;
@@ -266,7 +301,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "hbmon-notify: %s\n", why);
 		goto out;
 	}
-	if (start_selfbeat(&set, &beat) != HBMON_OK) {
+	if (start_selfbeat(&set, beat_secret, &beat) != HBMON_OK) {
 		goto out;
 	}
 	co.state_dir = set.state_dir;
@@ -324,6 +359,7 @@ out:
 	}
 	message_set_free(messages);
 	explicit_bzero(key, sizeof(key));
+	explicit_bzero(beat_secret, sizeof(beat_secret));
 	curl_global_cleanup();
 	return code;
 }

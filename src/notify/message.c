@@ -1,16 +1,21 @@
 /* Template sets: words, headlines and message files per language. */
 #include "notify/message.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/duration.h"
+#include "common/embedded.h"
+#include "common/log.h"
 #include "common/rfc3339.h"
+#include "common/tz.h"
 #include "common/words.h"
 #include "hbmon/error.h"
 #include "notify/html.h"
@@ -76,8 +81,7 @@ struct word {
 };
 
 struct message_set {
-	bool tz_local;
-	int tz_offset_min;
+	int tz_offset_min; /* a UTC offset, or TZ_ZONE */
 	char notifier[128];
 	struct word *words;
 	size_t n_words;
@@ -86,7 +90,13 @@ struct message_set {
 	struct tpl *email_footer;
 };
 
-/* Reads a whole file (at most FILE_MAX bytes) into a malloc'd string. */
+/* The built-in set, generated from src/notify/templates at build time
+ * (templates_builtin.c, cmake/HbmonEmbed.cmake). */
+extern const struct embedded_file notify_templates[];
+extern const size_t notify_templates_count;
+
+/* Reads a whole file (at most FILE_MAX bytes) into a malloc'd string.
+ * HBMON_ENOENT (with why) when it cannot be opened; errno tells why. */
 static int
 read_text(const char *path, char **out, char *why, size_t why_len)
 {
@@ -95,8 +105,10 @@ read_text(const char *path, char **out, char *why, size_t why_len)
 	size_t n;
 
 	if (f == NULL) {
+		int e = errno;
 		snprintf(why, why_len, "cannot read template %s: %s", path,
-		         strerror(errno));
+		         strerror(e));
+		errno = e;
 		return HBMON_ENOENT;
 	}
 	if ((buf = malloc(FILE_MAX + 1)) == NULL) {
@@ -155,20 +167,90 @@ add_word(struct message_set *m, const char *section, const char *name,
 	return HBMON_OK;
 }
 
+/* "en, id": the languages of the built-in set. */
+static void
+builtin_languages(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < notify_templates_count; i++) {
+		const char *name = notify_templates[i].name;
+		int n = (int) strcspn(name, "/");
+		char lang[32];
+
+		snprintf(lang, sizeof(lang), "%.*s", n, name);
+		if (i > 0 && strncmp(notify_templates[i - 1].name, name,
+		                     (size_t) n + 1) == 0) {
+			continue; /* sorted: a language's files are together */
+		}
+		if (used < len) {
+			int w = snprintf(buf + used, len - used, "%s%s",
+			                 used > 0 ? ", " : "", lang);
+			used += w > 0 ? (size_t) w : 0;
+		}
+	}
+}
+
+/*
+ * The text of LANG/FILE, malloc'd: from the operator's templates dir when
+ * one is set and holds that file, else the built-in copy. *from_dir says
+ * which. Returns HBMON_OK, HBMON_ENOENT (in neither), HBMON_EINVAL (too
+ * large) or HBMON_ENOMEM.
+ */
+static int
+load_text(const struct message_options *o, const char *file, char **out,
+          bool *from_dir, char *why, size_t why_len)
+{
+	const struct embedded_file *builtin;
+	char name[256];
+	int rv;
+
+	snprintf(name, sizeof(name), "%s/%s", o->lang, file);
+	*from_dir = false;
+	if (o->dir != NULL && o->dir[0] != '\0') {
+		char path[1024];
+		snprintf(path, sizeof(path), "%s/%s", o->dir, name);
+		rv = read_text(path, out, why, why_len);
+		if (rv != HBMON_ENOENT || errno != ENOENT) {
+			*from_dir = rv == HBMON_OK;
+			return rv;
+		}
+	}
+	builtin = embedded_find(notify_templates, notify_templates_count, name);
+	if (builtin == NULL) {
+		char langs[128];
+		builtin_languages(langs, sizeof(langs));
+		snprintf(why, why_len,
+		         "no template %s%s%s, and none built in for language "
+		         "'%s' (built in: %s)",
+		         name,
+		         o->dir != NULL && o->dir[0] != '\0' ? " in " : "",
+		         o->dir != NULL ? o->dir : "", o->lang, langs);
+		return HBMON_ENOENT;
+	}
+	if ((*out = strdup(builtin->text)) == NULL) {
+		return HBMON_ENOMEM;
+	}
+	return HBMON_OK;
+}
+
 /*
  * words.ini: "[section]" and "name = value" lines, '#' or ';' comments.
  * Read by hand rather than with inih: headlines are longer than inih's
  * line buffer.
  */
 static int
-load_words(struct message_set *m, const char *path, const char *origin,
-           char *why, size_t why_len)
+load_words(struct message_set *m, const struct message_options *o,
+           bool *from_dir, char *why, size_t why_len)
 {
-	char section[32] = "";
+	char section[32] = "", origin[128];
 	char *text, *line, *next;
 	int rv, line_no = 0;
 
-	if ((rv = read_text(path, &text, why, why_len)) != HBMON_OK) {
+	snprintf(origin, sizeof(origin), "%s/words.ini", o->lang);
+	if ((rv = load_text(o, "words.ini", &text, from_dir, why, why_len)) !=
+	    HBMON_OK) {
 		return rv;
 	}
 	for (line = text; line != NULL; line = next) {
@@ -250,17 +332,26 @@ word(const struct message_set *m, const char *section, const char *name,
 	return w != NULL ? w->value : fallback;
 }
 
-static int
-load_tpl(const char *dir, const char *lang, const char *file, struct tpl **out,
-         char *why, size_t why_len)
+/* Appends name to the comma-separated list in buf. */
+static void
+note_file(char *buf, size_t len, const char *name)
 {
-	char path[1024], origin[256];
+	size_t used = strlen(buf);
+
+	snprintf(buf + used, len - used, "%s%s", used > 0 ? "," : "", name);
+}
+
+static int
+load_tpl(const struct message_options *o, const char *file, struct tpl **out,
+         bool *from_dir, char *why, size_t why_len)
+{
+	char origin[256];
 	char *text;
 	int rv;
 
-	snprintf(path, sizeof(path), "%s/%s/%s", dir, lang, file);
-	snprintf(origin, sizeof(origin), "%s/%s", lang, file);
-	if ((rv = read_text(path, &text, why, why_len)) != HBMON_OK) {
+	snprintf(origin, sizeof(origin), "%s/%s", o->lang, file);
+	if ((rv = load_text(o, file, &text, from_dir, why, why_len)) !=
+	    HBMON_OK) {
 		return rv;
 	}
 	rv = tpl_parse(text, origin, known_names, out, why, why_len);
@@ -272,38 +363,74 @@ int
 message_set_load(const struct message_options *opts, struct message_set **out,
                  char *why, size_t why_len)
 {
-	struct message_set *m = calloc(1, sizeof(*m));
-	char path[1024], origin[256];
+	static const char *const files[] = {
+		"telegram.html",           "telegram-batch.html",
+		"email-subject.txt",       "email-body.txt",
+		"email-batch-subject.txt", "email-footer.txt",
+	};
+	struct message_set *m;
+	struct tpl **slots[6];
+	char overridden[256] = "";
+	bool from_dir;
 	int rv;
 
-	if (m == NULL) {
+	/* A templates dir that is not there is a typo, not "use the
+	 * built-in set": say so rather than ignore the operator's files. */
+	if (opts->dir != NULL && opts->dir[0] != '\0') {
+		struct stat st;
+		if (stat(opts->dir, &st) != 0) {
+			snprintf(why, why_len, "templates_dir %s: %s",
+			         opts->dir, strerror(errno));
+			return HBMON_ENOENT;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(why, why_len,
+			         "templates_dir %s is not a directory",
+			         opts->dir);
+			return HBMON_ENOENT;
+		}
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		return HBMON_ENOMEM;
 	}
-	m->tz_local = opts->tz_local;
 	m->tz_offset_min = opts->tz_offset_min;
 	snprintf(m->notifier, sizeof(m->notifier), "%s",
 	         opts->notifier != NULL ? opts->notifier : "");
-	snprintf(path, sizeof(path), "%s/%s/words.ini", opts->dir, opts->lang);
-	snprintf(origin, sizeof(origin), "%s/words.ini", opts->lang);
-	if ((rv = load_words(m, path, origin, why, why_len)) != HBMON_OK ||
-	    (rv = load_tpl(opts->dir, opts->lang, "telegram.html", &m->telegram,
-	                   why, why_len)) != HBMON_OK ||
-	    (rv = load_tpl(opts->dir, opts->lang, "telegram-batch.html",
-	                   &m->telegram_batch, why, why_len)) != HBMON_OK ||
-	    (rv = load_tpl(opts->dir, opts->lang, "email-subject.txt",
-	                   &m->email_subject, why, why_len)) != HBMON_OK ||
-	    (rv = load_tpl(opts->dir, opts->lang, "email-body.txt",
-	                   &m->email_body, why, why_len)) != HBMON_OK ||
-	    (rv = load_tpl(opts->dir, opts->lang, "email-batch-subject.txt",
-	                   &m->email_batch_subject, why, why_len)) !=
-	        HBMON_OK ||
-	    (rv = load_tpl(opts->dir, opts->lang, "email-footer.txt",
-	                   &m->email_footer, why, why_len)) != HBMON_OK) {
-		message_set_free(m);
-		return rv;
+	slots[0] = &m->telegram;
+	slots[1] = &m->telegram_batch;
+	slots[2] = &m->email_subject;
+	slots[3] = &m->email_body;
+	slots[4] = &m->email_batch_subject;
+	slots[5] = &m->email_footer;
+	static_assert(sizeof(files) / sizeof(files[0]) ==
+	                  sizeof(slots) / sizeof(slots[0]),
+	              "one slot per template file");
+	if ((rv = load_words(m, opts, &from_dir, why, why_len)) != HBMON_OK) {
+		goto fail;
+	}
+	if (from_dir) {
+		note_file(overridden, sizeof(overridden), "words.ini");
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if ((rv = load_tpl(opts, files[i], slots[i], &from_dir, why,
+		                   why_len)) != HBMON_OK) {
+			goto fail;
+		}
+		if (from_dir) {
+			note_file(overridden, sizeof(overridden), files[i]);
+		}
+	}
+	if (opts->dir != NULL && opts->dir[0] != '\0') {
+		log_info("message templates", "lang=%s dir=%s from_dir=%s",
+		         opts->lang, opts->dir,
+		         overridden[0] != '\0' ? overridden
+		                               : "none (all built in)");
 	}
 	*out = m;
 	return HBMON_OK;
+fail:
+	message_set_free(m);
+	return rv;
 }
 
 void
@@ -444,16 +571,7 @@ vars_of(const struct view *w)
 static void
 format_time(const struct message_set *m, int64_t ms, char *buf, size_t len)
 {
-	int offset = m->tz_offset_min;
-
-	if (m->tz_local) {
-		time_t t = (time_t) (ms / 1000);
-		struct tm tm;
-		offset = localtime_r(&t, &tm) != NULL
-		             ? (int) (tm.tm_gmtoff / 60)
-		             : 0;
-	}
-	if (rfc3339_format(ms, offset, buf, len) != HBMON_OK) {
+	if (tz_format(ms, m->tz_offset_min, buf, len) != HBMON_OK) {
 		buf[0] = '\0';
 	}
 }

@@ -24,16 +24,19 @@
 struct message_set;
 
 struct message_options {
-	const char *dir;      /* templates directory */
+	const char *dir;      /* templates_dir overriding the built-in set;
+	                       * NULL or "": the built-in set only */
 	const char *lang;     /* sub-directory: "en", "id", ... */
-	bool tz_local;        /* times in the machine's local offset */
-	int tz_offset_min;    /* otherwise in this UTC offset */
+	int tz_offset_min;    /* a UTC offset, or TZ_ZONE (common/tz.h) */
 	const char *notifier; /* this notifier's name, for {{notifier}} */
 };
 
 /*
  * Loads and checks every file of the set (unknown placeholders and
- * unbalanced sections are errors). out: freed with message_set_free. why:
+ * unbalanced sections are errors). Each file comes from dir/LANG/FILE when
+ * dir holds it, else from the copy compiled into the program (the set in
+ * src/notify/templates: en and id); a dir that does not exist is an error,
+ * not a silent fall-back. out: freed with message_set_free. why:
  * "templates/id/telegram.html:4: unknown placeholder {{sumary}}", or the
  * file that cannot be read. Returns HBMON_OK, HBMON_ENOENT, HBMON_EINVAL
  * or HBMON_ENOMEM.

@@ -3,16 +3,12 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/log.h"
-#include "common/rfc3339.h"
+#include "common/paths.h"
 #include "common/secret.h"
+#include "common/url.h"
 #include "hbmon/error.h"
-
-#ifndef HBMON_NOTIFY_TEMPLATES
-#define HBMON_NOTIFY_TEMPLATES "/usr/local/share/hbmon/templates"
-#endif
 
 #define OFF(f) offsetof(struct notify_settings, f)
 #define STR(f) CONFIG_STRING, OFF(f), sizeof(((struct notify_settings *) 0)->f)
@@ -43,8 +39,9 @@ static const struct config_key keys[] = {
 	  "telegram, email, webhook, exec or stdout (required)" },
 	{ "name", STR(name), "", 0, 0, NULL, NULL,
 	  "instance name for the cursor file; empty: the sink's name" },
-	{ "data_dir", STR(data_dir), "./var", 0, 0, NULL, NULL,
-	  "the server's data dir (default sockets) and default state_dir" },
+	{ "data_dir", STR(data_dir), "", 0, 0, NULL, PATHS_DATA_DIR_ENV,
+	  "the server's data dir (default sockets) and default state_dir; "
+	  "empty: " PATHS_DATA_DIR_INSTALLED " (./var from the build tree)" },
 	{ "admin", STR(admin), "", 0, 0, NULL, NULL,
 	  "server admin URL; empty: ipc://DATA_DIR/admin.sock" },
 	{ "admin_secret_file", STR(admin_secret_file), "", 0, 0, NULL,
@@ -76,11 +73,13 @@ static const struct config_key keys[] = {
 	  YEAR, NULL, NULL,
 	  "report degraded when sends have failed this long" },
 	{ "lang", STR(lang), "en", 0, 0, NULL, "HBMON_NOTIFY_LANG",
-	  "message language: a directory of templates_dir (en, id)" },
-	{ "templates_dir", STR(templates_dir), HBMON_NOTIFY_TEMPLATES, 0, 0,
-	  NULL, NULL, "where the message templates are" },
+	  "message language: en or id built in, or one of templates_dir" },
+	{ "templates_dir", STR(templates_dir), "", 0, 0, NULL, NULL,
+	  "your own templates, DIR/LANG/FILE, each overriding the built-in "
+	  "one; empty: built in" },
 	{ "tz", STR(tz), "local", 0, 0, NULL, NULL,
-	  "UTC offset for times in messages (+07:00, Z) or local" },
+	  "time zone of times in messages: a name (Europe/London), an "
+	  "offset (+07:00, Z) or local" },
 	{ "server", STR(server), "tcp://127.0.0.1:7781", 0, 0, NULL,
 	  "HBMON_SERVER", "server URL for this notifier's own heartbeats" },
 	{ "robot", STR(robot), "", 0, 0, NULL, "HBMON_NOTIFY_ROBOT",
@@ -152,6 +151,7 @@ notify_settings_load(struct notify_settings *s, int argc, char **argv,
 {
 	static const char *const sinks[] = { "telegram", "email", "webhook",
 		                             "exec", "stdout" };
+	const unsigned any = URL_TCP | URL_TLS | URL_IPC;
 	bool known = false;
 	int rv;
 
@@ -181,6 +181,10 @@ notify_settings_load(struct notify_settings *s, int argc, char **argv,
 		         "'-' (it names the cursor file)");
 		return HBMON_EINVAL;
 	}
+	if (s->data_dir[0] == '\0') {
+		snprintf(s->data_dir, sizeof(s->data_dir), "%s",
+		         paths_default_data_dir());
+	}
 	if (s->state_dir[0] == '\0') {
 		snprintf(s->state_dir, sizeof(s->state_dir), "%s", s->data_dir);
 	}
@@ -191,12 +195,24 @@ notify_settings_load(struct notify_settings *s, int argc, char **argv,
 	}
 	if ((rv = config_default_ipc_url(s->admin, sizeof(s->admin),
 	                                 s->data_dir, "admin.sock", "admin",
-	                                 err)) != HBMON_OK) {
+	                                 err)) != HBMON_OK ||
+	    (rv = config_default_ipc_url(s->subscribe, sizeof(s->subscribe),
+	                                 s->data_dir, "alerts.sock",
+	                                 "subscribe", err)) != HBMON_OK) {
 		return rv;
 	}
-	return config_default_ipc_url(s->subscribe, sizeof(s->subscribe),
-	                              s->data_dir, "alerts.sock", "subscribe",
-	                              err);
+	/* The form of the server's URLs, so that a typo stops start-up
+	 * before the cursor exists (the sinks check their own URLs). */
+	if (url_check(s->admin, any, "admin", err->text, sizeof(err->text)) !=
+	        HBMON_OK ||
+	    url_check(s->subscribe, any, "subscribe", err->text,
+	              sizeof(err->text)) != HBMON_OK ||
+	    (s->robot[0] != '\0' &&
+	     url_check(s->server, any, "server", err->text,
+	               sizeof(err->text)) != HBMON_OK)) {
+		return HBMON_EINVAL;
+	}
+	return HBMON_OK;
 }
 
 struct notify_sink_limits
@@ -228,33 +244,14 @@ notify_secret(const char *file, const char *env, char *buf, size_t buf_len,
 }
 
 int
-notify_settings_tz(const struct notify_settings *s, bool *local,
-                   int *offset_min, char *why, size_t why_len)
+notify_settings_tz(const struct notify_settings *s, int *out, char *why,
+                   size_t why_len)
 {
-	char reason[128] = "";
+	char reason[512];
 
-	*local = strcmp(s->tz, "local") == 0;
-	*offset_min = 0;
-	if (*local) {
-		return HBMON_OK;
-	}
-	if (rfc3339_parse_offset(s->tz, offset_min, reason, sizeof(reason)) !=
-	    HBMON_OK) {
-		snprintf(why, why_len, "tz: %s (e.g. +07:00, Z or local)",
-		         reason);
+	if (tz_select(s->tz, out, reason, sizeof(reason)) != HBMON_OK) {
+		snprintf(why, why_len, "tz: %s", reason);
 		return HBMON_EINVAL;
 	}
 	return HBMON_OK;
-}
-
-int
-notify_tz_at(bool local, int offset_min, int64_t at_ms)
-{
-	time_t t = (time_t) (at_ms / 1000);
-	struct tm tm;
-
-	if (!local) {
-		return offset_min;
-	}
-	return localtime_r(&t, &tm) != NULL ? (int) (tm.tm_gmtoff / 60) : 0;
 }

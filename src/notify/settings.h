@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "common/tz.h"
 
 #define NOTIFY_PATH_MAX 512
 #define NOTIFY_URL_MAX  1024
@@ -40,7 +41,7 @@ struct notify_settings {
 	int64_t retry_min, retry_max, poll_interval, degraded_after;
 	char lang[32];
 	char templates_dir[NOTIFY_PATH_MAX];
-	char tz[16];
+	char tz[TZ_NAME_MAX + 1];
 	/* self-heartbeats */
 	char server[NOTIFY_URL_MAX];
 	char robot[65];
@@ -93,14 +94,12 @@ struct notify_sink_limits
 notify_settings_limits(const struct notify_settings *s);
 
 /*
- * The tz key: *local for "local", else *offset_min minutes east of UTC.
+ * The tz key, as tz_select takes it (a zone name becomes the process's
+ * zone: call before any thread starts). *out: an offset or TZ_ZONE.
  * Returns HBMON_OK or HBMON_EINVAL with why.
  */
-int notify_settings_tz(const struct notify_settings *s, bool *local,
-                       int *offset_min, char *why, size_t why_len);
-
-/* The UTC offset, in minutes, to show the instant at_ms in. */
-int notify_tz_at(bool local, int offset_min, int64_t at_ms);
+int notify_settings_tz(const struct notify_settings *s, int *out, char *why,
+                       size_t why_len);
 
 /*
  * Reads a secret from file (when not empty) or else the environment

@@ -35,8 +35,7 @@ struct sink_env {
 	const struct notify_settings *settings;
 	const struct message_set *messages; /* NULL for sinks without text */
 	const atomic_bool *stop; /* true: the notifier is stopping; abort */
-	bool tz_local;           /* times in the alert JSON: the local offset */
-	int tz_offset_min;       /* or this one */
+	int tz_offset_min; /* times in the alert JSON: an offset or TZ_ZONE */
 };
 
 struct sink_ops {

@@ -131,6 +131,10 @@ email_open(const struct sink_env *env, void **out, char *why, size_t why_len)
 		         "smtps://host[:465] or smtp://host[:587]");
 		goto fail;
 	}
+	if (http_url_check(s->email_url, origin, sizeof(origin)) != HBMON_OK) {
+		snprintf(why, why_len, "email.url: %s", origin);
+		goto fail;
+	}
 	http_url_origin(s->email_url, origin, sizeof(origin));
 	authority = s->email_url + (smtps ? 8 : 7);
 	if (memchr(authority, '@', strcspn(authority, "/?#")) != NULL) {

@@ -41,7 +41,6 @@ struct exec_sink {
 	char command[NOTIFY_URL_MAX];
 	int64_t timeout_ms;
 	const atomic_bool *stop;
-	bool tz_local;
 	int tz_offset_min;
 };
 
@@ -63,7 +62,6 @@ exec_open(const struct sink_env *env, void **out, char *why, size_t why_len)
 	         env->settings->exec_command);
 	x->timeout_ms = env->settings->exec.timeout;
 	x->stop = env->stop;
-	x->tz_local = env->tz_local;
 	x->tz_offset_min = env->tz_offset_min;
 	log_info("exec sink ready", "timeout_ms=%" PRId64, x->timeout_ms);
 	*out = x;
@@ -222,8 +220,7 @@ exec_send(void *arg, const Hbmon__V1__Alert *const *alerts, size_t n,
 	pid_t pid;
 
 	(void) n;
-	json = alert_json_text(
-	    a, notify_tz_at(x->tz_local, x->tz_offset_min, a->raised_at_ms));
+	json = alert_json_text(a, x->tz_offset_min);
 	if (json == NULL || (input = malloc(strlen(json) + 2)) == NULL ||
 	    (envp = child_env(a, extra)) == NULL) {
 		sink_fail(out, SINK_RETRY, "out of memory");

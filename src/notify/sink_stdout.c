@@ -14,7 +14,6 @@
 #include "notify/sink.h"
 
 struct stdout_sink {
-	bool tz_local;
 	int tz_offset_min;
 };
 
@@ -28,7 +27,6 @@ stdout_open(const struct sink_env *env, void **out, char *why, size_t why_len)
 	if (s == NULL) {
 		return HBMON_ENOMEM;
 	}
-	s->tz_local = env->tz_local;
 	s->tz_offset_min = env->tz_offset_min;
 	*out = s;
 	return HBMON_OK;
@@ -50,8 +48,7 @@ stdout_send(void *arg, const Hbmon__V1__Alert *const *alerts, size_t n,
 	size_t len, pos = 0;
 
 	(void) n;
-	json = alert_json_text(
-	    a, notify_tz_at(s->tz_local, s->tz_offset_min, a->raised_at_ms));
+	json = alert_json_text(a, s->tz_offset_min);
 	if (json == NULL) {
 		sink_fail(out, SINK_RETRY, "out of memory");
 		return;

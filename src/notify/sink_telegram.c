@@ -80,6 +80,11 @@ telegram_open(const struct sink_env *env, void **out, char *why, size_t why_len)
 		rv = HBMON_EINVAL;
 		goto fail;
 	}
+	if ((rv = http_url_check(s->telegram_api, origin, sizeof(origin))) !=
+	    HBMON_OK) {
+		snprintf(why, why_len, "telegram.api: %s", origin);
+		goto fail;
+	}
 	snprintf(t->url, sizeof(t->url), "%s%sbot%s/sendMessage",
 	         s->telegram_api,
 	         s->telegram_api[strlen(s->telegram_api) - 1] == '/' ? "" : "/",

@@ -34,7 +34,6 @@ struct webhook {
 	char secret[SECRET_MAX];
 	int64_t timeout_ms;
 	const atomic_bool *stop;
-	bool tz_local;
 	int tz_offset_min;
 };
 
@@ -55,6 +54,11 @@ webhook_open(const struct sink_env *env, void **out, char *why, size_t why_len)
 		         "http(s):// URL");
 		goto fail;
 	}
+	if (http_url_check(s->webhook_url, w->origin, sizeof(w->origin)) !=
+	    HBMON_OK) {
+		snprintf(why, why_len, "webhook.url: %s", w->origin);
+		goto fail;
+	}
 	if ((rv = notify_secret(s->webhook_secret_file, "HBMON_WEBHOOK_SECRET",
 	                        w->secret, sizeof(w->secret), why, why_len)) !=
 	    HBMON_OK) {
@@ -70,7 +74,6 @@ webhook_open(const struct sink_env *env, void **out, char *why, size_t why_len)
 	http_url_origin(w->url, w->origin, sizeof(w->origin));
 	w->timeout_ms = s->webhook.timeout;
 	w->stop = env->stop;
-	w->tz_local = env->tz_local;
 	w->tz_offset_min = env->tz_offset_min;
 	if ((w->curl = curl_easy_init()) == NULL) {
 		rv = HBMON_ENOMEM;
@@ -146,8 +149,7 @@ webhook_send(void *arg, const Hbmon__V1__Alert *const *alerts, size_t n,
 	int rv;
 
 	(void) n;
-	body = alert_json_text(
-	    a, notify_tz_at(w->tz_local, w->tz_offset_min, a->raised_at_ms));
+	body = alert_json_text(a, w->tz_offset_min);
 	if (body == NULL) {
 		sink_fail(out, SINK_RETRY, "out of memory formatting");
 		return;

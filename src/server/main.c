@@ -1,7 +1,12 @@
 /*
  * hbmon-server: records robots' heartbeats, applies the documented state
  * rules and (with the alert engine) raises alerts. With no arguments it
- * serves on defaults against ./var/.
+ * serves on defaults against the default data dir (common/paths.h:
+ * /var/lib/hbmon, or ./var from the build tree).
+ *
+ * Exit status: 0 stopped by a signal (or --help, --version,
+ * --check-config), 1 could not start or failed, 2 bad configuration —
+ * found before anything is created, so a typo leaves no trace.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +38,7 @@
 #include "server/store.h"
 #include "server/watcher.h"
 
+#define EXIT_CONFIG      2
 #define DRAIN_TIMEOUT_MS 10000
 #define CLOSE_TIMEOUT_MS 3000
 
@@ -40,9 +46,14 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: hbmon-server [--config FILE] [--KEY VALUE ...]\n"
+	           "       hbmon-server --check-config [--config FILE] ...\n"
+	           "       hbmon-server --version\n"
 	           "\n"
 	           "Records trading robots' heartbeats and raises alerts.\n"
 	           "Every key of the config file is also a flag; flags win.\n"
+	           "--check-config checks the settings (and the admin secret\n"
+	           "file), prints them and exits: 0 good, 2 bad. Nothing is\n"
+	           "created.\n"
 	           "\n");
 	config_print_help(&settings_spec, f);
 }
@@ -251,8 +262,9 @@ main(int argc, char **argv)
 	struct ingest_options iopts;
 	sigset_t stop_signals;
 	char why[1024];
+	bool check_only;
 	int npos = 0;
-	int lock_fd;
+	int lock_fd = -1;
 	int sig = 0;
 	int rv;
 
@@ -267,18 +279,32 @@ main(int argc, char **argv)
 			return 0;
 		}
 	}
+	check_only = config_take_flag(&argc, argv, "--check-config");
 	if (settings_load(&set, argc, argv, &npos, &err) != HBMON_OK) {
 		fprintf(stderr, "hbmon-server: %s\n", err.text);
-		return 2;
+		return EXIT_CONFIG;
 	}
 	if (npos > 0) {
 		fprintf(stderr,
 		        "hbmon-server: unexpected argument '%s' (settings are "
 		        "given as --key value; see --help)\n",
 		        argv[1]);
-		return 2;
+		return EXIT_CONFIG;
 	}
 	log_set_level((enum log_level) set.log_level);
+	/* A secret file that is missing or open to others is configuration
+	 * too: found before the data dir is touched. */
+	if (set.admin_tcp[0] != '\0' &&
+	    secret_load(set.admin_secret_file, NULL, admin_secret,
+	                sizeof(admin_secret), why, sizeof(why)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-server: admin_secret_file: %s\n", why);
+		return EXIT_CONFIG;
+	}
+	if (check_only) {
+		explicit_bzero(admin_secret, sizeof(admin_secret));
+		config_print_values(&settings_spec, &set, stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 
 	/* Block the stop signals before any thread exists, so that they are
 	 * delivered only to sigwait below. */
@@ -385,31 +411,13 @@ main(int argc, char **argv)
 	aopts.started_ms = clock_wall_ms();
 	aopts.version = HBMON_VERSION;
 	if (set.admin_tcp[0] != '\0') {
-		if (set.admin_secret_file[0] == '\0') {
-			fprintf(stderr, "hbmon-server: admin_tcp needs "
-			                "admin_secret_file\n");
-			goto fail;
-		}
-		if (secret_load(set.admin_secret_file, NULL, admin_secret,
-		                sizeof(admin_secret), why,
-		                sizeof(why)) != HBMON_OK) {
-			fprintf(stderr, "hbmon-server: %s\n", why);
-			goto fail;
-		}
-		aopts.secret = admin_secret;
+		aopts.secret = admin_secret; /* loaded and checked above */
 		if (strncmp(set.admin_tcp, "tls+tcp://", 10) != 0) {
 			log_warn("admin_tcp is not TLS (admin_tcp_insecure = "
 			         "true): robot secrets and every admin request "
 			         "cross the network in cleartext",
 			         "admin_tcp=%s", set.admin_tcp);
 		}
-	}
-	if (strncmp(set.admin, "ipc://", 6) != 0) {
-		fprintf(stderr,
-		        "hbmon-server: admin must be an ipc:// URL (only the "
-		        "owner can open it); use admin_tcp for a network "
-		        "listener\n");
-		goto fail;
 	}
 	if (admin_start(&aopts, rec, &reg, &adm, why, sizeof(why)) !=
 	    HBMON_OK) {

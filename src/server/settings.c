@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/paths.h"
+#include "common/url.h"
 #include "hbmon/error.h"
 
 #define OFF(f) offsetof(struct server_settings, f)
@@ -15,8 +17,9 @@ static const char *const auth_words[] = { "hmac", "none", NULL };
 static const char *const durability_words[] = { "normal", "full", NULL };
 
 static const struct config_key keys[] = {
-	{ "data_dir", STR(data_dir), "./var", 0, 0, NULL, NULL,
-	  "directory for the database, sockets and lock" },
+	{ "data_dir", STR(data_dir), "", 0, 0, NULL, PATHS_DATA_DIR_ENV,
+	  "directory for the database, sockets and lock; "
+	  "empty: " PATHS_DATA_DIR_INSTALLED " (./var from the build tree)" },
 	{ "listen", STR(listen), "tcp://127.0.0.1:7781", 0, 0, NULL, NULL,
 	  "URL robots report to (tcp://, ipc://)" },
 	{ "admin", STR(admin), "", 0, 0, NULL, NULL,
@@ -94,6 +97,43 @@ const struct config_spec settings_spec = {
 	"server",
 };
 
+/*
+ * Every URL's form, so that a typo stops start-up as bad configuration
+ * before the data dir or the database exist (SPEC §6).
+ */
+static int
+check_urls(const struct server_settings *s, struct config_error *err)
+{
+	const unsigned any = URL_TCP | URL_TLS | URL_IPC;
+
+	if (strncmp(s->admin, "ipc://", 6) != 0) {
+		snprintf(
+		    err->text, sizeof(err->text),
+		    "admin: must be an ipc:// URL (only the owner can open "
+		    "it); use admin_tcp for a network listener");
+		return HBMON_EINVAL;
+	}
+	if (url_check(s->listen, any, "listen", err->text, sizeof(err->text)) !=
+	        HBMON_OK ||
+	    url_check(s->admin, URL_IPC, "admin", err->text,
+	              sizeof(err->text)) != HBMON_OK ||
+	    url_check(s->publish, any, "publish", err->text,
+	              sizeof(err->text)) != HBMON_OK ||
+	    (s->admin_tcp[0] != '\0' &&
+	     url_check(s->admin_tcp, URL_TCP | URL_TLS, "admin_tcp", err->text,
+	               sizeof(err->text)) != HBMON_OK)) {
+		return HBMON_EINVAL;
+	}
+	if (s->admin_tcp[0] != '\0' && s->admin_secret_file[0] == '\0') {
+		snprintf(
+		    err->text, sizeof(err->text),
+		    "admin_tcp needs admin_secret_file (requests to it are "
+		    "signed with the admin secret)");
+		return HBMON_EINVAL;
+	}
+	return HBMON_OK;
+}
+
 int
 settings_load(struct server_settings *s, int argc, char **argv, int *out_npos,
               struct config_error *err)
@@ -104,6 +144,10 @@ settings_load(struct server_settings *s, int argc, char **argv, int *out_npos,
 	rv = config_load(&settings_spec, s, argc, argv, out_npos, err);
 	if (rv != HBMON_OK) {
 		return rv;
+	}
+	if (s->data_dir[0] == '\0') {
+		snprintf(s->data_dir, sizeof(s->data_dir), "%s",
+		         paths_default_data_dir());
 	}
 	/* The seed's 60-120 s: by default the shortest interval is half the
 	 * longest, so setting interval_max alone is enough. */
@@ -143,10 +187,11 @@ settings_load(struct server_settings *s, int argc, char **argv, int *out_npos,
 	}
 	if ((rv = config_default_ipc_url(s->admin, sizeof(s->admin),
 	                                 s->data_dir, "admin.sock", "admin",
+	                                 err)) != HBMON_OK ||
+	    (rv = config_default_ipc_url(s->publish, sizeof(s->publish),
+	                                 s->data_dir, "alerts.sock", "publish",
 	                                 err)) != HBMON_OK) {
 		return rv;
 	}
-	return config_default_ipc_url(s->publish, sizeof(s->publish),
-	                              s->data_dir, "alerts.sock", "publish",
-	                              err);
+	return check_urls(s, err);
 }

@@ -56,8 +56,11 @@ extern const struct config_spec settings_spec;
 /*
  * Loads settings from defaults, --config FILE, environment and flags (see
  * config_load), then checks what no single key can: interval_min <=
- * interval_max, admin_tcp is tls+tcp:// unless admin_tcp_insecure, and
- * fills the derived admin/publish URLs.
+ * interval_max, admin_tcp is tls+tcp:// unless admin_tcp_insecure, the
+ * form of every URL (url_check; admin is ipc://, admin_tcp needs
+ * admin_secret_file), and fills the default data dir (paths.h) and the
+ * derived admin/publish URLs. Touches no file but the config file it
+ * reads.
  * Returns HBMON_OK or an error with err filled. out_npos: positional
  * arguments left at the front of argv + 1.
  */

@@ -324,11 +324,10 @@ nt_notifier_start(struct nt_notifier *n, struct harness_server *srv,
                   const char *const *env)
 {
 	const char *argv[64];
-	char templates[1024];
 	int k = 0;
 
-	snprintf(templates, sizeof(templates), "%s",
-	         source_path("src/notify/templates"));
+	/* No --templates-dir: the built-in set, as an installed notifier
+	 * runs (flags may still give one). */
 	argv[k++] = harness_bin("src/notify/hbmon-notify");
 	argv[k++] = "--sink";
 	argv[k++] = sink;
@@ -338,8 +337,6 @@ nt_notifier_start(struct nt_notifier *n, struct harness_server *srv,
 	argv[k++] = srv->publish;
 	argv[k++] = "--state-dir";
 	argv[k++] = n->dir;
-	argv[k++] = "--templates-dir";
-	argv[k++] = templates;
 	argv[k++] = "--retry-min";
 	argv[k++] = "100ms";
 	argv[k++] = "--retry-max";

@@ -100,7 +100,7 @@ void nt_notifier_init(struct nt_notifier *n);
 
 /*
  * Starts hbmon-notify --sink sink against srv (its admin and publish URLs),
- * with n's state dir, the source tree's templates, short retry and poll
+ * with n's state dir, the built-in templates, short retry and poll
  * times, then flags (NULL-terminated, may be NULL) and env.
  */
 void nt_notifier_start(struct nt_notifier *n, struct harness_server *srv,

@@ -9,13 +9,16 @@
 #include <string.h>
 
 #include "common/duration.h"
+#include "common/paths.h"
 #include "common/quote.h"
 #include "common/rfc3339.h"
+#include "common/url.h"
 #include "hbctl.h"
 #include "hbmon/error.h"
 
 enum {
 	G_ADMIN = 256,
+	G_DATA_DIR,
 	G_ADMIN_SECRET_FILE,
 	G_ADMIN_SECRET,
 	G_SERVER,
@@ -26,11 +29,13 @@ enum {
 	G_TZ,
 	G_TIMEOUT,
 	G_NO_COLOR,
+	G_VERSION,
 	G_HELP = 'h',
 };
 
 const struct option hbctl_global_options[] = {
 	{ "admin", required_argument, NULL, G_ADMIN },
+	{ "data-dir", required_argument, NULL, G_DATA_DIR },
 	{ "admin-secret-file", required_argument, NULL, G_ADMIN_SECRET_FILE },
 	{ "admin-secret", required_argument, NULL, G_ADMIN_SECRET },
 	{ "server", required_argument, NULL, G_SERVER },
@@ -41,6 +46,7 @@ const struct option hbctl_global_options[] = {
 	{ "tz", required_argument, NULL, G_TZ },
 	{ "timeout", required_argument, NULL, G_TIMEOUT },
 	{ "no-color", no_argument, NULL, G_NO_COLOR },
+	{ "version", no_argument, NULL, G_VERSION },
 	{ "help", no_argument, NULL, G_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -48,16 +54,22 @@ const struct option hbctl_global_options[] = {
 const char hbctl_global_help[] =
     "Global flags (before or after the verb):\n"
     "  --admin URL          the server's admin socket (default $HBMON_ADMIN,\n"
-    "                       else " HBCTL_DEFAULT_ADMIN ", the socket of a\n"
-    "                       server started with no flags in this dir)\n"
+    "                       else admin.sock in the data dir)\n"
+    "  --data-dir D         the server's data dir: its admin.sock (default\n"
+    "                       $HBMON_DATA_DIR, else " PATHS_DATA_DIR_INSTALLED
+    ";\n"
+    "                       ./var for hbctl run from its build tree)\n"
     "  --admin-secret-file F  the admin secret, for a tcp:// admin URL\n"
     "                       (also $HBMON_ADMIN_SECRET)\n"
     "  --json               JSON instead of tables (one object per line)\n"
-    "  --tz OFFSET          show times at this UTC offset, e.g. +07:00, Z\n"
-    "                       (default: this machine's offset)\n"
+    "  --tz ZONE            show times in this zone: a name such as\n"
+    "                       Europe/London or Asia/Jakarta (daylight saving\n"
+    "                       followed), a UTC offset (+07:00, Z), or local\n"
+    "                       (default: this machine's zone)\n"
     "  --timeout D          how long to wait for the server (default 5s)\n"
     "  --no-color           no colour (also $NO_COLOR; colour is only ever\n"
     "                       used on a terminal)\n"
+    "  --version            hbctl's version (hbctl version: the server's too)\n"
     "  -h, --help           help (hbctl VERB --help for a verb)\n";
 
 /* Writes a formatted message to stderr, quoted: it can hold what the
@@ -200,13 +212,20 @@ hbctl_positional(const struct hbctl *h, int argc, char **argv, int first,
 int
 hbctl_global_flag(struct hbctl *h, int val, const char *value)
 {
-	char why[128];
+	char why[512];
 	int64_t ms;
 	int rv;
 
 	switch (val) {
 	case G_ADMIN:
 		h->admin_url = value;
+		h->admin_given = true;
+		break;
+	case G_DATA_DIR:
+		if (value[0] == '\0') {
+			return hbctl_usage_error(h, "--data-dir is empty");
+		}
+		h->data_dir = value;
 		break;
 	case G_ADMIN_SECRET_FILE:
 		h->admin_secret_file = value;
@@ -233,11 +252,9 @@ hbctl_global_flag(struct hbctl *h, int val, const char *value)
 		h->json = true;
 		break;
 	case G_TZ:
-		if (rfc3339_parse_offset(value, &h->tz_min, why, sizeof(why)) !=
+		if (tz_select(value, &h->tz_min, why, sizeof(why)) !=
 		    HBMON_OK) {
-			return hbctl_usage_error(
-			    h, "bad --tz '%s': %s (e.g. +07:00, -05:30, Z)",
-			    value, why);
+			return hbctl_usage_error(h, "bad --tz: %s", why);
 		}
 		break;
 	case G_TIMEOUT:
@@ -257,8 +274,44 @@ hbctl_global_flag(struct hbctl *h, int val, const char *value)
 	case G_NO_COLOR:
 		h->no_color = true;
 		break;
+	case G_VERSION:
+		/* This program's version only: `hbctl version` also asks the
+		 * server. */
+		printf("hbctl %s\n", HBMON_VERSION);
+		return HBCTL_EXIT_OK;
 	default:
 		return hbctl_usage_error(h, "unknown flag");
+	}
+	return HBCTL_CONTINUE;
+}
+
+/*
+ * The admin URL by the rule of paths.h: an explicit --admin wins, then
+ * --data-dir, then $HBMON_ADMIN (already in admin_url), then the data
+ * dir of $HBMON_DATA_DIR or the default one. Checks its form, so that a
+ * typo is a usage error before anything is sent.
+ */
+static int
+settle_admin_url(struct hbctl *h)
+{
+	char why[1400];
+
+	if (!h->admin_given && (h->data_dir != NULL || h->admin_url == NULL)) {
+		const char *dir =
+		    h->data_dir != NULL ? h->data_dir : paths_data_dir();
+		if ((size_t) snprintf(h->admin_buf, sizeof(h->admin_buf),
+		                      "ipc://%s/admin.sock",
+		                      dir) >= sizeof(h->admin_buf)) {
+			return hbctl_usage_error(h, "the data dir is too long");
+		}
+		h->admin_url = h->admin_buf;
+		h->admin_derived = true;
+	}
+	if (url_check(h->admin_url, URL_TCP | URL_TLS | URL_IPC,
+	              h->admin_derived ? "admin socket of the data dir"
+	                               : "--admin",
+	              why, sizeof(why)) != HBMON_OK) {
+		return hbctl_usage_error(h, "%s", why);
 	}
 	return HBCTL_CONTINUE;
 }
@@ -322,5 +375,8 @@ hbctl_parse(struct hbctl *h, int argc, char **argv, const struct option *opts,
 	}
 	*first = optind;
 	h->color = out_want_color(h->no_color);
+	if (rv == HBCTL_CONTINUE) {
+		rv = settle_admin_url(h);
+	}
 	return rv;
 }

@@ -58,12 +58,13 @@ hbctl_open(const struct hbctl *h, const char *url, const char *flag,
 		snprintf(why, why_len, "out of memory");
 		return HBCTL_EXIT_FAILED;
 	default:
-		snprintf(why, why_len, "%s (%s URL%s)", reason, flag,
-		         strcmp(url, HBCTL_DEFAULT_ADMIN) == 0
-		             ? "; the default, " HBCTL_DEFAULT_ADMIN
-		               ", is the socket of a server started in this "
-		               "directory"
-		             : "");
+		snprintf(why, why_len, "%s (%s%s)", reason,
+		         h->admin_derived && url == h->admin_url
+		             ? "the admin socket in the data dir; "
+		               "--data-dir D or --admin URL for another"
+		             : flag,
+		         h->admin_derived && url == h->admin_url ? " server"
+		                                                 : " URL");
 		return HBCTL_EXIT_UNREACHABLE;
 	}
 }

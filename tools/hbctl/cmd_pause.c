@@ -92,8 +92,7 @@ cmd_pause(struct hbctl *h, int argc, char **argv)
 	out_age(age, sizeof(age), now, reply->until_ms);
 	if (h->json) {
 		char until[RFC3339_MAX] = "";
-		rfc3339_format(reply->until_ms, h->tz_min, until,
-		               sizeof(until));
+		tz_format(reply->until_ms, h->tz_min, until, sizeof(until));
 		out_json_line(json_pack(
 		    "{s:s, s:s, s:I, s:s}", "subject", argv[first],
 		    "paused_until", until, "paused_until_ms",

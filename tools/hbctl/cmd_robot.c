@@ -1,7 +1,10 @@
 /* hbctl robot add|list|rotate|remove: the robot registry. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/duration.h"
@@ -10,25 +13,32 @@
 #include "hbctl.h"
 
 const char cmd_robot_usage[] =
-    "usage: hbctl robot add ID [--json]\n"
+    "usage: hbctl robot add ID [--secret-file F [--force]] [--json]\n"
     "       hbctl robot list [--json]\n"
-    "       hbctl robot rotate ID [--json]\n"
+    "       hbctl robot rotate ID [--secret-file F [--force]] [--json]\n"
     "       hbctl robot remove ID [--json]\n"
     "       hbctl robot set ID --interval-max D|default [--json]\n"
     "\n"
     "The robots allowed to report. `add` registers a robot and prints its\n"
     "secret (the HMAC key it signs with) once: store it at once, the\n"
-    "server never shows it again. `rotate` gives a robot a new secret (the\n"
+    "server never shows it again; --secret-file F writes it to F (mode\n"
+    "0600) instead of printing it. `rotate` gives a robot a new secret (the\n"
     "old one stops working at once), `remove` unregisters it: its\n"
     "heartbeats are refused and it is no longer watched.\n"
     "`robot add ID --json` prints {\"robot\": ID, \"secret\": S}.\n";
 
 static const char add_usage[] =
-    "usage: hbctl robot add ID [--json]\n"
+    "usage: hbctl robot add ID [--secret-file F [--force]] [--json]\n"
     "\n"
     "Registers robot ID and prints its secret, once. Give the secret to\n"
-    "the robot in a file (--secret-file F) or HBMON_SECRET, never on a\n"
-    "command line. --json prints {\"robot\": ID, \"secret\": S}.\n";
+    "the robot in a file (hbmon-robot --secret-file F) or HBMON_SECRET,\n"
+    "never on a command line. --json prints {\"robot\": ID, \"secret\": S}.\n"
+    "\n"
+    "  --secret-file F      write the secret to F, mode 0600, and print\n"
+    "                       nothing secret (--json: {\"robot\": ID,\n"
+    "                       \"secret_file\": F}). F must not exist yet;\n"
+    "                       it is checked before the robot is added\n"
+    "  --force              replace F if it exists\n";
 
 static const char list_usage[] =
     "usage: hbctl robot list [--json]\n"
@@ -37,10 +47,15 @@ static const char list_usage[] =
     "accounts. --json: one object per robot per line.\n";
 
 static const char rotate_usage[] =
-    "usage: hbctl robot rotate ID [--json]\n"
+    "usage: hbctl robot rotate ID [--secret-file F [--force]] [--json]\n"
     "\n"
     "Gives robot ID a new secret and prints it, once; the old secret stops\n"
-    "working at once. --json prints {\"robot\": ID, \"secret\": S}.\n";
+    "working at once. --json prints {\"robot\": ID, \"secret\": S}.\n"
+    "\n"
+    "  --secret-file F      write the new secret to F, mode 0600, and print\n"
+    "                       nothing secret; F must not exist yet\n"
+    "  --force              replace F if it exists (e.g. the robot's own\n"
+    "                       secret file, which then holds the new secret)\n";
 
 static const char remove_usage[] =
     "usage: hbctl robot remove ID [--json]\n"
@@ -74,22 +89,162 @@ print_secret(const struct hbctl *h, const Hbmon__V1__RobotAddReply *r,
 		json_decref(o);
 		return;
 	}
-	printf(
-	    "%s robot %s. Its secret, shown only this once:\n\n    %s\n\n"
-	    "Store it now and give it to the robot in a file (mode 0600):\n"
-	    "  hbmon-robot --robot %s --secret-file F ..., or HBMON_SECRET.\n"
-	    "%s",
-	    added ? "Registered" : "New secret for", r->robot, r->secret,
-	    r->robot, added ? "" : "The old secret no longer works.\n");
+	printf("%s robot %s. Its secret, shown only this once:\n\n    %s\n\n"
+	       "Store it now and give it to the robot in a file (mode 0600):\n"
+	       "  hbmon-robot --robot %s --secret-file F ..., or "
+	       "HBMON_SECRET.\n"
+	       "(--secret-file F writes it to F, mode 0600, instead.)\n%s",
+	       added ? "Registered" : "New secret for", r->robot, r->secret,
+	       r->robot, added ? "" : "The old secret no longer works.\n");
+}
+
+/*
+ * A secret file being written: a temporary file beside the final one,
+ * mode 0600, made before the server is asked (so that a path that cannot
+ * be written is a usage error with nothing done), and put in place only
+ * once it holds the secret.
+ */
+struct secret_out {
+	const char *path; /* --secret-file; NULL: print the secret */
+	bool force;       /* --force: replace path */
+	char tmp[4096];   /* the temporary file */
+	int fd;           /* open on tmp; -1 when none */
+};
+
+enum { OPT_SECRET_FILE = 1000, OPT_FORCE, OPT_INTERVAL_MAX };
+
+static int
+on_secret_flag(struct hbctl *h, int val, const char *value, void *arg)
+{
+	struct secret_out *so = arg;
+
+	(void) h;
+	if (val == OPT_FORCE) {
+		so->force = true;
+	} else {
+		so->path = value;
+	}
+	return HBCTL_CONTINUE;
+}
+
+/* Creates so->tmp beside so->path. HBCTL_CONTINUE or HBCTL_EXIT_USAGE. */
+static int
+secret_out_prepare(struct hbctl *h, struct secret_out *so)
+{
+	const char *slash = strrchr(so->path, '/');
+	struct stat st;
+	int dir_len = slash != NULL ? (int) (slash - so->path + 1) : 0;
+
+	if (so->path[0] == '\0' || (slash != NULL && slash[1] == '\0')) {
+		return hbctl_usage_error(h, "--secret-file needs a file name");
+	}
+	if (lstat(so->path, &st) == 0 && !so->force) {
+		return hbctl_usage_error(h,
+		                         "%s already exists; --force replaces "
+		                         "it",
+		                         so->path);
+	}
+	if ((size_t) snprintf(so->tmp, sizeof(so->tmp), "%.*s.%s.XXXXXX",
+	                      dir_len, so->path,
+	                      so->path + dir_len) >= sizeof(so->tmp)) {
+		return hbctl_usage_error(h, "--secret-file: the path is too "
+		                            "long");
+	}
+	/* mkstemp makes the file 0600 whatever the umask. */
+	if ((so->fd = mkstemp(so->tmp)) < 0) {
+		int e = errno;
+		return hbctl_usage_error(h,
+		                         "cannot create a file beside %s: %s",
+		                         so->path, strerror(e));
+	}
+	return HBCTL_CONTINUE;
+}
+
+/* Removes the temporary file: the server did not hand out a secret. */
+static void
+secret_out_abandon(struct secret_out *so)
+{
+	if (so->fd >= 0) {
+		close(so->fd);
+		unlink(so->tmp);
+		so->fd = -1;
+	}
+}
+
+/*
+ * Writes secret to the temporary file and puts it in place. On failure
+ * says what to do: the server already holds the new secret.
+ * Returns HBCTL_EXIT_OK or HBCTL_EXIT_FAILED.
+ */
+static int
+secret_out_commit(struct secret_out *so, const char *robot, const char *secret,
+                  bool added)
+{
+	size_t len = strlen(secret);
+	int rv = -1;
+
+	if (write(so->fd, secret, len) == (ssize_t) len &&
+	    write(so->fd, "\n", 1) == 1 && fsync(so->fd) == 0) {
+		rv = so->force ? rename(so->tmp, so->path)
+		               : link(so->tmp, so->path);
+	}
+	if (rv != 0) {
+		int e = errno;
+		close(so->fd);
+		so->fd = -1;
+		if (e == EEXIST) {
+			/* Someone made path since: never overwrite it. */
+			hbctl_error("%s appeared meanwhile; robot %s's secret "
+			            "is in %s (mode 0600) instead",
+			            so->path, robot, so->tmp);
+			return HBCTL_EXIT_FAILED;
+		}
+		unlink(so->tmp);
+		hbctl_error("cannot write the secret to %s: %s; robot %s %s "
+		            "a secret nobody holds now: run hbctl robot "
+		            "rotate %s --secret-file F",
+		            so->path, strerror(e), robot,
+		            added ? "is registered with" : "has", robot);
+		return HBCTL_EXIT_FAILED;
+	}
+	if (!so->force) {
+		unlink(so->tmp);
+	}
+	close(so->fd);
+	so->fd = -1;
+	return HBCTL_EXIT_OK;
+}
+
+/* What is printed when the secret went to a file: nothing secret. */
+static void
+print_secret_file(const struct hbctl *h, const char *robot, const char *path,
+                  bool added)
+{
+	if (h->json) {
+		out_json_line(json_pack("{s:s, s:s}", "robot", robot,
+		                        "secret_file", path));
+		return;
+	}
+	printf("%s robot %s; its secret is in %s (mode 0600).\n%s"
+	       "Give the file to the robot: hbmon-robot --robot %s "
+	       "--secret-file %s ...\n",
+	       added ? "Registered" : "New secret for", robot, path,
+	       added ? "" : "The old secret no longer works.\n", robot, path);
 }
 
 static int
-robot_id_arg(struct hbctl *h, int argc, char **argv, const char **out)
+robot_id_arg(struct hbctl *h, int argc, char **argv, const char **out,
+             struct secret_out *so)
 {
+	static const struct option secret_opts[] = {
+		{ "secret-file", required_argument, NULL, OPT_SECRET_FILE },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ NULL, 0, NULL, 0 },
+	};
 	int first, rv;
 
-	if ((rv = hbctl_parse(h, argc, argv, NULL, NULL, NULL, &first)) !=
-	    HBCTL_CONTINUE) {
+	if ((rv = hbctl_parse(h, argc, argv, so != NULL ? secret_opts : NULL,
+	                      on_secret_flag, so, &first)) != HBCTL_CONTINUE) {
 		return rv;
 	}
 	if ((rv = hbctl_positional(h, argc, argv, first, 1, 1, "ID")) !=
@@ -112,21 +267,36 @@ robot_new_secret(struct hbctl *h, int argc, char **argv, bool added)
 	Hbmon__V1__RobotRotateRequest rotate =
 	    HBMON__V1__ROBOT_ROTATE_REQUEST__INIT;
 	Hbmon__V1__RobotAddReply *reply = NULL;
+	struct secret_out so = { .path = NULL, .fd = -1 };
 	const char *id = NULL;
 	int rv;
 
-	if ((rv = robot_id_arg(h, argc, argv, &id)) != HBCTL_CONTINUE) {
+	if ((rv = robot_id_arg(h, argc, argv, &id, &so)) != HBCTL_CONTINUE) {
+		return rv;
+	}
+	if (so.force && so.path == NULL) {
+		return hbctl_usage_error(h,
+		                         "--force goes with --secret-file F");
+	}
+	if (so.path != NULL &&
+	    (rv = secret_out_prepare(h, &so)) != HBCTL_CONTINUE) {
 		return rv;
 	}
 	add.robot = rotate.robot = (char *) id;
 	if ((rv = hbctl_admin(h, added ? "RobotAdd" : "RobotRotate",
 	                      added ? &add.base : &rotate.base,
 	                      (ProtobufCMessage **) &reply)) != HBCTL_EXIT_OK) {
+		secret_out_abandon(&so);
 		return rv;
 	}
-	print_secret(h, reply, added);
+	if (so.path == NULL) {
+		print_secret(h, reply, added);
+	} else if ((rv = secret_out_commit(&so, reply->robot, reply->secret,
+	                                   added)) == HBCTL_EXIT_OK) {
+		print_secret_file(h, reply->robot, so.path, added);
+	}
 	protobuf_c_message_free_unpacked(&reply->base, NULL);
-	return HBCTL_EXIT_OK;
+	return rv;
 }
 
 static int
@@ -150,7 +320,7 @@ robot_remove(struct hbctl *h, int argc, char **argv)
 	const char *id = NULL;
 	int rv;
 
-	if ((rv = robot_id_arg(h, argc, argv, &id)) != HBCTL_CONTINUE) {
+	if ((rv = robot_id_arg(h, argc, argv, &id, NULL)) != HBCTL_CONTINUE) {
 		return rv;
 	}
 	req.robot = (char *) id;
@@ -178,10 +348,10 @@ robot_json(const Hbmon__V1__RobotInfo *r, int tz)
 	char interval[32] = "";
 
 	if (r->created_ms != 0) {
-		rfc3339_format(r->created_ms, tz, created, sizeof(created));
+		tz_format(r->created_ms, tz, created, sizeof(created));
 	}
 	if (r->last_seen_ms != 0) {
-		rfc3339_format(r->last_seen_ms, tz, seen, sizeof(seen));
+		tz_format(r->last_seen_ms, tz, seen, sizeof(seen));
 	}
 	if (r->interval_max_ms != 0) {
 		duration_format(r->interval_max_ms, interval, sizeof(interval));
@@ -252,8 +422,6 @@ robot_list(struct hbctl *h, int argc, char **argv)
 	protobuf_c_message_free_unpacked(&reply->base, NULL);
 	return HBCTL_EXIT_OK;
 }
-
-enum { OPT_INTERVAL_MAX = 1000 };
 
 static int
 on_set_flag(struct hbctl *h, int val, const char *value, void *arg)

@@ -11,6 +11,7 @@
 #include "common/rpc_status.h"
 #include "common/secret.h"
 #include "common/sign.h"
+#include "common/url.h"
 #include "hbctl.h"
 #include "hbmon/error.h"
 #include "hbmon/v1/monitor.pb-c.h"
@@ -149,6 +150,10 @@ cmd_send(struct hbctl *h, int argc, char **argv)
 	if (h->robot == NULL || h->robot[0] == '\0') {
 		return hbctl_usage_error(h, "which robot? give --robot ID (or "
 		                            "HBMON_ROBOT)");
+	}
+	if (url_check(h->server_url, URL_TCP | URL_TLS | URL_IPC, "--server",
+	              why, sizeof(why)) != HBMON_OK) {
+		return hbctl_usage_error(h, "%s", why);
 	}
 	rv = secret_load(h->secret_file, "HBMON_SECRET", secret, sizeof(secret),
 	                 why, sizeof(why));

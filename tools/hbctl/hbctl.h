@@ -26,6 +26,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "common/rpc_client.h"
+#include "common/tz.h"
 #include "hbmon/v1/admin.pb-c.h"
 
 enum hbctl_exit {
@@ -39,14 +40,19 @@ enum hbctl_exit {
 /* hbctl_parse's answer when the verb should go on (not an exit code). */
 #define HBCTL_CONTINUE (-1)
 
-/* The admin socket of a server started with no flags in the same dir. */
-#define HBCTL_DEFAULT_ADMIN "ipc://./var/admin.sock"
 /* hbmon-server's default listen URL (SPEC §6). */
 #define HBCTL_DEFAULT_SERVER "tcp://127.0.0.1:7781"
 
 /* Everything the global flags decide, and the admin connection. */
 struct hbctl {
-	const char *admin_url;         /* --admin, $HBMON_ADMIN, default */
+	/* --admin, else --data-dir's socket, else $HBMON_ADMIN, else the
+	 * socket in $HBMON_DATA_DIR or the default data dir (paths.h);
+	 * settled by hbctl_parse. */
+	const char *admin_url;
+	bool admin_given;              /* --admin was given */
+	bool admin_derived;            /* admin_url is a data dir's socket */
+	const char *data_dir;          /* --data-dir */
+	char admin_buf[1100];          /* a derived admin_url */
 	const char *admin_secret_file; /* --admin-secret-file (tcp admin) */
 	const char *server_url;        /* send: --server, $HBMON_SERVER */
 	const char *robot;             /* send: --robot, $HBMON_ROBOT */
@@ -54,7 +60,7 @@ struct hbctl {
 	bool json;                     /* --json */
 	bool no_color;                 /* --no-color */
 	bool color;                    /* colour on stdout: a TTY, allowed */
-	int tz_min;                    /* --tz, default the machine's */
+	int tz_min;                    /* --tz: an offset, or TZ_ZONE */
 	int timeout_ms;                /* --timeout, default 5000 */
 	const char *verb;              /* "status", "robot add", ... */
 	const char *usage;             /* the verb's help text */
@@ -236,7 +242,7 @@ void table_free(struct table *t);
  */
 void out_age(char *buf, size_t len, int64_t now_ms, int64_t then_ms);
 
-/* A wall time in the chosen offset, whole seconds ("" for 0). */
+/* A wall time in tz_min (tz.h) at that instant, whole seconds ("-" for 0). */
 void out_time(char *buf, size_t len, int64_t ms, int tz_min);
 
 /* Prints value as one compact JSON line on stdout and releases it. */
@@ -248,9 +254,6 @@ const char *out_severity_color(int severity);
 
 /* Whether stdout should get colour, from the flags, NO_COLOR and isatty. */
 bool out_want_color(bool no_color);
-
-/* The machine's UTC offset now, in minutes. */
-int out_local_offset(void);
 
 /* ---- subjects (subject.c) ---- */
 

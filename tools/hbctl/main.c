@@ -117,13 +117,13 @@ main(int argc, char **argv)
 	int ch, rv = HBCTL_CONTINUE;
 
 	env = getenv("HBMON_ADMIN");
-	h.admin_url = env != NULL && env[0] != '\0' ? env : HBCTL_DEFAULT_ADMIN;
+	h.admin_url = env != NULL && env[0] != '\0' ? env : NULL;
 	env = getenv("HBMON_SERVER");
 	h.server_url =
 	    env != NULL && env[0] != '\0' ? env : HBCTL_DEFAULT_SERVER;
 	env = getenv("HBMON_ROBOT");
 	h.robot = env != NULL && env[0] != '\0' ? env : NULL;
-	h.tz_min = out_local_offset();
+	h.tz_min = TZ_ZONE; /* the machine's zone, instant by instant */
 	h.timeout_ms = 5000;
 
 	/* Global flags up to the verb ("+": stop at the first argument). */

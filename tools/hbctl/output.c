@@ -197,7 +197,7 @@ out_age(char *buf, size_t len, int64_t now_ms, int64_t then_ms)
 void
 out_time(char *buf, size_t len, int64_t ms, int tz_min)
 {
-	if (ms == 0 || rfc3339_format(ms - ms % 1000, tz_min, buf, len) != 0) {
+	if (ms == 0 || tz_format(ms - ms % 1000, tz_min, buf, len) != 0) {
 		snprintf(buf, len, "%s", ms == 0 ? "-" : "?");
 	}
 }
@@ -262,16 +262,4 @@ out_want_color(bool no_color)
 		return false;
 	}
 	return isatty(STDOUT_FILENO) != 0;
-}
-
-int
-out_local_offset(void)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	if (localtime_r(&now, &tm) == NULL) {
-		return 0;
-	}
-	return (int) (tm.tm_gmtoff / 60);
 }

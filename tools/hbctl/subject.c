@@ -42,7 +42,7 @@ set_time(json_t *o, const char *key, int64_t ms, int tz_min)
 {
 	char buf[RFC3339_MAX];
 
-	if (ms != 0 && rfc3339_format(ms, tz_min, buf, sizeof(buf)) == 0) {
+	if (ms != 0 && tz_format(ms, tz_min, buf, sizeof(buf)) == 0) {
 		json_object_set_new(o, key, json_string(buf));
 	} else {
 		json_object_set_new(o, key, json_null());

@@ -23,7 +23,8 @@
 
 #include "common/clock.h"
 #include "common/duration.h"
-#include "common/rfc3339.h"
+#include "common/secret.h"
+#include "common/tz.h"
 #include "hbmon/client.h"
 #include "sim.h"
 
@@ -74,13 +75,16 @@ static const char usage_text[] =
     "                       from the clock; -v prints it)\n"
     "  --change-rate P      chance per account per interval of a status\n"
     "                       change, 0..1 (default 0.1; 0: none)\n"
-    "  --utc-offset OFF     write timestamps in this offset, e.g. +07:00\n"
-    "                       (default: the local time zone)\n"
+    "  --tz ZONE            write timestamps in this zone: a UTC offset\n"
+    "                       (+07:00), a zone name (Asia/Jakarta,\n"
+    "                       Europe/London; daylight saving followed) or\n"
+    "                       local (default); --utc-offset is the same\n"
     "  --duration D         stop after D (default: run until SIGINT/TERM)\n"
     "  --bench N            instead of simulating, send N batches at once\n"
     "                       and print the client's CPU time per heartbeat\n"
     "  -v, --verbose        print every heartbeat sent (the seed's JSON),\n"
     "                       each outcome and each change, on stdout\n"
+    "  --version            print the version and exit\n"
     "  -h, --help           this text\n";
 
 static void usage_error(const char *fmt, ...)
@@ -144,6 +148,7 @@ parse_args(int argc, char **argv, struct options *o)
 		OPT_UTC_OFFSET,
 		OPT_DURATION,
 		OPT_BENCH,
+		OPT_VERSION,
 	};
 	static const struct option longopts[] = {
 		{ "server", required_argument, NULL, OPT_SERVER },
@@ -157,9 +162,11 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "fault", required_argument, NULL, OPT_FAULT },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "change-rate", required_argument, NULL, OPT_CHANGE_RATE },
+		{ "tz", required_argument, NULL, OPT_UTC_OFFSET },
 		{ "utc-offset", required_argument, NULL, OPT_UTC_OFFSET },
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "bench", required_argument, NULL, OPT_BENCH },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -232,12 +239,10 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		}
 		case OPT_UTC_OFFSET: {
-			char why[128];
-			if (rfc3339_parse_offset(optarg, &o->utc_offset_min,
-			                         why,
-			                         sizeof(why)) != HBMON_OK) {
-				usage_error("--utc-offset '%s': %s", optarg,
-				            why);
+			char why[256];
+			if (tz_select(optarg, &o->utc_offset_min, why,
+			              sizeof(why)) != HBMON_OK) {
+				usage_error("--tz: %s", why);
 			}
 			o->utc_offset_given = true;
 			break;
@@ -254,6 +259,9 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("hbmon-robot %s\n", HBMON_VERSION);
 			exit(0);
 		default:
 			usage_error("unknown option");
@@ -278,49 +286,6 @@ parse_args(int argc, char **argv, struct options *o)
 	if (o->timeout_ms < 1 || o->timeout_ms > 3600000) {
 		usage_error("--timeout must be from 1ms to 1h");
 	}
-}
-
-/*
- * Reads the secret from the file or HBMON_SECRET into buf. Trailing
- * whitespace (the newline an editor adds) is not part of it.
- */
-static int
-load_secret(const char *file, char *buf, size_t len)
-{
-	const char *env = getenv("HBMON_SECRET");
-	size_t n;
-
-	if (file != NULL) {
-		FILE *f = fopen(file, "r");
-		if (f == NULL) {
-			fprintf(stderr,
-			        "hbmon-robot: cannot read secret file %s: %s\n",
-			        file, strerror(errno));
-			return -1;
-		}
-		n = fread(buf, 1, len - 1, f);
-		fclose(f);
-	} else if (env != NULL) {
-		n = strlen(env);
-		if (n > len - 1) {
-			n = len - 1;
-		}
-		memcpy(buf, env, n);
-	} else {
-		fprintf(stderr, "hbmon-robot: no secret: use --secret-file F "
-		                "or set HBMON_SECRET\n");
-		return -1;
-	}
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
-	                 buf[n - 1] == ' ' || buf[n - 1] == '\t')) {
-		buf[--n] = '\0';
-	}
-	if (n == 0) {
-		fprintf(stderr, "hbmon-robot: the secret is empty\n");
-		return -1;
-	}
-	return 0;
 }
 
 /* ---- what the client calls back ---------------------------------------- */
@@ -580,7 +545,9 @@ main(int argc, char **argv)
 			usage_error("%s", why);
 		}
 	}
-	if (load_secret(o.secret_file, secret, sizeof(secret)) != 0) {
+	if (secret_load(o.secret_file, "HBMON_SECRET", secret, sizeof(secret),
+	                why, sizeof(why)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-robot: %s\n", why);
 		sim_fini(&s);
 		return EXIT_USAGE;
 	}
@@ -599,7 +566,11 @@ main(int argc, char **argv)
 	                          (uint32_t) o.interval_ms);
 	hbmon_client_set_clock(c, robot_clock, NULL);
 	if (o.utc_offset_given) {
-		hbmon_client_set_utc_offset(c, o.utc_offset_min);
+		/* A zone name became this process's zone: the client's
+		 * "local" then follows it. */
+		hbmon_client_set_utc_offset(c, o.utc_offset_min == TZ_ZONE
+		                                   ? HBMON_UTC_OFFSET_LOCAL
+		                                   : o.utc_offset_min);
 	}
 	view = (struct health_view){ o.server, o.verbose, 0, 0 };
 	hbmon_client_set_health_callback(c, on_health, &view);
