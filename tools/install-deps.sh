@@ -5,8 +5,8 @@
 set -euo pipefail
 
 packages=(
-  # build
-  cmake make gcc pkg-config
+  # build; man pages (scdoc); the time zone database --tz reads
+  cmake make gcc pkg-config scdoc tzdata
   # wire contract: protoc, protobuf-c (server side), nanopb (robot side)
   protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
   nanopb libnanopb-dev python3-protobuf

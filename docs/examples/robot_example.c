@@ -1,10 +1,17 @@
 /*
  * A minimal robot engine reporting to hbmon-server with libhbmon-client.
  *
- * Build against the installed library:
- *   cc robot_example.c $(pkg-config --cflags --libs hbmon-client) -o
- * robot_example Run: HBMON_SECRET=$(cat robot.secret) ./robot_example
- * tcp://127.0.0.1:7781 R1 [SECONDS]
+ * Build against the installed library, with pkg-config (from any prefix:
+ * outside /usr the .pc file adds an rpath, so it runs as built) or with
+ * CMake (find_package(hbmon-client), target hbmon::client):
+ *
+ *   cc robot_example.c $(pkg-config --cflags --libs hbmon-client) \
+ *       -o robot_example
+ *
+ * Run, with the secret from `hbctl robot add R1 --secret-file r1.secret`:
+ *
+ *   HBMON_SECRET=$(cat r1.secret) ./robot_example \
+ *       tcp://127.0.0.1:7781 R1 [SECONDS]
  *
  * It sends one synchronous batch and prints the server's answer, then (when
  * SECONDS is given) runs automatic mode for that long while "trading",
