@@ -18,6 +18,8 @@ packages=(
   libsystemd-dev systemd
   # tests: Criterion, a real SMTP server, nngcat, wall-clock jumps
   libcriterion-dev python3 python3-aiosmtpd nng-utils faketime sqlite3
+  # packaging: cpack -G DEB (dpkg-shlibdeps) and its check
+  dpkg-dev lintian
 )
 
 # `install-deps.sh fuzz` also brings clang and libFuzzer (tools/run-fuzz.sh).
