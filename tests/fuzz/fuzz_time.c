@@ -1,6 +1,8 @@
 /*
- * libFuzzer target: RFC 3339 timestamps and durations. What parses must
- * format and parse back to the same value.
+ * libFuzzer target: RFC 3339 timestamps and durations (what parses must
+ * format and parse back to the same value), and the other values an
+ * operator types: --tz zones (what is taken is an offset in range or the
+ * process's zone, and formats) and listener URLs.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +11,8 @@
 
 #include "common/duration.h"
 #include "common/rfc3339.h"
+#include "common/tz.h"
+#include "common/url.h"
 #include "hbmon/error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,6 +45,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			}
 		}
+		/* A name that passes is a zone file, never a path out of the
+		 * database: every instant formats in it. */
+		int tz;
+		char why[512];
+		if (tz_select(text, &tz, why, sizeof(why)) == HBMON_OK) {
+			if (tz != TZ_ZONE && (tz < -1439 || tz > 1439)) {
+				abort();
+			}
+			if (tz_format(INT64_C(1768910400000), tz, buf,
+			              sizeof(buf)) != HBMON_OK) {
+				abort();
+			}
+		}
+		(void) url_check(text, URL_TCP | URL_TLS | URL_IPC, "listen",
+		                 why, sizeof(why));
 	}
 	return 0;
 }
