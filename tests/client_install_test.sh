@@ -10,14 +10,8 @@
 set -euo pipefail
 build=$1
 src=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/hbmon-install-XXXXXX")
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then kill -9 "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+scratch_name=client-install
+. "$src/tests/support/scratch.sh"
 
 prefix=$work/opt/hbmon
 for component in client client-dev; do
@@ -90,14 +84,7 @@ cp "$work/cmake-robot/build/example-cmake" \
    "$work/cmake-robot/build/example-cmake-static" "$work/"
 
 # Every one talks to a real server (auth off: no robot registry needed).
-mkdir "$work/data"
-"$build/src/server/hbmon-server" --data-dir "$work/data" \
-  --listen "ipc://$work/data/robots.sock" --auth none 2>"$work/server.log" &
-server_pid=$!
-for _ in $(seq 100); do
-  [ -S "$work/data/robots.sock" ] && break
-  sleep 0.05
-done
+start_server "$build/src/server/hbmon-server" "$work/data" --auth none
 for kind in shared static allstatic cmake cmake-static; do
   out=$(HBMON_SECRET=any "$work/example-$kind" "ipc://$work/data/robots.sock" R1) \
     || fail "$kind did not run: $out"

@@ -9,9 +9,8 @@
 set -euo pipefail
 build=$1
 src=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/hbmon-install-XXXXXX")
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+scratch_name=install
+. "$src/tests/support/scratch.sh"
 
 prefix=$work/opt/hbmon
 cmake --install "$build" --prefix "$prefix" >"$work/install.log"

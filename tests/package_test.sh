@@ -9,14 +9,8 @@
 set -euo pipefail
 build=$1
 src=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/hbmon-package-XXXXXX")
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ]; then kill -9 "$server_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+scratch_name=package
+. "$src/tests/support/scratch.sh"
 
 for tool in cpack dpkg-deb dpkg-shlibdeps; do
   command -v "$tool" >/dev/null || { echo "skipped: no $tool"; exit 77; }
@@ -100,13 +94,7 @@ out=$(cd / && "$root/usr/bin/hbmon-server" --check-config)
 grep -qx 'data_dir = /var/lib/hbmon' <<<"$out" || fail "packaged server's data_dir: $out"
 
 data=$work/data
-"$root/usr/bin/hbmon-server" --data-dir "$data" --listen "ipc://$data/robots.sock" \
-  2>"$work/server.log" &
-server_pid=$!
-for _ in $(seq 200); do
-  [ -S "$data/admin.sock" ] && [ -S "$data/robots.sock" ] && break
-  sleep 0.05
-done
+start_server "$root/usr/bin/hbmon-server" "$data"
 "$root/usr/bin/hbctl" --data-dir "$data" robot add R1 --secret-file "$work/r1.secret" \
   >/dev/null || fail "hbctl robot add"
 (cd / && "$root/usr/bin/hbmon-robot" --server "ipc://$data/robots.sock" --robot R1 \

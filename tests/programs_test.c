@@ -274,6 +274,45 @@ Test(programs, data_dir_from_the_environment_or_a_flag, .timeout = 120)
 	harness_server_fini(&srv);
 }
 
+/*
+ * Runs prog FLAG PATH args... (env: one "NAME=value" or NULL) and asserts
+ * that it exits 2 saying says, and that PATH (the data or state dir it
+ * was given) was not created. case_no names the case in failures.
+ */
+static void
+assert_refused(const char *prog, const char *flag, const char *path,
+               const char *const *args, const char *env, const char *says,
+               size_t case_no)
+{
+	const char *argv[16] = { flag, path };
+	size_t n = 2;
+	char *err;
+
+	for (size_t k = 0; args[k] != NULL; k++) {
+		argv[n++] = args[k];
+	}
+	argv[n] = NULL;
+	cr_assert_lt(n, 16);
+	cr_assert_eq(
+	    run_in(dir, (const char *[]){ env, NULL }, prog, argv, NULL, &err),
+	    2, "case %zu (%s): %s", case_no, says, err);
+	assert_has(err, says);
+	cr_assert(!exists(path), "case %zu created %s", case_no, path);
+	free(err);
+}
+
+/* Writes text to path with mode. */
+static void
+write_mode(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s", path);
+	fputs(text, f);
+	fclose(f);
+	cr_assert_eq(chmod(path, mode), 0);
+}
+
 /* mtime of path in ns, 0 when it does not exist. */
 static int64_t
 mtime_ns(const char *path)
@@ -316,38 +355,20 @@ Test(programs, server_bad_configuration_exits_2_before_creating_anything,
 		{ { "stray" }, "unexpected argument 'stray'" },
 	};
 	const char *server = harness_bin("src/server/hbmon-server");
-	char data[600], db[700], secret[700], *err;
+	char data[600], db[700], secret[700];
 
 	snprintf(data, sizeof(data), "%s/data", dir);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *args[10] = { "--data-dir", data };
-		size_t n = 2;
-		for (size_t k = 0; cases[i].args[k] != NULL; k++) {
-			args[n++] = cases[i].args[k];
-		}
-		args[n] = NULL;
-		cr_assert_eq(run_in(dir, NULL, server, args, NULL, &err), 2,
-		             "case %zu (%s): %s", i, cases[i].says, err);
-		assert_has(err, cases[i].says);
-		cr_assert(!exists(data), "case %zu created %s", i, data);
-		free(err);
+		assert_refused(server, "--data-dir", data, cases[i].args, NULL,
+		               cases[i].says, i);
 	}
 	/* An admin secret others can read is refused with the fix. */
 	snprintf(secret, sizeof(secret), "%s/admin.secret", dir);
-	FILE *f = fopen(secret, "w");
-	fputs("hbs_admin\n", f);
-	fclose(f);
-	chmod(secret, 0644);
-	cr_assert_eq(
-	    run_in(dir, NULL, server,
-	           (const char *[]){ "--data-dir", data, "--admin-tcp",
-	                             "tcp://127.0.0.1:7790",
-	                             "--admin-secret-file", secret, NULL },
-	           NULL, &err),
-	    2);
-	assert_has(err, "chmod 600 ");
-	cr_assert(!exists(data));
-	free(err);
+	write_mode(secret, "hbs_admin\n", 0644);
+	assert_refused(server, "--data-dir", data,
+	               (const char *[]){ "--admin-tcp", "tcp://127.0.0.1:7790",
+	                                 "--admin-secret-file", secret, NULL },
+	               NULL, "chmod 600 ", 99);
 
 	/* A data dir that is in use: a typo on the next start leaves the
 	 * database as it was, so nothing reports a restart that was not. */
@@ -420,39 +441,17 @@ Test(programs, notifier_bad_configuration_exits_2_before_creating_anything,
 
 	snprintf(state, sizeof(state), "%s/state", dir);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *args[12] = { "--state-dir", state };
-		size_t n = 2;
-		for (size_t k = 0; cases[i].args[k] != NULL; k++) {
-			args[n++] = cases[i].args[k];
-		}
-		args[n] = NULL;
-		cr_assert_eq(
-		    run_in(dir,
-		           (const char *[]){ cases[i].env != NULL ? cases[i].env
-		                                                  : "-HBMON_X",
-		                             NULL },
-		           notify, args, NULL, &err),
-		    2, "case %zu (%s): %s", i, cases[i].says, err);
-		assert_has(err, cases[i].says);
-		cr_assert(!exists(state), "case %zu created %s", i, state);
-		free(err);
+		assert_refused(notify, "--state-dir", state, cases[i].args,
+		               cases[i].env, cases[i].says, i);
 	}
 	/* A bot token file others can read is refused with the fix. */
 	snprintf(token, sizeof(token), "%s/bot-token", dir);
-	FILE *f = fopen(token, "w");
-	fputs("123:abc\n", f);
-	fclose(f);
-	chmod(token, 0640);
-	cr_assert_eq(
-	    run_in(dir, NULL, notify,
-	           (const char *[]){ "--state-dir", state, "--sink", "telegram",
-	                             "--telegram-chat-id", "42",
-	                             "--telegram-token-file", token, NULL },
-	           NULL, &err),
-	    2);
-	assert_has(err, "chmod 600 ");
-	cr_assert(!exists(state));
-	free(err);
+	write_mode(token, "123:abc\n", 0640);
+	assert_refused(notify, "--state-dir", state,
+	               (const char *[]){ "--sink", "telegram",
+	                                 "--telegram-chat-id", "42",
+	                                 "--telegram-token-file", token, NULL },
+	               NULL, "chmod 600 ", 99);
 	/* Made private, the same settings check out, still creating
 	 * nothing. */
 	chmod(token, 0600);
