@@ -329,7 +329,7 @@ Test(programs, server_bad_configuration_exits_2_before_creating_anything,
      .timeout = 120)
 {
 	static const struct {
-		const char *args[6];
+		const char *args[8];
 		const char *says;
 	} cases[] = {
 		{ { "--listen", "tcp://0.0.0.0:abc" },
@@ -353,6 +353,12 @@ Test(programs, server_bad_configuration_exits_2_before_creating_anything,
 		{ { "--log-level", "loud" }, "log-level" },
 		{ { "--durabilty", "full" }, "durabilty" },
 		{ { "stray" }, "unexpected argument 'stray'" },
+		{ { "--watch-server", "tcp://127.0.0.1:abc", "--watch-robot",
+		    "W", "--watch-secret-file", "/nonexistent/w.secret" },
+		  "watch_server: 'tcp://127.0.0.1:abc'" },
+		{ { "--watch-server", "tcp://127.0.0.1:7781", "--watch-robot",
+		    "W", "--watch-secret-file", "/nonexistent/w.secret" },
+		  "watch_secret_file: cannot read secret file" },
 	};
 	const char *server = harness_bin("src/server/hbmon-server");
 	char data[600], db[700], secret[700];
@@ -435,6 +441,14 @@ Test(programs, notifier_bad_configuration_exits_2_before_creating_anything,
 		  NULL,
 		  "cannot read secret file /nonexistent/n1.secret" },
 		{ { "--sink", "loudspeaker" }, NULL, "unknown sink" },
+		{ { "--sink", "stdout", "--deadman-url",
+		    "ftp://ping.example/x" },
+		  NULL,
+		  "deadman_url: give an http(s):// URL" },
+		{ { "--sink", "stdout", "--deadman-url",
+		    "https://ping.example:abc/x" },
+		  NULL,
+		  "deadman_url: not a URL curl can use" },
 	};
 	const char *notify = harness_bin("src/notify/hbmon-notify");
 	char state[600], token[700], *out, *err;

@@ -425,8 +425,9 @@ Test(server_watch, watch_settings_are_checked_at_start)
 	          "%s", log);
 	free(log);
 
+	/* Bad configuration, all of it: exit 2 before anything is made. */
 	cr_assert_not(harness_server_start_status(&a, no_file, &st));
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d", st);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
 	log = harness_server_log(&a);
 	cr_assert(strstr(log, "watch_secret_file") != NULL, "%s", log);
 	free(log);
@@ -435,8 +436,8 @@ Test(server_watch, watch_settings_are_checked_at_start)
 	write_secret(secret);
 	bad_robot[5] = secret;
 	cr_assert_not(harness_server_start_status(&a, bad_robot, &st));
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d", st);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
 	log = harness_server_log(&a);
-	cr_assert(strstr(log, "watch_robot no spaces") != NULL, "%s", log);
+	cr_assert(strstr(log, "watch_robot 'no spaces'") != NULL, "%s", log);
 	free(log);
 }

@@ -10,6 +10,7 @@
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/rfc3339.h"
+#include "common/tz.h"
 #include "hbmon/error.h"
 #include "notify/settings.h"
 #include "notify/statefile.h"
@@ -225,9 +226,7 @@ load(struct contact *c, char *why, size_t why_len)
 static void
 format_wall(const struct contact *c, int64_t wall, char *buf, size_t len)
 {
-	rfc3339_format(
-	    wall, notify_tz_at(c->opts.tz_local, c->opts.tz_offset_min, wall),
-	    buf, len);
+	tz_format(wall, c->opts.tz_offset_min, buf, len);
 }
 
 /* Queues a notice (summary copied) and takes the next seq for it. */

@@ -40,8 +40,7 @@ struct contact_options {
 	const char *name;        /* the notifier instance */
 	int64_t server_timeout;  /* ms */
 	int64_t repeat_interval; /* ms */
-	bool tz_local;           /* times in summaries: local offset */
-	int tz_offset_min;       /* or this one */
+	int tz_offset_min;       /* times in summaries: offset or TZ_ZONE */
 };
 
 struct contact;

@@ -23,6 +23,7 @@
 #include "notify/deadman.h"
 #include "notify/delivery.h"
 #include "notify/filter.h"
+#include "notify/http.h"
 #include "notify/message.h"
 #include "notify/selfbeat.h"
 #include "notify/settings.h"
@@ -134,6 +135,25 @@ start_selfbeat(const struct notify_settings *s, const char *secret,
 	log_info("own heartbeats", "robot=%s server=%s interval_ms=%lld",
 	         s->robot, s->server, (long long) s->heartbeat_interval);
 	return HBMON_OK;
+}
+
+/* Whether deadman_url is an http(s) URL curl can use; says why not. */
+static bool
+deadman_url_ok(const char *url)
+{
+	char why[512];
+
+	if (strncmp(url, "https://", 8) != 0 &&
+	    strncmp(url, "http://", 7) != 0) {
+		fprintf(stderr, "hbmon-notify: deadman_url: give an http(s):// "
+		                "URL to ping\n");
+		return false;
+	}
+	if (http_url_check(url, why, sizeof(why)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-notify: deadman_url: %s\n", why);
+		return false;
+	}
+	return true;
 }
 
 /* Loads the admin secret when the admin URL is tcp (signed as @admin). */
@@ -248,6 +268,9 @@ main(int argc, char **argv)
 	        HBMON_OK) {
 		goto out;
 	}
+	if (set.deadman_url[0] != '\0' && !deadman_url_ok(set.deadman_url)) {
+		goto out;
+	}
 	/* Everything above only reads: bad configuration (exit 2) leaves
 	 * no cursor, lock or state dir behind. From here on a failure is
 	 * the system's, not the settings'. */
@@ -308,7 +331,6 @@ main(int argc, char **argv)
 	co.name = set.name;
 	co.server_timeout = set.server_timeout;
 	co.repeat_interval = set.repeat_interval;
-	co.tz_local = env.tz_local;
 	co.tz_offset_min = env.tz_offset_min;
 	if (contact_open(&co, clock_mono_ms(), &contact, why, sizeof(why)) !=
 	    HBMON_OK) {

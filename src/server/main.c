@@ -182,35 +182,29 @@ close_bounded(struct ingest *ing, int timeout_ms)
 
 /*
  * Starts watching the server itself (SPEC §3.6): the report to a watching
- * server when watch_server is set, then the loop that feeds the systemd
- * watchdog and publishes keepalives. Returns HBMON_OK, or an error with a
- * message printed.
+ * server when watch_server is set (signed with watch_secret, read with
+ * the other secrets before anything was created), then the loop that
+ * feeds the systemd watchdog and publishes keepalives. Returns HBMON_OK,
+ * or an error with a message printed.
  */
 static int
-start_selfwatch(const struct server_settings *set, struct health *health,
-                struct recorder *rec, struct publisher *pub,
-                int64_t started_mono, struct watcher **out_watcher,
-                struct selfwatch **out)
+start_selfwatch(const struct server_settings *set, const char *watch_secret,
+                struct health *health, struct recorder *rec,
+                struct publisher *pub, int64_t started_mono,
+                struct watcher **out_watcher, struct selfwatch **out)
 {
 	struct selfwatch_options so = { 0 };
-	char secret[REGISTRY_SECRET_MAX], why[1024];
+	char why[1024];
 	int rv;
 
 	*out_watcher = NULL;
 	if (set->watch_server[0] != '\0') {
 		struct watcher_options wo = { 0 };
-		if (secret_load(set->watch_secret_file, NULL, secret,
-		                sizeof(secret), why, sizeof(why)) != HBMON_OK) {
-			fprintf(stderr, "hbmon-server: watch_secret_file: %s\n",
-			        why);
-			return HBMON_EINVAL;
-		}
 		wo.server = set->watch_server;
 		wo.robot = set->watch_robot;
-		wo.secret = secret;
+		wo.secret = watch_secret;
 		wo.interval_ms = set->watch_interval;
 		rv = watcher_open(&wo, out_watcher, why, sizeof(why));
-		explicit_bzero(secret, sizeof(secret));
 		if (rv != HBMON_OK) {
 			fprintf(stderr, "hbmon-server: %s\n", why);
 			return rv;
@@ -258,6 +252,7 @@ main(int argc, char **argv)
 	int64_t started_mono = clock_mono_ms();
 	struct admin_options aopts;
 	char admin_secret[REGISTRY_SECRET_MAX] = "";
+	char watch_secret[REGISTRY_SECRET_MAX] = "";
 	struct recorder_options ropts;
 	struct ingest_options iopts;
 	sigset_t stop_signals;
@@ -300,8 +295,16 @@ main(int argc, char **argv)
 		fprintf(stderr, "hbmon-server: admin_secret_file: %s\n", why);
 		return EXIT_CONFIG;
 	}
+	if (set.watch_server[0] != '\0' &&
+	    secret_load(set.watch_secret_file, NULL, watch_secret,
+	                sizeof(watch_secret), why, sizeof(why)) != HBMON_OK) {
+		explicit_bzero(admin_secret, sizeof(admin_secret));
+		fprintf(stderr, "hbmon-server: watch_secret_file: %s\n", why);
+		return EXIT_CONFIG;
+	}
 	if (check_only) {
 		explicit_bzero(admin_secret, sizeof(admin_secret));
+		explicit_bzero(watch_secret, sizeof(watch_secret));
 		config_print_values(&settings_spec, &set, stdout);
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
@@ -397,8 +400,10 @@ main(int argc, char **argv)
 	}
 	store = NULL; /* the recorder owns it now */
 	/* Before listening: bad watch_* settings stop the start. */
-	if (start_selfwatch(&set, health, rec, pub, started_mono, &watcher,
-	                    &sw) != HBMON_OK) {
+	rv = start_selfwatch(&set, watch_secret, health, rec, pub, started_mono,
+	                     &watcher, &sw);
+	explicit_bzero(watch_secret, sizeof(watch_secret));
+	if (rv != HBMON_OK) {
 		goto fail;
 	}
 
@@ -469,6 +474,7 @@ main(int argc, char **argv)
 
 fail:
 	explicit_bzero(admin_secret, sizeof(admin_secret));
+	explicit_bzero(watch_secret, sizeof(watch_secret));
 	selfwatch_stop(sw);
 	watcher_close(watcher);
 	admin_close(adm);

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/url.h"
+#include "server/rules.h"
 #include "hbmon/error.h"
 
 #define OFF(f) offsetof(struct server_settings, f)
@@ -121,6 +122,9 @@ check_urls(const struct server_settings *s, struct config_error *err)
 	              sizeof(err->text)) != HBMON_OK ||
 	    (s->admin_tcp[0] != '\0' &&
 	     url_check(s->admin_tcp, URL_TCP | URL_TLS, "admin_tcp", err->text,
+	               sizeof(err->text)) != HBMON_OK) ||
+	    (s->watch_server[0] != '\0' &&
+	     url_check(s->watch_server, any, "watch_server", err->text,
 	               sizeof(err->text)) != HBMON_OK)) {
 		return HBMON_EINVAL;
 	}
@@ -184,6 +188,15 @@ settings_load(struct server_settings *s, int argc, char **argv, int *out_npos,
 		         "a network you trust",
 		         s->admin_tcp);
 		return HBMON_EINVAL;
+	}
+	if (s->watch_server[0] != '\0') {
+		char why[256];
+		if (rules_check_robot_id(s->watch_robot, why, sizeof(why)) !=
+		    HBMON_OK) {
+			snprintf(err->text, sizeof(err->text),
+			         "watch_robot '%s': %s", s->watch_robot, why);
+			return HBMON_EINVAL;
+		}
 	}
 	if ((rv = config_default_ipc_url(s->admin, sizeof(s->admin),
 	                                 s->data_dir, "admin.sock", "admin",
