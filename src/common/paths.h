@@ -52,8 +52,8 @@ const char *paths_default_data_dir(void);
 
 /*
  * The data dir by rules 2, 4 and 5 (for hbctl, which has no INI file):
- * $HBMON_DATA_DIR when set and not empty, else paths_default_data_dir(). The string is getenv's or static; do
- * not change the environment while using it.
+ * $HBMON_DATA_DIR when set and not empty, else paths_default_data_dir(). The
+ * string is getenv's or static; do not change the environment while using it.
  */
 const char *paths_data_dir(void);
 
