@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +37,7 @@ init(void)
 	cr_assert_not_null(f);
 	fputs(ADMIN_SECRET "\n", f);
 	fclose(f);
+	cr_assert_eq(chmod(secret_file, 0600), 0); /* as a secret must be */
 }
 
 static void
