@@ -42,7 +42,6 @@ run_in(const char *cwd, const char *const *envs, const char *prog,
        const char *const *args, char **out, char **err)
 {
 	const char *argv[64];
-	char *o = NULL, *e = NULL;
 	size_t n = 0;
 	int st;
 
@@ -68,18 +67,9 @@ run_in(const char *cwd, const char *const *envs, const char *prog,
 	}
 	argv[n] = NULL;
 	cr_assert_lt(n, 64);
-	st = harness_run(argv, NULL, &o, &e, 20000);
-	cr_assert(WIFEXITED(st), "%s did not exit: %s", prog, e);
-	if (out != NULL) {
-		*out = o;
-	} else {
-		free(o);
-	}
-	if (err != NULL) {
-		*err = e;
-	} else {
-		free(e);
-	}
+	st = harness_run(argv, NULL, out, err, 20000);
+	cr_assert(WIFEXITED(st), "%s did not exit: %s", prog,
+	          err != NULL ? *err : "");
 	return WEXITSTATUS(st);
 }
 
