@@ -511,6 +511,62 @@ Test(alerts, every_reported_state_change_raises_its_alert, .fini = stop,
 	harness_robot_fini(&r);
 }
 
+/* The timestamp in an alert's details.last_payload, or "" (malloc'd). */
+static char *
+payload_timestamp(const Hbmon__V1__Alert *a)
+{
+	const char *p = a->details != NULL && a->details->last_payload != NULL
+	                    ? strstr(a->details->last_payload, "\"timestamp\":")
+	                    : NULL;
+	const char *q;
+
+	if (p == NULL || (p = strchr(p + 12, '"')) == NULL ||
+	    (q = strchr(p + 1, '"')) == NULL) {
+		return strdup("");
+	}
+	return strndup(p + 1, (size_t) (q - p - 1));
+}
+
+Test(alerts, last_payload_carries_the_heartbeats_own_timestamp, .fini = stop,
+     .timeout = 60)
+{
+	struct harness_robot r;
+	Hbmon__V1__Alert **a;
+	Hbmon__V1__Alert *it;
+	size_t n;
+	char *ts;
+
+	start_with(NULL);
+	harness_robot_init(&r, &srv, "R1", SECRET, 1);
+	harness_robot_send(&r);
+	harness_sleep_ms(50);
+	/* The alert comes with the very heartbeat that turned it bad,
+	 * before that subject's latest state is written anywhere. */
+	r.status[0] = A(ERROR);
+	harness_robot_send(&r);
+	expect_last(K(STATUS_CHANGED), SEV(CRITICAL), ST(FIRING), "ACC_001",
+	            "in error");
+	n = harness_alerts(adm, 0, &a);
+	it = harness_find_kind(a, n, K(STATUS_CHANGED));
+	ts = payload_timestamp(it);
+	cr_assert_str_eq(ts, r.last_timestamp, "last_payload: %s",
+	                 it->details->last_payload);
+	free(ts);
+	harness_alerts_free(a, n);
+
+	/* And a silence alert names the last heartbeat heard. */
+	cr_assert_neq(
+	    harness_wait_alert(adm, K(HEARTBEAT_MISSED), "R1", "", 5000), 0);
+	n = harness_alerts(adm, 0, &a);
+	it = harness_find_kind(a, n, K(HEARTBEAT_MISSED));
+	ts = payload_timestamp(it);
+	cr_assert_str_eq(ts, r.last_timestamp, "last_payload: %s",
+	                 it->details->last_payload);
+	free(ts);
+	harness_alerts_free(a, n);
+	harness_robot_fini(&r);
+}
+
 Test(alerts, clock_skew_raises_once_and_clears, .fini = stop, .timeout = 60)
 {
 	struct harness_robot r;

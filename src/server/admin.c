@@ -10,6 +10,7 @@
 
 #include "common/hbjson.h"
 #include "common/quote.h"
+#include "common/rfc3339.h"
 #include "common/rpc_status.h"
 #include "common/sign.h"
 #include "common/words.h"
@@ -220,6 +221,7 @@ state_of(struct call *c, const struct subject *s)
 {
 	Hbmon__V1__SubjectState *st = alloc(c, sizeof(*st));
 	struct engine *e = recorder_engine(c->adm->rec);
+	char ts[RFC3339_MAX];
 	int64_t now, wall;
 
 	if (st == NULL) {
@@ -241,7 +243,7 @@ state_of(struct call *c, const struct subject *s)
 	st->active_accounts = s->active_accounts;
 	st->active_tasks = s->active_tasks;
 	st->last_seen_ms = s->last_seen_ms;
-	st->last_timestamp = (char *) "";
+	st->last_timestamp = dup(c, subject_timestamp(s, ts, sizeof(ts)));
 	st->paused_until_ms =
 	    s->paused_until_ms > wall ? s->paused_until_ms : 0;
 	st->pause_reason = (char *) "";
@@ -538,6 +540,21 @@ read_rows(struct call *c, const struct subject *s, int64_t since, int64_t until,
 	return rv == HBMON_ENOMEM ? HBMON_OK : rv;
 }
 
+struct reason_ctx {
+	struct call *c;
+	Hbmon__V1__SubjectState *state;
+};
+
+/* Copies a paused subject's reason out of its row (valid during the call). */
+static int
+copy_pause_reason(void *arg, const struct store_subject *row)
+{
+	struct reason_ctx *rc = arg;
+
+	rc->state->pause_reason = dup(rc->c, row->pause_reason);
+	return 0;
+}
+
 HANDLER(subject, Hbmon__V1__SubjectRequest, Hbmon__V1__SubjectReply_Closure)
 static int
 run_subject(struct call *c)
@@ -547,7 +564,6 @@ run_subject(struct call *c)
 	struct subject *s = find_subject(c, in->subject);
 	uint32_t recent = in->recent > 0 ? in->recent : RECENT_DEFAULT;
 	Hbmon__V1__SubjectReply *r;
-	struct store_subject row;
 	struct rows rows;
 	int rv;
 
@@ -562,12 +578,10 @@ run_subject(struct call *c)
 	}
 	hbmon__v1__subject_reply__init(r);
 	r->state = state_of(c, s);
-	if (r->state != NULL && store_subject_get(recorder_store(c->adm->rec),
-	                                          s->id, &row) == HBMON_OK) {
-		r->state->last_timestamp = dup(c, row.timestamp);
-		if (r->state->paused_until_ms > 0) {
-			r->state->pause_reason = dup(c, row.pause_reason);
-		}
+	if (r->state != NULL && r->state->paused_until_ms > 0) {
+		struct reason_ctx rc = { c, r->state };
+		store_subject_get(recorder_store(c->adm->rec), s->id,
+		                  copy_pause_reason, &rc);
 	}
 	if ((rv = read_rows(c, s, 0, 0, recent, true, &rows)) != HBMON_OK) {
 		return rv;

@@ -15,6 +15,7 @@
 #include "common/hbjson.h"
 #include "common/log.h"
 #include "common/utf8.h"
+#include "common/rfc3339.h"
 #include "common/words.h"
 #include "hbmon/error.h"
 
@@ -295,24 +296,24 @@ emit(struct engine *e, const struct subject *s, uint64_t episode, int key_kind,
 	return seq;
 }
 
-/* The latest heartbeat of s as documented JSON, for alert details. */
+/*
+ * The latest heartbeat of s as documented JSON, for alert details: from
+ * memory, with the heartbeat's own timestamp (the written-behind row may
+ * be older, or not written yet).
+ */
 static char *
-last_payload(struct engine *e, const struct subject *s)
+last_payload(const struct subject *s)
 {
-	struct store_subject row;
-	const char *ts = "";
+	char ts[RFC3339_MAX];
 
-	if (store_subject_get(e->store, s->id, &row) == HBMON_OK &&
-	    row.timestamp != NULL) {
-		ts = row.timestamp;
-	}
+	subject_timestamp(s, ts, sizeof(ts));
 	if (subject_is_robot(s)) {
 		Hbmon__V1__RobotHeartbeat hb = HBMON__V1__ROBOT_HEARTBEAT__INIT;
 		hb.event = "ROBOT_HEARTBEAT";
 		hb.status = s->status;
 		hb.active_accounts = s->active_accounts;
 		hb.active_tasks = s->active_tasks;
-		hb.timestamp = (char *) ts;
+		hb.timestamp = ts;
 		return hbjson_robot_text(&hb, HBJSON_COMPACT);
 	} else {
 		Hbmon__V1__AccountHeartbeat hb =
@@ -322,7 +323,7 @@ last_payload(struct engine *e, const struct subject *s)
 		hb.status = s->status;
 		hb.session_valid = s->session_valid;
 		hb.open_orders = s->open_orders;
-		hb.timestamp = (char *) ts;
+		hb.timestamp = ts;
 		return hbjson_account_text(&hb, HBJSON_COMPACT);
 	}
 }
@@ -519,7 +520,7 @@ raise_missed(struct engine *e, struct subject *s)
 	static Hbmon__V1__AffectedAccount *ptrs[AFFECTED_MAX];
 	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
 	char summary[512];
-	char *payload = last_payload(e, s);
+	char *payload = last_payload(s);
 
 	/* affected[] is static: the engine runs on one thread only. */
 	missed_text(e, s, false, summary, sizeof(summary), &d, affected, ptrs);
@@ -664,7 +665,7 @@ evaluate_status(struct engine *e, struct subject *s)
 		if (ep != NULL && ep->status == s->status) {
 			return;
 		}
-		payload = last_payload(e, s);
+		payload = last_payload(s);
 		d.last_payload = payload != NULL ? payload : (char *) "";
 		d.open_orders = s->open_orders;
 		d.to_status = (char *) status_word(s, s->status);

@@ -251,12 +251,9 @@ static int
 write_subject(struct recorder *rec, struct subject *s)
 {
 	struct store_subject row = { 0 };
-	char ts[RFC3339_MAX] = "";
+	char ts[RFC3339_MAX];
 
-	if (s->timestamp_ms != 0) {
-		rfc3339_format(s->timestamp_ms, s->timestamp_offset, ts,
-		               sizeof(ts));
-	}
+	subject_timestamp(s, ts, sizeof(ts));
 	row.id = s->id;
 	row.status = s->status;
 	row.session_valid = s->session_valid;

@@ -671,25 +671,31 @@ store_subjects_each(struct store *s,
 }
 
 int
-store_subject_get(struct store *s, int64_t id, struct store_subject *row)
+store_subject_get(struct store *s, int64_t id,
+                  int (*fn)(void *arg, const struct store_subject *row),
+                  void *arg)
 {
 	sqlite3_stmt *st = stmt(s, ST_SUBJECT_GET);
-	int rc;
+	struct store_subject row;
+	int rc, rv;
 
 	if (st == NULL) {
 		return HBMON_EIO;
 	}
-	sqlite3_reset(st);
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		/* Left unreset: the row's strings stay valid until the next
-		 * call, as documented. */
-		subject_row(st, row);
-		return HBMON_OK;
+		subject_row(st, &row);
+		rv = fn(arg, &row);
+	} else {
+		rv = rc == SQLITE_DONE ? HBMON_ENOENT : HBMON_EIO;
 	}
+	/* Reset before returning, whatever happened: a statement left
+	 * stepped is an open read transaction, and one of them once stopped
+	 * every checkpoint for good. */
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? HBMON_ENOENT : HBMON_EIO;
+	sqlite3_clear_bindings(st);
+	return rv;
 }
 
 int

@@ -144,10 +144,14 @@ int store_subjects_each(struct store *s,
                         void *arg);
 
 /*
- * Reads one subject by id into row (strings valid until the next call on
- * this store). Returns HBMON_OK, HBMON_ENOENT, or HBMON_EIO.
+ * Reads one subject by id and hands it to fn; the row's strings are valid
+ * during the call only (copy what must outlive it: the statement is reset
+ * before this returns, so no read transaction stays open). Returns fn's
+ * non-zero return, HBMON_OK, HBMON_ENOENT, or HBMON_EIO.
  */
-int store_subject_get(struct store *s, int64_t id, struct store_subject *row);
+int store_subject_get(struct store *s, int64_t id,
+                      int (*fn)(void *arg, const struct store_subject *row),
+                      void *arg);
 
 /*
  * Silences a subject for maintenance until until_ms (wall clock; 0 ends a

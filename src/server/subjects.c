@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/rfc3339.h"
 #include "hbmon/error.h"
 #include "server/rules.h"
 
@@ -159,4 +160,18 @@ size_t
 subjects_count(const struct subjects *set)
 {
 	return set->table.count;
+}
+
+char *
+subject_timestamp(const struct subject *s, char *buf, size_t buf_len)
+{
+	if (buf_len > 0) {
+		buf[0] = '\0';
+	}
+	if (s->timestamp_ms != 0) {
+		/* "" on a value rfc3339_format cannot write: never a part. */
+		rfc3339_format(s->timestamp_ms, s->timestamp_offset, buf,
+		               buf_len);
+	}
+	return buf;
 }

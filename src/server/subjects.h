@@ -113,4 +113,12 @@ int subjects_each(struct subjects *set, int (*fn)(struct subject *s, void *arg),
 /* Number of subjects. */
 size_t subjects_count(const struct subjects *set);
 
+/*
+ * The subject's last heartbeat timestamp in RFC 3339 with the offset it
+ * was sent with, into buf (at least RFC3339_MAX bytes); "" when never
+ * heard. From memory only: what the latest heartbeat said, whether or not
+ * it is written yet. Returns buf.
+ */
+char *subject_timestamp(const struct subject *s, char *buf, size_t buf_len);
+
 #endif

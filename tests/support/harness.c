@@ -383,6 +383,50 @@ harness_store_exec(const char *dir, const char *sql)
 	sqlite3_close(db);
 }
 
+bool
+harness_checkpoint_all(struct harness_server *srv, int timeout_ms, int *out_rc)
+{
+	char path[600];
+	sqlite3 *db;
+	int64_t until = clock_mono_ms() + timeout_ms;
+	int rc, log = -1, done = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", srv->dir, STORE_FILE);
+	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+	             SQLITE_OK);
+	/* Long enough to wait out one commit of the server, short enough to
+	 * retry: a pinned reader keeps the checkpoint busy for good. */
+	sqlite3_busy_timeout(db, 200);
+	/* A connection that has not read the database yet does not know it
+	 * is in WAL mode, and its checkpoint does nothing (log -1). */
+	cr_assert_eq(sqlite3_exec(db, "SELECT count(*) FROM sqlite_master",
+	                          NULL, NULL, NULL),
+	             SQLITE_OK);
+	do {
+		rc = sqlite3_wal_checkpoint_v2(
+		    db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+		if (rc == SQLITE_OK && log == 0) {
+			break;
+		}
+		harness_sleep_ms(20);
+	} while (clock_mono_ms() < until);
+	sqlite3_close(db);
+	if (out_rc != NULL) {
+		*out_rc = rc;
+	}
+	return rc == SQLITE_OK && log == 0;
+}
+
+int64_t
+harness_wal_bytes(struct harness_server *srv)
+{
+	char path[600];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s-wal", srv->dir, STORE_FILE);
+	return stat(path, &st) == 0 ? (int64_t) st.st_size : 0;
+}
+
 int64_t
 harness_query_int(struct harness_server *srv, const char *sql)
 {
@@ -584,6 +628,7 @@ send_batch(struct harness_robot *r, bool robot, bool accounts)
 	char ts[RFC3339_MAX];
 
 	rfc3339_format(clock_wall_ms() + r->skew_ms, 7 * 60, ts, sizeof(ts));
+	snprintf(r->last_timestamp, sizeof(r->last_timestamp), "%s", ts);
 	hb.event = "ROBOT_HEARTBEAT";
 	hb.status = r->health;
 	hb.active_accounts = r->active_accounts;

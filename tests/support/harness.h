@@ -132,6 +132,20 @@ int64_t harness_store_int(const char *dir, const char *sql);
  */
 void harness_store_exec(const char *dir, const char *sql);
 
+/*
+ * Checkpoints srv's WAL completely from a connection of the test's own
+ * (PRAGMA wal_checkpoint(TRUNCATE), retried for up to timeout_ms while
+ * the server's own checkpoint or writes are in the way). Returns true when
+ * one completed and left the WAL empty; false when a reader kept it from
+ * completing the whole time (a read transaction left open). out_rc: the
+ * last attempt's SQLite result code (may be NULL).
+ */
+bool harness_checkpoint_all(struct harness_server *srv, int timeout_ms,
+                            int *out_rc);
+
+/* Bytes of srv's WAL file (0 when there is none). */
+int64_t harness_wal_bytes(struct harness_server *srv);
+
 /* harness_store_int on srv's data dir. */
 int64_t harness_query_int(struct harness_server *srv, const char *sql);
 
@@ -176,7 +190,8 @@ struct harness_robot {
 	int status[64];     /* AccountStatus */
 	bool session_valid[64];
 	uint32_t open_orders[64];
-	int64_t skew_ms; /* added to the timestamp it sends */
+	int64_t skew_ms;         /* added to the timestamp it sends */
+	char last_timestamp[32]; /* what the last send carried */
 };
 
 /*
