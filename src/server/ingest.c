@@ -117,6 +117,16 @@ subject_name(struct arena *a, const char *robot, const char *account)
 	return p;
 }
 
+/* Why a job's heartbeats were not recorded (job->status is not OK). */
+static const char *
+unavailable_message(const struct recorder_job *job)
+{
+	return job->status == HBMON_ECLOSED
+	           ? "hbmon-server is shutting down; send it again in a moment"
+	           : "not recorded: the server could not write its database; "
+	             "send the same request again";
+}
+
 /* Fills a ReportResult for one item of a finished job. */
 static void
 item_result(struct arena *a, const struct recorder_job *job,
@@ -136,11 +146,7 @@ item_result(struct arena *a, const struct recorder_job *job,
 		res->transition_not_allowed = item->not_allowed;
 	}
 	if (res->code == RPC_UNAVAILABLE) {
-		res->message = job->status == HBMON_ECLOSED
-		                   ? "hbmon-server is shutting down; send it "
-		                     "again in a moment"
-		                   : "not recorded: the server could not write "
-		                     "its database; send it again";
+		res->message = (char *) unavailable_message(job);
 	} else if (item->note != NULL) {
 		res->message = item->note;
 	}
@@ -175,6 +181,16 @@ batch_done(struct recorder_job *job)
 	size_t n = in->n_accounts;
 	Hbmon__V1__ReportResult *results = NULL;
 
+	if (job->status != HBMON_OK) {
+		/* Not recorded for storage reasons (or a shutdown): the whole
+		 * batch is retryable, and the envelope says so, so that the
+		 * reply is not kept as final and the same request is recorded
+		 * when it comes again (docs/protocol.md). */
+		rpc_call_fail(w->call, RPC_UNAVAILABLE, "%s",
+		              unavailable_message(job));
+		w->done(NULL, w->call);
+		return;
+	}
 	/* The reply lives in the request's arena: packed, then gone with it. */
 	if (n > 0) {
 		results = arena_alloc(a, n * sizeof(*results));

@@ -414,6 +414,20 @@ note_committed(struct recorder *rec, const char *robot, uint64_t seq,
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* After a commit: what the jobs' robots sent is durable now. */
+static void
+note_recorded(struct recorder *rec, struct recorder_job *jobs)
+{
+	if (rec->opts.auth_none) {
+		return;
+	}
+	for (struct recorder_job *job = jobs; job != NULL; job = job->next) {
+		if (job->exec == NULL && job->has_sig && job->robot != NULL) {
+			registry_recorded(job->robot, job->seq, job->sig);
+		}
+	}
+}
+
 /*
  * At start-up: requests recorded after the last flush bring the latest
  * state (memory only; their transitions and alerts are already in the
@@ -425,9 +439,14 @@ replay(void *arg, const struct store_request *r)
 	struct recorder *rec = arg;
 	struct rfc3339_time ts;
 	struct subject *s;
+	struct robot *robot;
 
 	rec->last_request_id = r->id;
 	note_committed(rec, r->robot, r->seq, r->sig);
+	if (r->sig != NULL && rec->opts.registry != NULL &&
+	    (robot = registry_find(rec->opts.registry, r->robot)) != NULL) {
+		registry_recorded(robot, r->seq, r->sig);
+	}
 	if (r->kind == STORE_ROBOT || r->kind == STORE_BATCH) {
 		Hbmon__V1__RobotHeartbeat *hb = NULL;
 		Hbmon__V1__HeartbeatBatch *b = NULL;
@@ -705,6 +724,7 @@ iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
 		rv = store_commit(rec->store);
 	}
 	if (rv == HBMON_OK) {
+		note_recorded(rec, jobs);
 		if (flushed && rec->opts.registry != NULL) {
 			registry_each(rec->opts.registry, flushed_robot, NULL);
 		}

@@ -85,12 +85,15 @@ registry_add(struct registry *reg, const char *id, const char *secret,
 		return HBMON_ENOMEM;
 	}
 	r->last_seq = last_seq;
+	r->recorded_seq = last_seq;
 	r->committed_seq = last_seq;
 	r->flushed_seq = last_seq;
 	if (last_sig != NULL) {
 		memcpy(r->last_sig, last_sig, 32);
+		memcpy(r->recorded_sig, last_sig, 32);
 		memcpy(r->committed_sig, last_sig, 32);
 		r->has_last_sig = true;
+		r->has_recorded_sig = true;
 	}
 	r->interval_max_ms = interval_max_ms;
 	pthread_mutex_init(&r->lock, NULL);
@@ -128,6 +131,18 @@ registry_set_secret(struct registry *reg, const char *id, const char *secret)
 	r->removed = false;
 	sign_ctx_fini(&r->sign);
 	rv = len > 0 ? sign_ctx_init(&r->sign, secret, len) : HBMON_OK;
+	/* Nothing signed with the old secret verifies now: the floor can
+	 * go, so a robot that once sent a wild seq is not locked out. */
+	r->last_seq = 0;
+	r->has_last_sig = false;
+	r->recorded_seq = 0;
+	r->has_recorded_sig = false;
+	for (int i = 0; i < REGISTRY_CACHE; i++) {
+		free(r->cache[i].reply);
+		memset(&r->cache[i], 0, sizeof(r->cache[i]));
+	}
+	r->committed_seq = 0;
+	r->flushed_seq = 0;
 	pthread_mutex_unlock(&r->lock);
 	return rv;
 }
@@ -229,8 +244,11 @@ cache_find(struct robot *r, uint64_t seq)
 	return NULL;
 }
 
-/* Takes a cache slot for an admitted request, oldest answered first. */
-static void
+/*
+ * Takes a cache slot for an admitted request, oldest answered first.
+ * Returns false when every slot holds a request still in flight.
+ */
+static bool
 cache_claim(struct robot *r, uint64_t seq, const uint8_t sig[32])
 {
 	struct reply_cache *c = NULL;
@@ -245,9 +263,7 @@ cache_claim(struct robot *r, uint64_t seq, const uint8_t sig[32])
 		}
 	}
 	if (c == NULL) {
-		/* More requests of one robot in flight than slots: this one
-		 * simply cannot be replayed from the cache. */
-		return;
+		return false;
 	}
 	free(c->reply);
 	c->reply = NULL;
@@ -255,6 +271,7 @@ cache_claim(struct robot *r, uint64_t seq, const uint8_t sig[32])
 	c->state = REPLY_INFLIGHT;
 	c->seq = seq;
 	memcpy(c->sig, sig, 32);
+	return true;
 }
 
 enum admit
@@ -326,14 +343,36 @@ registry_admit(struct registry *reg, const Hbmon__V1__RpcRequest *req,
 		return ADMIT_REJECT;
 	}
 
+	/* Seqs are wall-clock microseconds (docs/protocol.md), and sent_at_ms
+	 * is within the window of now: a seq further ahead would set a floor
+	 * no honest request could pass for years (SPEC §2.3). */
+	if (req->seq > (uint64_t) (req->sent_at_ms + reg->window_ms) * 1000u) {
+		return reject(out_code, RPC_INVALID_ARGUMENT, why, why_len,
+		              "seq %" PRIu64 " is more than %" PRId64
+		              " s ahead of sent_at_ms; use the wall clock in "
+		              "microseconds as seq",
+		              req->seq, reg->window_ms / 1000);
+	}
+
 	pthread_mutex_lock(&r->lock);
 	if (req->seq > r->last_seq) {
-		r->last_seq = req->seq;
-		memcpy(r->last_sig, sig, 32);
-		r->has_last_sig = true;
-		cache_claim(r, req->seq, sig);
-		*out_robot = r;
-		result = ADMIT_NEW;
+		if (!cache_claim(r, req->seq, sig)) {
+			/* Every slot holds a request still being recorded: an
+			 * answer for this one could not be kept, and its
+			 * resend could be told nothing true. The floor stays,
+			 * so the same request may come again. */
+			result =
+			    reject(out_code, RPC_UNAVAILABLE, why, why_len,
+			           "robot '%s' has %d requests being recorded "
+			           "already; send this one again in a moment",
+			           r->id, REGISTRY_CACHE);
+		} else {
+			r->last_seq = req->seq;
+			memcpy(r->last_sig, sig, 32);
+			r->has_last_sig = true;
+			*out_robot = r;
+			result = ADMIT_NEW;
+		}
 	} else if ((c = cache_find(r, req->seq)) != NULL) {
 		if (memcmp(c->sig, sig, 32) != 0) {
 			result =
@@ -365,9 +404,10 @@ registry_admit(struct registry *reg, const Hbmon__V1__RpcRequest *req,
 			           "recorded; send it again",
 			           req->seq);
 		}
-	} else if (req->seq == r->last_seq && r->has_last_sig &&
-	           memcmp(r->last_sig, sig, 32) == 0) {
-		/* Recorded before a restart; the reply itself is gone. */
+	} else if (req->seq == r->recorded_seq && r->has_recorded_sig &&
+	           memcmp(r->recorded_sig, sig, 32) == 0) {
+		/* Committed (before a restart, or its slot was taken since);
+		 * the reply itself is gone. */
 		*out_robot = r;
 		result = ADMIT_REPLAY;
 	} else {
@@ -379,6 +419,18 @@ registry_admit(struct registry *reg, const Hbmon__V1__RpcRequest *req,
 	}
 	pthread_mutex_unlock(&r->lock);
 	return result;
+}
+
+void
+registry_recorded(struct robot *robot, uint64_t seq, const uint8_t sig[32])
+{
+	pthread_mutex_lock(&robot->lock);
+	if (seq > robot->recorded_seq || !robot->has_recorded_sig) {
+		robot->recorded_seq = seq;
+		memcpy(robot->recorded_sig, sig, 32);
+		robot->has_recorded_sig = true;
+	}
+	pthread_mutex_unlock(&robot->lock);
 }
 
 void

@@ -47,15 +47,22 @@ struct robot {
 	 * allocation and no re-keying. Not ready while the robot has no
 	 * secret (removed). */
 	struct sign_ctx sign;
-	uint64_t last_seq;
+	uint64_t last_seq; /* highest admitted: the floor for new requests */
 	uint8_t last_sig[32];
 	bool has_last_sig;
+	/* The highest seq whose request is committed, and its signature:
+	 * all a resend without a cache slot can be answered "already
+	 * recorded" by (set by the recorder after each commit). */
+	uint64_t recorded_seq;
+	uint8_t recorded_sig[32];
+	bool has_recorded_sig;
 	struct reply_cache cache[REGISTRY_CACHE];
 	unsigned cache_next;
 	bool removed;
 	int64_t interval_max_ms; /* 0: global setting */
-	/* The recorder thread's own: the highest seq committed with a
-	 * request, and the highest written to the robots table. */
+	/* The recorder thread's own: the highest seq written with a
+	 * request in the transaction under way or before it, and the highest
+	 * written to the robots table. */
 	uint64_t committed_seq;
 	uint8_t committed_sig[32];
 	uint64_t flushed_seq;
@@ -95,7 +102,11 @@ int registry_add(struct registry *reg, const char *id, const char *secret,
 
 /*
  * Gives robot id a new secret, bringing it back if it was removed, or adds
- * it. Returns HBMON_OK, HBMON_EINVAL or HBMON_ENOMEM. Thread-safe.
+ * it. A new secret also resets the robot's seq floor and reply cache (SPEC
+ * §2.3: nothing signed with the old secret verifies any more, so nothing
+ * old can be replayed), including the recorder's own seqs: call it on the
+ * recorder thread (an exec job). Returns HBMON_OK, HBMON_EINVAL or
+ * HBMON_ENOMEM.
  */
 int registry_set_secret(struct registry *reg, const char *id,
                         const char *secret);
@@ -123,8 +134,13 @@ struct robot *registry_find(struct registry *reg, const char *id);
 
 /*
  * Decides what to do with a request (SPEC §2.3): robot known, signature
- * valid, sent_at_ms within the window, seq above the last accepted one —
- * or the same seq and signature again, answered from the cache.
+ * valid, sent_at_ms within the window, seq above the last accepted one and
+ * not more than the window ahead of sent_at_ms * 1000 (microseconds) — or
+ * the same seq and signature again, answered from the cache, or "already
+ * recorded" when it is the robot's last committed request. Nothing is
+ * ever answered OK before its commit: a new request that finds every
+ * cache slot of its robot in flight is refused UNAVAILABLE (and the floor
+ * stays where it was, so the same request can come again).
  * now_ms: server wall clock.
  * out_robot: the robot on ADMIT_NEW and ADMIT_REPLAY.
  * out_reply: on ADMIT_REPLAY a malloc'd copy of the reply to send (caller
@@ -138,6 +154,13 @@ enum admit registry_admit(struct registry *reg,
                           struct robot **out_robot, uint8_t **out_reply,
                           size_t *out_reply_len, int *out_code, char *why,
                           size_t why_len);
+
+/*
+ * On the recorder thread, after a commit: robot's request seq (with sig)
+ * is durable. Raises what a resend without a cache slot is compared with.
+ */
+void registry_recorded(struct robot *robot, uint64_t seq,
+                       const uint8_t sig[32]);
 
 /*
  * Records the answer to an admitted request. recorded: whether its

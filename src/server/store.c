@@ -1301,7 +1301,11 @@ exec_changes(struct store *s, const char *sql, const char *a, const char *b,
 int
 store_robot_secret(struct store *s, const char *robot, const char *secret)
 {
-	return exec_changes(s, "UPDATE robots SET secret = ?2 WHERE robot = ?1",
+	/* A new secret resets the seq floor (SPEC §2.3): nothing signed
+	 * with the old one can be replayed. */
+	return exec_changes(s,
+	                    "UPDATE robots SET secret = ?2, last_seq = 0,"
+	                    " last_sig = NULL WHERE robot = ?1",
 	                    robot, secret, 0);
 }
 

@@ -364,7 +364,8 @@ int store_transitions_each(
     int (*fn)(void *arg, const struct store_transition_row *row), void *arg);
 
 /*
- * Replaces a robot's secret. Returns HBMON_OK, HBMON_ENOENT or HBMON_EIO.
+ * Replaces a robot's secret and resets its seq floor (last_seq 0, no
+ * signature). Returns HBMON_OK, HBMON_ENOENT or HBMON_EIO.
  */
 int store_robot_secret(struct store *s, const char *robot, const char *secret);
 
