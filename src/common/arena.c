@@ -1,9 +1,14 @@
 /* Bump allocator over a list of blocks. */
 #include "common/arena.h"
 
+#include <malloc.h>
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Bytes freed by one reset after which memory is handed back to the
+ * system at once. */
+#define ARENA_TRIM_AFTER (1024 * 1024)
 
 struct arena_block {
 	struct arena_block *next;
@@ -78,6 +83,7 @@ void
 arena_reset(struct arena *a)
 {
 	struct arena_block *keep = NULL;
+	size_t freed = 0;
 
 	/* Keep one block of the usual size: the next ordinary request then
 	 * needs no malloc, and an arena that once held a big request does not
@@ -92,6 +98,7 @@ arena_reset(struct arena *a)
 		struct arena_block *b = a->blocks;
 		a->blocks = b->next;
 		if (b != keep) {
+			freed += b->size;
 			free(b);
 		}
 	}
@@ -101,6 +108,12 @@ arena_reset(struct arena *a)
 		a->blocks = keep;
 	}
 	a->failed = 0;
+	/* After a big request, give the pages back: glibc keeps freed memory
+	 * in the thread's arena (and a process has many threads, each with
+	 * an arena), so one huge batch would otherwise stay in RSS. */
+	if (freed >= ARENA_TRIM_AFTER) {
+		malloc_trim(0);
+	}
 }
 
 void

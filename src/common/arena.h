@@ -35,7 +35,9 @@ char *arena_strdup(struct arena *a, const char *s);
 
 /*
  * Forgets everything allocated; keeps one block of block_size for reuse
- * and frees the rest (larger ones made for big requests included).
+ * and frees the rest (larger ones made for big requests included). When
+ * that frees 1 MiB or more, the process's free heap memory is returned to
+ * the system (malloc_trim), so one huge request does not stay in RSS.
  */
 void arena_reset(struct arena *a);
 

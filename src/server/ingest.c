@@ -23,7 +23,13 @@ struct ingest {
 	struct registry *reg;
 	struct recorder *rec;
 	struct rpcserver *srv;
+	uint32_t batch_items_max;
 };
+
+/* Bytes of item messages one BatchReply carries at most: past them, items
+ * keep their codes and lose their sentences, so no batch makes a reply
+ * much larger than itself. */
+#define REPLY_MESSAGES_MAX (64 * 1024)
 
 /* Per-worker state of a Monitor call (the rpcserver's scratch). */
 struct worker {
@@ -138,7 +144,8 @@ item_result(struct arena *a, const struct recorder_job *job,
 	    a, job->robot->id,
 	    item->account_hb != NULL ? item->account_hb->account : NULL);
 	if (item->skip) {
-		res->code = failed_code;
+		res->code = item->err != HBMON_OK ? rpc_code_from_err(item->err)
+		                                  : failed_code;
 	} else if (job->status != HBMON_OK) {
 		res->code = RPC_UNAVAILABLE;
 	} else {
@@ -179,6 +186,7 @@ batch_done(struct recorder_job *job)
 	Hbmon__V1__BatchReply reply = HBMON__V1__BATCH_REPLY__INIT;
 	size_t first = in->robot != NULL ? 1 : 0;
 	size_t n = in->n_accounts;
+	size_t budget = REPLY_MESSAGES_MAX;
 	Hbmon__V1__ReportResult *results = NULL;
 
 	if (job->status != HBMON_OK) {
@@ -216,6 +224,15 @@ batch_done(struct recorder_job *job)
 	for (size_t i = 0; i < n; i++) {
 		item_result(a, job, &job->items[first + i],
 		            RPC_INVALID_ARGUMENT, &results[i]);
+		if (results[i].message != NULL &&
+		    results[i].message != protobuf_c_empty_string) {
+			size_t len = strlen(results[i].message);
+			if (budget < len) {
+				results[i].message = (char *) "";
+			} else {
+				budget -= len;
+			}
+		}
 		reply.accounts[i] = &results[i];
 	}
 	reply.n_accounts = n;
@@ -317,35 +334,14 @@ job_record(struct worker *w, int kind, uint32_t items)
  * SPEC §3.1): its valid heartbeats are packed into a batch of their own.
  */
 static int
-record_valid_only(struct worker *w, const Hbmon__V1__HeartbeatBatch *in,
-                  size_t valid)
+record_valid_only(struct worker *w, size_t valid)
 {
-	Hbmon__V1__HeartbeatBatch b = HBMON__V1__HEARTBEAT_BATCH__INIT;
-	struct recorder_item *items = w->job.items;
-	size_t first = in->robot != NULL ? 1 : 0;
-	size_t k = 0;
+	int rv = recorder_pack_items(w->job.items, w->job.n_items, &w->filtered,
+	                             &w->filtered_len);
 
-	b.accounts = malloc((in->n_accounts + 1) * sizeof(*b.accounts));
-	if (b.accounts == NULL) {
-		return HBMON_ENOMEM;
+	if (rv != HBMON_OK) {
+		return rv;
 	}
-	if (first && !items[0].skip) {
-		b.robot = in->robot;
-	}
-	for (size_t i = 0; i < in->n_accounts; i++) {
-		if (!items[first + i].skip) {
-			b.accounts[k++] = in->accounts[i];
-		}
-	}
-	b.n_accounts = k;
-	w->filtered_len = hbmon__v1__heartbeat_batch__get_packed_size(&b);
-	w->filtered = malloc(w->filtered_len + 1);
-	if (w->filtered == NULL) {
-		free(b.accounts);
-		return HBMON_ENOMEM;
-	}
-	hbmon__v1__heartbeat_batch__pack(&b, w->filtered);
-	free(b.accounts);
 	w->job.kind = STORE_BATCH;
 	w->job.items_recorded = (uint32_t) valid;
 	w->job.payload = w->filtered;
@@ -481,7 +477,7 @@ report_batch(Hbmon__V1__Monitor_Service *svc,
 		batch_done(&w->job);
 		return;
 	}
-	if (valid < n && record_valid_only(w, in, valid) != HBMON_OK) {
+	if (valid < n && record_valid_only(w, valid) != HBMON_OK) {
 		rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED,
 		              "out of memory for a batch of %zu heartbeats", n);
 		closure(NULL, data);
@@ -495,6 +491,72 @@ report_batch(Hbmon__V1__Monitor_Service *svc,
 
 /* ---- admission: the robot registry ---- */
 
+/* Reads a protobuf varint at *p (before end); false when malformed. */
+static bool
+read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+		v |= (uint64_t) (b & 0x7f) << shift;
+		if ((b & 0x80) == 0) {
+			*out = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Heartbeats in a packed HeartbeatBatch (field 1 robot, field 2 accounts),
+ * counted without decoding it, so that a huge batch is refused before it
+ * costs any memory. Stops counting at limit + 1; bytes it cannot walk
+ * count 0 (the decoder then answers INVALID_ARGUMENT).
+ */
+static size_t
+batch_items(const uint8_t *p, size_t len, size_t limit)
+{
+	const uint8_t *end = p + len;
+	size_t n = 0;
+
+	while (p < end && n <= limit) {
+		uint64_t key, size;
+
+		if (!read_varint(&p, end, &key)) {
+			return 0;
+		}
+		switch (key & 7) {
+		case 0: /* varint */
+			if (!read_varint(&p, end, &size)) {
+				return 0;
+			}
+			continue;
+		case 1: /* 64-bit */
+			size = 8;
+			break;
+		case 2: /* length-delimited */
+			if (!read_varint(&p, end, &size)) {
+				return 0;
+			}
+			if ((key >> 3) == 1 || (key >> 3) == 2) {
+				n++;
+			}
+			break;
+		case 5: /* 32-bit */
+			size = 4;
+			break;
+		default:
+			return 0;
+		}
+		if (size > (uint64_t) (end - p)) {
+			return 0;
+		}
+		p += size;
+	}
+	return n;
+}
+
 static enum rpcserver_admit
 admit(void *arg, const Hbmon__V1__RpcRequest *req, int64_t now_ms,
       void **principal, uint8_t **reply, size_t *reply_len, int *code,
@@ -502,7 +564,25 @@ admit(void *arg, const Hbmon__V1__RpcRequest *req, int64_t now_ms,
 {
 	struct ingest *ing = arg;
 	struct robot *robot = NULL;
+	size_t items;
 
+	/* Before anything else: refused now, a batch the server would never
+	 * record costs neither decoding nor a seq (nor a reply larger than
+	 * the request). */
+	if (ing->batch_items_max > 0 &&
+	    strcmp(req->method, "/hbmon.v1.Monitor/ReportBatch") == 0 &&
+	    (items = batch_items(req->payload.data, req->payload.len,
+	                         ing->batch_items_max)) >
+	        ing->batch_items_max) {
+		*code = RPC_INVALID_ARGUMENT;
+		snprintf(
+		    why, why_len,
+		    "the batch holds more than %u heartbeats, the most one "
+		    "request may carry (the robot and accounts_max "
+		    "accounts); nothing was recorded: send it in parts",
+		    ing->batch_items_max);
+		return RPCSERVER_REJECT;
+	}
 	switch (registry_admit(ing->reg, req, now_ms, &robot, reply, reply_len,
 	                       code, why, why_len)) {
 	case ADMIT_NEW:
@@ -547,6 +627,7 @@ ingest_start(const struct ingest_options *opts, struct registry *reg,
 	ing->monitor.report_batch = report_batch;
 	ing->reg = reg;
 	ing->rec = rec;
+	ing->batch_items_max = opts->batch_items_max;
 	ro.url = opts->url;
 	ro.recv_max = opts->recv_max;
 	ro.workers = opts->workers;

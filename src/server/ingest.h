@@ -19,6 +19,9 @@ struct ingest_options {
 	const char *url;  /* tcp:// or ipc:// */
 	size_t recv_max;  /* NNG_OPT_RECVMAXSZ, set before listening */
 	uint32_t workers; /* contexts, i.e. requests in progress at once */
+	/* Heartbeats one ReportBatch may hold (accounts_max + 1); a larger
+	 * batch is refused before it is decoded. 0: no limit. */
+	uint32_t batch_items_max;
 };
 
 struct ingest;

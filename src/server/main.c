@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -308,6 +309,11 @@ main(int argc, char **argv)
 		config_print_values(&settings_spec, &set, stdout);
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
+	/* A fixed threshold: blocks of 256 KiB and more are always mapped
+	 * and unmapped when freed. glibc's default raises the threshold after
+	 * every large free, after which one huge request's memory stays in
+	 * the heap (and in RSS) for good. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
 	/* Block the stop signals before any thread exists, so that they are
 	 * delivered only to sigwait below. */
@@ -374,6 +380,7 @@ main(int argc, char **argv)
 	ropts.tick_ms = set.tick;
 	ropts.flush_interval_ms = set.flush_interval;
 	ropts.flush_when_idle = set.flush_when_idle;
+	ropts.accounts_max = set.accounts_max;
 	ropts.engine.miss_threshold = set.miss_threshold;
 	ropts.engine.repeat_interval_ms = set.repeat_interval;
 	ropts.engine.clock_skew_max_ms = set.clock_skew_max;
@@ -433,6 +440,7 @@ main(int argc, char **argv)
 	iopts.url = set.listen;
 	iopts.recv_max = (size_t) set.recv_max;
 	iopts.workers = set.workers;
+	iopts.batch_items_max = set.accounts_max + 1;
 	if (ingest_start(&iopts, &reg, rec, &ing, why, sizeof(why)) !=
 	    HBMON_OK) {
 		fprintf(stderr, "hbmon-server: %s\n", why);

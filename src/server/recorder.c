@@ -557,8 +557,73 @@ not_allowed_note(struct recorder_item *item, const char *what, const char *from,
 }
 
 /*
+ * Whether item is a heartbeat of an account robot does not have yet, and
+ * robot has accounts_max already: then it is refused (RESOURCE_EXHAUSTED)
+ * and recorded nowhere. One robot must not be able to fill the server's
+ * memory and disk with made-up accounts.
+ */
+static bool
+refused_new_account(struct recorder *rec, const char *robot,
+                    struct recorder_item *item)
+{
+	struct subject *r;
+
+	if (rec->opts.accounts_max == 0 ||
+	    (r = subjects_find(&rec->subjects, robot, "")) == NULL ||
+	    r->n_accounts < rec->opts.accounts_max ||
+	    subjects_find(&rec->subjects, robot, item->account_hb->account) !=
+	        NULL) {
+		return false;
+	}
+	item->skip = true;
+	item->err = HBMON_ENOMEM; /* RESOURCE_EXHAUSTED on the wire */
+	free(item->note);
+	if (asprintf(&item->note,
+	             "robot '%s' has %u accounts already, the most one robot "
+	             "may have (accounts_max); this one is not recorded",
+	             robot, r->n_accounts) < 0) {
+		item->note = NULL;
+	}
+	return true;
+}
+
+int
+recorder_pack_items(const struct recorder_item *items, size_t n, uint8_t **out,
+                    size_t *out_len)
+{
+	Hbmon__V1__HeartbeatBatch b = HBMON__V1__HEARTBEAT_BATCH__INIT;
+	size_t k = 0;
+
+	if ((b.accounts = malloc((n + 1) * sizeof(*b.accounts))) == NULL) {
+		return HBMON_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].skip) {
+			continue;
+		}
+		if (items[i].robot_hb != NULL) {
+			b.robot =
+			    (Hbmon__V1__RobotHeartbeat *) items[i].robot_hb;
+		} else {
+			b.accounts[k++] =
+			    (Hbmon__V1__AccountHeartbeat *) items[i].account_hb;
+		}
+	}
+	b.n_accounts = k;
+	*out_len = hbmon__v1__heartbeat_batch__get_packed_size(&b);
+	if ((*out = malloc(*out_len + 1)) == NULL) {
+		free(b.accounts);
+		return HBMON_ENOMEM;
+	}
+	hbmon__v1__heartbeat_batch__pack(&b, *out);
+	free(b.accounts);
+	return HBMON_OK;
+}
+
+/*
  * Records one heartbeat: raw row, latest state, transition, then tells the
- * engine. out_subject: the subject it was about.
+ * engine. out_subject: the subject it was about (NULL when the recorder
+ * refused the item).
  */
 static int
 apply_item(struct recorder *rec, struct recorder_job *job,
@@ -572,6 +637,9 @@ apply_item(struct recorder *rec, struct recorder_job *job,
 	int from, to;
 	int rv;
 
+	if (a != NULL && refused_new_account(rec, job->robot->id, item)) {
+		return HBMON_OK;
+	}
 	rv = recorder_subject(rec, job->robot->id, a != NULL ? a->account : "",
 	                      &s);
 	if (rv != HBMON_OK) {
@@ -620,6 +688,9 @@ static int
 apply_job(struct recorder *rec, struct recorder_job *job)
 {
 	struct subject *robot = NULL;
+	uint8_t *repacked = NULL;
+	size_t repacked_len = 0;
+	size_t refused = 0;
 	int rv;
 
 	if (job->exec != NULL) {
@@ -640,7 +711,9 @@ apply_job(struct recorder *rec, struct recorder_job *job)
 		if ((rv = apply_item(rec, job, item, &s)) != HBMON_OK) {
 			return rv;
 		}
-		if (item->robot_hb != NULL) {
+		if (item->skip) {
+			refused++;
+		} else if (item->robot_hb != NULL) {
 			robot = s;
 		}
 	}
@@ -652,6 +725,21 @@ apply_job(struct recorder *rec, struct recorder_job *job)
 		return rv;
 	}
 	job->status = HBMON_OK;
+	if (refused > 0) {
+		/* What is recorded is what was accepted (SPEC §3.1): the
+		 * request is kept without the items refused here. */
+		job->items_recorded -= (uint32_t) refused;
+		if (job->items_recorded > 0) {
+			if ((rv = recorder_pack_items(
+			         job->items, job->n_items, &repacked,
+			         &repacked_len)) != HBMON_OK) {
+				return rv;
+			}
+			job->kind = STORE_BATCH;
+			job->payload = repacked;
+			job->payload_len = repacked_len;
+		}
+	}
 	if (job->items_recorded > 0) {
 		struct store_request req = { 0 };
 		req.robot = job->robot->id;
@@ -664,6 +752,12 @@ apply_job(struct recorder *rec, struct recorder_job *job)
 		req.payload_len = job->payload_len;
 		rv = store_request_record(rec->store, &req,
 		                          &rec->last_request_id);
+		if (repacked != NULL) {
+			/* Bound into the statement only while it ran. */
+			job->payload = NULL;
+			job->payload_len = 0;
+			free(repacked);
+		}
 		if (rv != HBMON_OK) {
 			return rv;
 		}

@@ -38,7 +38,10 @@ struct recorder_item {
 	const Hbmon__V1__RobotHeartbeat *robot_hb;
 	const Hbmon__V1__AccountHeartbeat *account_hb;
 	struct rfc3339_time timestamp; /* parsed by the worker */
-	bool skip; /* rejected by the worker: not to be recorded */
+	bool skip; /* rejected (by the worker, or the recorder): not
+	              recorded */
+	int err;   /* the recorder's refusal, an hbmon_err (HBMON_ENOMEM: a
+	              limit is reached); HBMON_OK: none */
 	/* Results, filled by the recorder: */
 	bool recorded;
 	bool not_allowed; /* the transition is not in the diagram */
@@ -90,6 +93,7 @@ struct recorder_options {
 	/* Dirty subjects written per iteration while a flush is under way;
 	 * 0: at least 4096, more for long flushes (tests set it small). */
 	size_t flush_slice;
+	uint32_t accounts_max; /* per robot; 0: no limit */
 	struct engine_options engine;
 	struct registry *registry;   /* per-robot interval overrides */
 	struct publisher *publisher; /* may be NULL */
@@ -102,6 +106,15 @@ struct recorder_options {
 	 * (SPEC §3.6). May be NULL. */
 	struct health *health;
 };
+
+/*
+ * Packs the heartbeats of items[0..n) that are not skipped into one
+ * HeartbeatBatch (what is recorded of a batch with refused items).
+ * out: malloc'd bytes, the caller frees them. Returns HBMON_OK or
+ * HBMON_ENOMEM. Thread-safe.
+ */
+int recorder_pack_items(const struct recorder_item *items, size_t n,
+                        uint8_t **out, size_t *out_len);
 
 /*
  * Loads the latest state from store, starts the alert engine (raising

@@ -90,6 +90,9 @@ static const struct config_key keys[] = {
 	{ "watch_interval", CONFIG_DURATION, OFF(watch_interval), 0, "60s", 100,
 	  INT64_C(86400000), NULL, NULL,
 	  "report to watch_server at least this often" },
+	{ "accounts_max", CONFIG_UINT, OFF(accounts_max), 0, "10000", 1,
+	  1000000, NULL, NULL,
+	  "accounts one robot may have; a batch holds at most this + 1" },
 };
 
 const struct config_spec settings_spec = {

@@ -48,6 +48,8 @@ struct server_settings {
 	char watch_robot[65];                /* ... as this robot */
 	char watch_secret_file[SETTINGS_PATH_MAX];
 	int64_t watch_interval; /* ms between those reports, at most */
+	uint32_t accounts_max;   /* accounts per robot; a batch holds at most
+	                            this many + 1 heartbeats */
 };
 
 /* The key table, for config_load and --help. */
