@@ -142,8 +142,8 @@ parse_decimal(const char *s, const char **end, uint64_t *out, bool *overflow)
  * multiples in every spelling (k = K = KB = KiB = 1024), as systemd reads
  * them, so "512k" and "512KiB" never differ by 2.4%.
  */
-static int
-parse_size(const char *s, uint64_t *out)
+int
+config_parse_size(const char *s, uint64_t *out)
 {
 	static const struct {
 		char letter;
@@ -256,7 +256,7 @@ set_value(const struct config_key *key, void *settings, const char *value,
 	}
 	case CONFIG_SIZE:
 		assert(key->min >= 0 && key->min <= key->max);
-		rv = parse_size(value, &u);
+		rv = config_parse_size(value, &u);
 		if (rv == HBMON_EINVAL) {
 			snprintf(why, why_len,
 			         "'%.*s' is not a size, e.g. 4096, 512k, 1MiB",

@@ -61,6 +61,13 @@ struct config_spec {
 	const char *section;
 };
 
+/*
+ * Parses a size as CONFIG_SIZE keys take it ("4096", "512k", "1MiB"; the
+ * units are binary) into out. Returns HBMON_OK, HBMON_EINVAL (not a size)
+ * or HBMON_ERANGE (too large). Thread-safe, no allocation.
+ */
+int config_parse_size(const char *s, uint64_t *out);
+
 /* Room for one error sentence, file:line included. */
 struct config_error {
 	char text[512];

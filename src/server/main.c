@@ -381,6 +381,7 @@ main(int argc, char **argv)
 	ropts.flush_interval_ms = set.flush_interval;
 	ropts.flush_when_idle = set.flush_when_idle;
 	ropts.accounts_max = set.accounts_max;
+	ropts.wal_max = (int64_t) set.wal_max;
 	ropts.engine.miss_threshold = set.miss_threshold;
 	ropts.engine.repeat_interval_ms = set.repeat_interval;
 	ropts.engine.clock_skew_max_ms = set.clock_skew_max;

@@ -33,6 +33,15 @@
 /* Requests added to the by-robot index per iteration of a flush. */
 #define INDEX_SLICE 8192
 
+/* The WAL's ceiling when none is given, and how many frames the writer
+ * lets pile up before it copies them itself when no checkpoint thread
+ * does (SQLite's own default). */
+#define WAL_MAX_DEFAULT      (64 * 1024 * 1024)
+#define WRITER_CHECKPOINT_AT (1000 * 4096)
+/* How long the writer waits for readers at the ceiling before trying
+ * again after its next commit. */
+#define CEILING_WAIT_MS 100
+
 /* How often the server notes that it is alive, for SERVER_RESTARTED. */
 #define ALIVE_EVERY_MS 1000
 
@@ -58,8 +67,13 @@ struct recorder {
 	int64_t stall_min_ms;   /* a gap longer than this is a stall */
 	pthread_t checkpointer; /* when opts.checkpoint_store is given */
 	pthread_cond_t checkpoint_wake; /* its own: stop wakes both */
-	pthread_cond_t idle;            /* signalled when a leader is done */
-	bool busy;                      /* someone is writing (lead) */
+	/* Held while a checkpoint runs, by the checkpoint thread or by the
+	 * writer at the WAL's ceiling: SQLite refuses a second checkpoint at
+	 * once (no busy handler), so without it the writer's would lose
+	 * nearly every time to the thread's and the ceiling would not hold. */
+	pthread_mutex_t checkpoint_lock;
+	pthread_cond_t idle; /* signalled when a leader is done */
+	bool busy;           /* someone is writing (lead) */
 	bool checkpointing;
 	struct store_state state; /* as last written */
 	int64_t last_request_id;  /* the newest request recorded */
@@ -855,6 +869,37 @@ iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
 	}
 }
 
+/*
+ * After a commit, between two iterations: the WAL's bound (store.h). Past
+ * wal_max the writer copies the WAL itself and waits for readers, so that
+ * its next commit starts the WAL over; the checkpoint thread has usually
+ * copied most of it already. A stall here is the server's own, not the
+ * robots' (read_clocks takes it out).
+ */
+static void
+wal_maintain(struct recorder *rec)
+{
+	int64_t wal = store_wal_bytes(rec->store);
+
+	if (wal >= rec->opts.wal_max) {
+		int64_t t0 = clock_mono_ms();
+		int rv;
+		/* The writer waits for the thread's checkpoint, if one is
+		 * running: it has copied most of the WAL by then. */
+		pthread_mutex_lock(&rec->checkpoint_lock);
+		rv = store_checkpoint(rec->store, STORE_CHECKPOINT_RESTART,
+		                      CEILING_WAIT_MS, NULL);
+		pthread_mutex_unlock(&rec->checkpoint_lock);
+		log_debug("WAL at its ceiling: checkpointed by the writer",
+		          "wal_bytes=%lld result=%s ms=%lld", (long long) wal,
+		          hbmon_strerror(rv),
+		          (long long) (clock_mono_ms() - t0));
+	} else if (!rec->checkpointing && wal >= WRITER_CHECKPOINT_AT) {
+		(void) store_checkpoint(rec->store, STORE_CHECKPOINT_PASSIVE, 0,
+		                        NULL);
+	}
+}
+
 static void
 prune_step(struct recorder *rec)
 {
@@ -943,6 +988,7 @@ lead(struct recorder *rec)
 		jobs = take_jobs(rec, &n, &more);
 		pthread_mutex_unlock(&rec->lock);
 		iterate(rec, jobs, n, more);
+		wal_maintain(rec);
 		pthread_mutex_lock(&rec->lock);
 		rec->writing = 0;
 	} while (rec->head != NULL);
@@ -1013,6 +1059,7 @@ static void *
 checkpointer_main(void *arg)
 {
 	struct recorder *rec = arg;
+	int rv;
 
 	pthread_mutex_lock(&rec->lock);
 	while (!rec->stopping) {
@@ -1022,8 +1069,11 @@ checkpointer_main(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&rec->lock);
-		if (store_checkpoint(rec->opts.checkpoint_store, NULL) ==
-		    HBMON_EIO) {
+		pthread_mutex_lock(&rec->checkpoint_lock);
+		rv = store_checkpoint(rec->opts.checkpoint_store,
+		                      STORE_CHECKPOINT_PASSIVE, 0, NULL);
+		pthread_mutex_unlock(&rec->checkpoint_lock);
+		if (rv == HBMON_EIO) {
 			log_warn("WAL checkpoint failed", "error=%s",
 			         store_errmsg(rec->opts.checkpoint_store));
 		}
@@ -1097,6 +1147,9 @@ recorder_start(struct store *store, const struct recorder_options *opts,
 	if (rec->opts.flush_interval_ms <= 0) {
 		rec->opts.flush_interval_ms = ALIVE_EVERY_MS;
 	}
+	if (rec->opts.wal_max <= 0) {
+		rec->opts.wal_max = WAL_MAX_DEFAULT;
+	}
 	rec->opts.engine.tick_ms = rec->opts.tick_ms;
 	/* A gap of a quarter interval (at least 50 ms, at most 1 s) is a
 	 * stall; scheduling noise below that is not worth a correction. */
@@ -1116,6 +1169,7 @@ recorder_start(struct store *store, const struct recorder_options *opts,
 	}
 	rec->next_prune_ms = clock_mono_ms();
 	pthread_mutex_init(&rec->lock, NULL);
+	pthread_mutex_init(&rec->checkpoint_lock, NULL);
 	/* Waits are measured on the monotonic clock: a wall-clock jump must
 	 * not stall or hurry the recorder. */
 	pthread_condattr_init(&attr);
@@ -1126,6 +1180,9 @@ recorder_start(struct store *store, const struct recorder_options *opts,
 	pthread_condattr_destroy(&attr);
 	if (pthread_create(&rec->thread, NULL, recorder_main, rec) != 0) {
 		pthread_cond_destroy(&rec->wake);
+		pthread_cond_destroy(&rec->checkpoint_wake);
+		pthread_cond_destroy(&rec->idle);
+		pthread_mutex_destroy(&rec->checkpoint_lock);
 		pthread_mutex_destroy(&rec->lock);
 		unload_state(rec);
 		store_close(rec->opts.checkpoint_store);
@@ -1136,12 +1193,12 @@ recorder_start(struct store *store, const struct recorder_options *opts,
 		if (pthread_create(&rec->checkpointer, NULL, checkpointer_main,
 		                   rec) == 0) {
 			rec->checkpointing = true;
-			store_set_autocheckpoint(rec->store, 0);
 		} else {
 			log_warn("no checkpoint thread; the writer checkpoints",
 			         NULL);
 		}
 	}
+	store_set_wal_max(rec->store, rec->opts.wal_max);
 	log_info("state loaded", "subjects=%zu last_alert_seq=%llu",
 	         subjects_count(&rec->subjects),
 	         (unsigned long long) engine_last_seq(rec->engine));
@@ -1256,13 +1313,15 @@ recorder_stop(struct recorder *rec)
 	free(rec->dirty);
 	if (rec->checkpointing) {
 		/* A last full copy: the next start finds a small WAL. */
-		store_checkpoint(rec->opts.checkpoint_store, NULL);
+		store_checkpoint(rec->opts.checkpoint_store,
+		                 STORE_CHECKPOINT_TRUNCATE, 1000, NULL);
 	}
 	store_close(rec->opts.checkpoint_store);
 	store_close(rec->store);
 	pthread_cond_destroy(&rec->wake);
 	pthread_cond_destroy(&rec->checkpoint_wake);
 	pthread_cond_destroy(&rec->idle);
+	pthread_mutex_destroy(&rec->checkpoint_lock);
 	pthread_mutex_destroy(&rec->lock);
 	free(rec);
 }

@@ -105,6 +105,9 @@ struct recorder_options {
 	/* Told of every iteration: its tick and whether it committed
 	 * (SPEC §3.6). May be NULL. */
 	struct health *health;
+	/* The WAL's ceiling (store_set_wal_max): past it, the writer waits
+	 * for a full checkpoint between two commits. 0: 64 MiB. */
+	int64_t wal_max;
 };
 
 /*

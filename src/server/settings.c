@@ -93,6 +93,10 @@ static const struct config_key keys[] = {
 	{ "accounts_max", CONFIG_UINT, OFF(accounts_max), 0, "10000", 1,
 	  1000000, NULL, NULL,
 	  "accounts one robot may have; a batch holds at most this + 1" },
+	{ "wal_max", CONFIG_SIZE, OFF(wal_max), 0, "64MiB", 1048576,
+	  INT64_C(17179869184), NULL, NULL,
+	  "the write-ahead log's ceiling: past it the writer waits for a "
+	  "checkpoint" },
 };
 
 const struct config_spec settings_spec = {

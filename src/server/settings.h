@@ -50,6 +50,7 @@ struct server_settings {
 	int64_t watch_interval; /* ms between those reports, at most */
 	uint32_t accounts_max;   /* accounts per robot; a batch holds at most
 	                            this many + 1 heartbeats */
+	uint64_t wal_max;        /* the WAL's ceiling, bytes */
 };
 
 /* The key table, for config_load and --help. */

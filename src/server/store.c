@@ -256,6 +256,9 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT_]; /* each prepared on first use */
 	char path[4096];
+	int busy_ms;    /* how long a statement waits for a lock */
+	int page_size;  /* of the database, for the WAL's size */
+	int wal_frames; /* in the WAL after the last commit (wal hook) */
 };
 
 static void
@@ -386,7 +389,8 @@ open_db(const char *data_dir, int flags, struct store **out, char *why,
 		free(s);
 		return HBMON_EIO;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
+	s->busy_ms = 5000;
+	sqlite3_busy_timeout(s->db, s->busy_ms);
 	*out = s;
 	return HBMON_OK;
 }
@@ -438,19 +442,73 @@ store_open_reader(const char *data_dir, struct store **out, char *why,
 	return open_db(data_dir, SQLITE_OPEN_READONLY, out, why, why_len);
 }
 
-void
-store_set_autocheckpoint(struct store *s, int pages)
+/* After every commit on the writer's connection: how big the WAL is. */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-	sqlite3_wal_autocheckpoint(s->db, pages);
+	struct store *s = arg;
+
+	(void) db;
+	(void) name;
+	s->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+void
+store_set_wal_max(struct store *s, int64_t wal_max)
+{
+	char sql[96];
+	sqlite3_stmt *st;
+
+	s->page_size = 4096;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			s->page_size = sqlite3_column_int(st, 0);
+		}
+		sqlite3_finalize(st);
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit = %lld",
+	         (long long) (wal_max / 4));
+	(void) exec(s, sql);
+	/* Replaces SQLite's automatic checkpoint, which is a WAL hook too. */
+	sqlite3_wal_hook(s->db, wal_hook, s);
+}
+
+int64_t
+store_wal_bytes(const struct store *s)
+{
+	/* The WAL header, then a frame header and a page per frame. */
+	return s->wal_frames > 0
+	           ? 32 + (int64_t) s->wal_frames * (s->page_size + 24)
+	           : 0;
 }
 
 int
-store_checkpoint(struct store *s, int *out_wal_frames)
+store_checkpoint(struct store *s, enum store_checkpoint_mode mode, int wait_ms,
+                 int *out_wal_frames)
 {
-	int log = 0, done = 0;
-	int rc = sqlite3_wal_checkpoint_v2(
-	    s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	static const int modes[] = {
+		[STORE_CHECKPOINT_PASSIVE] = SQLITE_CHECKPOINT_PASSIVE,
+		[STORE_CHECKPOINT_RESTART] = SQLITE_CHECKPOINT_RESTART,
+		[STORE_CHECKPOINT_TRUNCATE] = SQLITE_CHECKPOINT_TRUNCATE,
+	};
+	int log = 0, done = 0, rc;
 
+	assert(mode >= STORE_CHECKPOINT_PASSIVE &&
+	       mode <= STORE_CHECKPOINT_TRUNCATE);
+	if (mode != STORE_CHECKPOINT_PASSIVE) {
+		sqlite3_busy_timeout(s->db, wait_ms);
+	}
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, modes[mode], &log, &done);
+	if (mode != STORE_CHECKPOINT_PASSIVE) {
+		sqlite3_busy_timeout(s->db, s->busy_ms);
+	}
+	if (rc == SQLITE_OK && s->wal_frames > 0 &&
+	    mode != STORE_CHECKPOINT_PASSIVE) {
+		/* Copied and released: the next commit starts the WAL over. */
+		s->wal_frames = 0;
+	}
 	if (out_wal_frames != NULL) {
 		*out_wal_frames = log;
 	}

@@ -49,15 +49,41 @@ int store_open_reader(const char *data_dir, struct store **out, char *why,
                       size_t why_len);
 
 /*
- * Checkpointing from another thread (SPEC §3.5 keeps the writer free):
- * store_set_autocheckpoint(writer, 0) stops the writer from copying the WAL
- * into the database inside its own commits, and store_checkpoint(other)
- * does it from a second connection without blocking the writer (PASSIVE).
- * out_wal_frames: frames in the WAL afterwards (may be NULL). Returns
- * HBMON_OK or HBMON_EBUSY/HBMON_EIO.
+ * The WAL's bound (SPEC §3.5). Checkpoints copy the WAL into the database
+ * file; the WAL then starts again from its beginning once no reader uses
+ * it, and journal_size_limit cuts the file back. Under sustained writes a
+ * checkpoint that never waits (PASSIVE) never catches up with the writer
+ * and the WAL grows without end; so the writer itself, between two
+ * commits, runs one that waits for readers (RESTART) whenever the WAL is
+ * past wal_max. The WAL file then stays under wal_max plus one commit.
  */
-void store_set_autocheckpoint(struct store *s, int pages);
-int store_checkpoint(struct store *s, int *out_wal_frames);
+enum store_checkpoint_mode {
+	STORE_CHECKPOINT_PASSIVE = 0,  /* copy what it can; never waits */
+	STORE_CHECKPOINT_RESTART = 1,  /* copy all; wait for readers, so the
+	                                  next commit starts the WAL over */
+	STORE_CHECKPOINT_TRUNCATE = 2, /* RESTART, and empty the file */
+};
+
+/*
+ * On the writer's connection: follows the WAL's size after every commit
+ * (store_wal_bytes) and keeps the file at most wal_max / 4 once it starts
+ * over (journal_size_limit). Turns SQLite's own automatic checkpoints off:
+ * the caller decides with store_wal_bytes and store_checkpoint.
+ */
+void store_set_wal_max(struct store *s, int64_t wal_max);
+
+/* Bytes of WAL the last commit of this connection left (0: none known). */
+int64_t store_wal_bytes(const struct store *s);
+
+/*
+ * Checkpoints through this connection in mode, waiting at most wait_ms
+ * for readers and writers (modes other than PASSIVE). out_wal_frames:
+ * frames in the WAL afterwards (may be NULL). Returns HBMON_OK, HBMON_EBUSY
+ * (a reader or another checkpoint kept it from completing; what could be
+ * copied was) or HBMON_EIO.
+ */
+int store_checkpoint(struct store *s, enum store_checkpoint_mode mode,
+                     int wait_ms, int *out_wal_frames);
 
 /* Closes the connection; NULL is fine. */
 void store_close(struct store *s);

@@ -14,7 +14,6 @@
 #include <jansson.h>
 
 #include "common/config.h"
-#include "common/sign.h"
 #include "echo.h"
 #include "hbmon/error.h"
 #include "loadgen.h"
@@ -289,31 +288,6 @@ parse_args(int argc, char **argv, struct options *o)
 		o->warmup_ms = o->warmup_ms > 1000 ? 1000 : o->warmup_ms;
 	}
 	return -1;
-}
-
-/* One robot and secret per slot, as `hbctl robot add` would make them. */
-static struct loadgen_robot *
-make_robots(uint32_t n, char *why, size_t why_len)
-{
-	struct loadgen_robot *robots = calloc(n, sizeof(*robots));
-
-	if (robots == NULL) {
-		snprintf(why, why_len, "out of memory for %u robots", n);
-		return NULL;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		snprintf(robots[i].id, sizeof(robots[i].id), "bench-%04u",
-		         i + 1);
-		if (sign_new_secret(robots[i].secret,
-		                    sizeof(robots[i].secret)) != HBMON_OK) {
-			snprintf(why, why_len,
-			         "cannot make a robot secret: "
-			         "the OS gave no randomness");
-			free(robots);
-			return NULL;
-		}
-	}
-	return robots;
 }
 
 static void
@@ -761,7 +735,7 @@ cmd_ingest(int argc, char **argv)
 		max_inflight =
 		    o.inflight[i] > max_inflight ? o.inflight[i] : max_inflight;
 	}
-	robots = make_robots(max_inflight, why, sizeof(why));
+	robots = loadgen_robots_make(max_inflight, "bench", why, sizeof(why));
 	figs = calloc(n_transports * o.n_inflight, sizeof(*figs));
 	if (robots == NULL || figs == NULL) {
 		fprintf(stderr, "hbmon-bench ingest: %s\n",

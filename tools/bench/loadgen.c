@@ -606,3 +606,27 @@ done:
 	pthread_mutex_destroy(&lg.lock);
 	return rv;
 }
+
+struct loadgen_robot *
+loadgen_robots_make(uint32_t n, const char *prefix, char *why, size_t why_len)
+{
+	struct loadgen_robot *robots = calloc(n, sizeof(*robots));
+
+	if (robots == NULL) {
+		snprintf(why, why_len, "out of memory for %u robots", n);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		snprintf(robots[i].id, sizeof(robots[i].id), "%.40s-%04u",
+		         prefix, i + 1);
+		if (sign_new_secret(robots[i].secret,
+		                    sizeof(robots[i].secret)) != HBMON_OK) {
+			snprintf(why, why_len,
+			         "cannot make a robot secret: "
+			         "the OS gave no randomness");
+			free(robots);
+			return NULL;
+		}
+	}
+	return robots;
+}

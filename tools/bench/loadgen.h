@@ -22,6 +22,13 @@ struct loadgen_robot {
 	char secret[LOADGEN_SECRET_MAX];
 };
 
+/*
+ * n robots named PREFIX-0001... with fresh secrets, as `hbctl robot add`
+ * makes them. Returns a calloc'd array (free it), or NULL with why filled.
+ */
+struct loadgen_robot *loadgen_robots_make(uint32_t n, const char *prefix,
+                                          char *why, size_t why_len);
+
 struct loadgen_options {
 	const char *url;
 	uint32_t inflight; /* slots; robots[] has this many */

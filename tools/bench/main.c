@@ -4,6 +4,7 @@
  *
  *   hbmon-bench ingest [--transport ipc|tcp|both] [--inflight 1,8,64] ...
  *   hbmon-bench detect [--subjects 100000] [--interval 5s] ...
+ *   hbmon-bench wal [--duration 60s] [--inflight 8] [--batch 100] ...
  *   hbmon-bench echo-server --listen URL   (ingest's baseline process)
  */
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "cmd_detect.h"
 #include "cmd_ingest.h"
+#include "cmd_wal.h"
 #include "echo.h"
 
 #define EXIT_USAGE 2
@@ -24,6 +26,7 @@ struct verb {
 static const struct verb verbs[] = {
 	{ "ingest", cmd_ingest_summary, cmd_ingest },
 	{ "detect", cmd_detect_summary, cmd_detect },
+	{ "wal", cmd_wal_summary, cmd_wal },
 	{ "echo-server", echo_server_summary, echo_server_main },
 };
 
