@@ -292,6 +292,13 @@ Test(caps, memory_returns_after_a_huge_refused_batch, .fini = teardown,
 	free(payload);
 	harness_sleep_ms(200);
 	after = server_rss_kib();
+#if defined(__SANITIZE_ADDRESS__)
+	/* ASan keeps freed memory in its quarantine: RSS then says nothing
+	 * about the server's own. The replies were checked all the same. */
+	(void) before;
+	(void) after;
+	cr_skip_test("RSS is not the server's own under AddressSanitizer");
+#endif
 	cr_assert_lt(after, before + 8 * 1024,
 	             "RSS %ld KiB before three refused %zu-byte batches, %ld "
 	             "KiB after",

@@ -59,7 +59,7 @@ record(const char *robot, int64_t ms)
 static void
 set_flushed(int64_t id)
 {
-	struct store_state st = { 1, 1, id, STORE_RUN_RUNNING };
+	struct store_state st = { 1, 1, id, STORE_RUN_RUNNING, 0 };
 
 	cr_assert_eq(store_state_set(store, &st), HBMON_OK, "%s",
 	             store_errmsg(store));
@@ -202,12 +202,15 @@ Test(store, schema_4_indexes_what_schema_3_held, .init = setup,
 	store = NULL;
 
 	/* Put the store back as schema 3 left it: requests indexed per row,
-	 * no index table, no run_state (schema 5), no admin_state (6). */
+	 * no index table, no run_state (schema 5), no admin_state (6),
+	 * nothing of 7. */
 	snprintf(path, sizeof(path), "%s/" STORE_FILE, dir);
 	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(db,
 	                          "DROP TABLE request_index;"
 	                          "DROP TABLE admin_state;"
+	                          "ALTER TABLE server_state DROP COLUMN"
+	                          " alert_seq_reserved;"
 	                          "CREATE INDEX requests_robot ON requests"
 	                          " (robot, received_ms);"
 	                          "ALTER TABLE server_state DROP COLUMN"

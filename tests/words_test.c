@@ -54,6 +54,8 @@ static const char *const alert_kind_words[] = {
 	"SERVER_RESTARTED",
 	"LISTENER_RESTARTED",
 	"SERVER_UNREACHABLE",
+	"STORAGE_FAILING",
+	"DISK_SPACE_LOW",
 };
 static const char *const severity_words[] = { NULL, "info", "warning",
 	                                      "critical" };
@@ -79,7 +81,7 @@ Test(words, tables_cover_every_enum_value, .timeout = 10)
 {
 	cr_assert_eq(hbmon__v1__health_status__descriptor.n_values, 4);
 	cr_assert_eq(hbmon__v1__account_status__descriptor.n_values, 5);
-	cr_assert_eq(hbmon__v1__alert_kind__descriptor.n_values, 10);
+	cr_assert_eq(hbmon__v1__alert_kind__descriptor.n_values, 12);
 	cr_assert_eq(hbmon__v1__severity__descriptor.n_values, 4);
 	cr_assert_eq(hbmon__v1__alert_state__descriptor.n_values, 3);
 	cr_assert_eq(hbmon__v1__liveness__descriptor.n_values, 6);

@@ -80,6 +80,8 @@ details_json(const Hbmon__V1__AlertDetails *d, int tz)
 		json_object_set_new(o, "missing_accounts", list);
 	}
 	set_int(o, "outage_ms", d->outage_ms);
+	set_str(o, "reason", d->reason);
+	set_int(o, "free_bytes", d->free_bytes);
 	if (d->resolves != 0) {
 		set_str(o, "resolves", words_alert_kind(d->resolves));
 	}
@@ -123,6 +125,11 @@ alert_json(const Hbmon__V1__Alert *a, int tz_offset_min)
 	    "raised_at_ms", (json_int_t) a->raised_at_ms, "repeat",
 	    (json_int_t) a->repeat);
 	if (o != NULL) {
+		if (a->not_durable) {
+			/* Sent before it was in the outbox (STORAGE_FAILING).
+			 */
+			json_object_set_new(o, "not_durable", json_true());
+		}
 		json_object_set_new(o, "details",
 		                    details_json(a->details, tz_offset_min));
 		/* Only on an alert a notifier raised itself (seq 0). */

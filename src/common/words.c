@@ -41,6 +41,8 @@ static const char *const alert_kind_words[] = {
 	    "LISTENER_RESTARTED",
 	[HBMON__V1__ALERT_KIND__ALERT_KIND_SERVER_UNREACHABLE] =
 	    "SERVER_UNREACHABLE",
+	[HBMON__V1__ALERT_KIND__ALERT_KIND_STORAGE_FAILING] = "STORAGE_FAILING",
+	[HBMON__V1__ALERT_KIND__ALERT_KIND_DISK_SPACE_LOW] = "DISK_SPACE_LOW",
 };
 
 static const char *const severity_words[] = {

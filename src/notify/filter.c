@@ -61,7 +61,8 @@ add_kind(struct filter *f, const char *word, char *why, size_t why_len)
 		         "kinds: '%s' is not an alert kind (HEARTBEAT_MISSED, "
 		         "RECOVERED, STATUS_CHANGED, INVALID_TRANSITION, "
 		         "CLOCK_SKEW, ACCOUNT_MISMATCH, SERVER_RESTARTED, "
-		         "LISTENER_RESTARTED, SERVER_UNREACHABLE)",
+		         "LISTENER_RESTARTED, SERVER_UNREACHABLE, "
+		         "STORAGE_FAILING, DISK_SPACE_LOW)",
 		         word);
 		return HBMON_EINVAL;
 	}

@@ -66,6 +66,7 @@ static const char *const known_names[] = {
 	"outage",
 	"unclean_stop",
 	"alerts_meanwhile",
+	"reason",
 	"resolves",
 	"resolves_text",
 	"count",
@@ -661,6 +662,7 @@ view_details(struct view *w, const struct message_set *m,
 	view_set_duration(w, m, "outage", d->outage_ms);
 	view_set(w, "unclean_stop", d->unclean_stop ? "1" : "");
 	view_setf(w, "alerts_meanwhile", "%" PRIu64, d->alerts_meanwhile);
+	view_set(w, "reason", d->reason);
 	view_set(w, "resolves",
 	         d->resolves != 0 ? or_unknown(words_alert_kind(d->resolves))
 	                          : "");

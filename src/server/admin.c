@@ -1,6 +1,10 @@
-/* The Admin service: handlers that run on the recorder thread. */
+/*
+ * The Admin service: reads on the reader threads (readpool), writes as
+ * exec jobs on the recorder thread.
+ */
 #include "server/admin.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +22,7 @@
 #include "hbmon/v1/admin.pb-c.h"
 #include "server/admin_auth.h"
 #include "server/engine.h"
+#include "server/readpool.h"
 #include "server/rpcserver.h"
 #include "server/rules.h"
 
@@ -31,6 +36,9 @@
 #define HISTORY_DEFAULT     100
 #define HISTORY_MAX         10000
 
+/* Threads (and database connections) for Admin reads. */
+#define READERS 2
+
 struct admin {
 	/* The generated service struct; first, so handlers find the admin
 	 * from the service pointer they are given. */
@@ -38,6 +46,7 @@ struct admin {
 	struct admin_options opts;
 	struct recorder *rec;
 	struct registry *reg;
+	struct readpool *readers;
 	struct rpcserver *ipc;
 	struct rpcserver *tcp;
 	struct admin_auth auth; /* admin_tcp's; unused without it */
@@ -45,18 +54,36 @@ struct admin {
 
 /* ---- per-call state; memory comes from the worker's arena ---- */
 
+/* A subject's names and id, copied out of memory for the reads that
+ * follow on a reader thread. */
+struct subject_ref {
+	int64_t id;
+	char robot[RULES_NAME_MAX + 1];
+	char account[RULES_NAME_MAX + 1];
+	bool is_robot;
+};
+
 struct call {
-	struct recorder_job job; /* the exec job; job.arg is this call */
+	struct recorder_job job;  /* writes: the exec job; job.arg is this */
+	struct readpool_job read; /* reads: the reader threads' job */
 	struct admin *adm;
 	struct rpc_call *rpc;
 	ProtobufCClosure done;
 	const ProtobufCMessage *input;
 	ProtobufCMessage *output;
 	int (*run)(struct call *c);
-	struct arena *arena; /* the worker's: reset after the reply */
-	/* A signed admin_tcp request's seq, made durable with what it
-	 * does; 0 over ipc. */
+	/* Writes: what changes in memory once the write is committed (on the
+	 * recorder thread, before the reply). NULL: nothing. */
+	void (*apply)(struct call *c);
+	struct arena *arena;  /* the worker's: reset after the reply */
+	struct store *reader; /* reads: the thread's connection, or NULL */
+	/* A signed admin_tcp request's seq, made durable with what it does
+	 * (writes) or right after (reads); 0 over ipc. */
 	uint64_t signed_seq;
+	struct subject_ref subject;
+	/* Writes: what apply changes. */
+	char secret[SIGN_SECRET_MAX];
+	int64_t interval_ms;
 };
 
 /* Zeroed memory that lives until the reply is sent. */
@@ -77,26 +104,60 @@ call_release(void *scratch)
 {
 	struct call *c = scratch;
 
-	memset(c, 0, sizeof(*c)); /* ready for the worker's next request */
+	/* Ready for the worker's next request, and no secret lingers. */
+	explicit_bzero(c, sizeof(*c));
 }
 
-/* ---- the shape of every handler ---- */
+static int fail(struct call *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static void
-job_done(struct recorder_job *job)
+static int
+fail(struct call *c, int code, const char *fmt, ...)
 {
-	struct call *c = job->arg;
+	va_list ap;
 
-	if (job->status == HBMON_EIO && c->rpc->code == RPC_OK) {
+	c->rpc->code = code;
+	va_start(ap, fmt);
+	vsnprintf(c->rpc->message, sizeof(c->rpc->message), fmt, ap);
+	va_end(ap);
+	return HBMON_OK; /* the job itself went fine */
+}
+
+/* Sends the reply: the output, or the error in the call. */
+static void
+finish(struct call *c, int status)
+{
+	if (status == HBMON_ECLOSED && c->rpc->code == RPC_OK) {
 		rpc_call_fail(c->rpc, RPC_UNAVAILABLE,
-		              "the server could not write its database; try "
-		              "again");
+		              "hbmon-server is shutting down");
+	}
+	if (status != HBMON_OK && c->rpc->code == RPC_OK) {
+		rpc_call_fail(c->rpc, RPC_UNAVAILABLE,
+		              "the server could not %s its database (%s); try "
+		              "again",
+		              c->read.run != NULL ? "read" : "write",
+		              c->job.why != NULL ? c->job.why : "error");
 	}
 	if (c->arena->failed && c->rpc->code == RPC_OK) {
 		rpc_call_fail(c->rpc, RPC_RESOURCE_EXHAUSTED,
 		              "out of memory building the reply");
 	}
 	c->done(c->rpc->code == RPC_OK ? c->output : NULL, c->rpc);
+}
+
+/* ---- the shape of every handler ---- */
+
+/* Writes: on the recorder thread, after the commit (or its failure). */
+static void
+job_done(struct recorder_job *job)
+{
+	struct call *c = job->arg;
+
+	if (job->status == HBMON_OK && c->rpc->code == RPC_OK &&
+	    c->apply != NULL) {
+		c->apply(c);
+	}
+	finish(c, job->status);
 }
 
 static int
@@ -115,14 +176,11 @@ job_exec(struct recorder *rec, struct recorder_job *job)
 	return c->run(c);
 }
 
-/* Queues run for the recorder thread; the reply goes when it has run. */
 static void
-submit(Hbmon__V1__Admin_Service *svc, void *data, const ProtobufCMessage *input,
-       ProtobufCClosure done, int (*run)(struct call *c))
+prepare(struct call *c, Hbmon__V1__Admin_Service *svc, struct rpc_call *rpc,
+        const ProtobufCMessage *input, ProtobufCClosure done,
+        int (*run)(struct call *c))
 {
-	struct rpc_call *rpc = data;
-	struct call *c = rpcserver_scratch(rpc);
-
 	c->adm = (struct admin *) svc;
 	c->rpc = rpc;
 	c->arena = rpcserver_arena(rpc);
@@ -131,6 +189,31 @@ submit(Hbmon__V1__Admin_Service *svc, void *data, const ProtobufCMessage *input,
 	c->run = run;
 	c->signed_seq =
 	    rpcserver_principal(rpc) != NULL ? rpc->request->seq : 0;
+}
+
+/*
+ * Queues a write for the recorder thread; the reply goes when it is
+ * committed. While the database cannot be written, writes are refused at
+ * once: nothing the owner changes is half done.
+ */
+static void
+submit_write(Hbmon__V1__Admin_Service *svc, void *data,
+             const ProtobufCMessage *input, ProtobufCClosure done,
+             int (*run)(struct call *c))
+{
+	struct rpc_call *rpc = data;
+	struct call *c = rpcserver_scratch(rpc);
+
+	prepare(c, svc, rpc, input, done, run);
+	if (recorder_storage_failing(c->adm->rec)) {
+		rpc_call_fail(
+		    rpc, RPC_UNAVAILABLE,
+		    "the server cannot write its database right now "
+		    "(see STORAGE_FAILING in `hbctl alerts`); nothing "
+		    "was changed: try again when it is resolved");
+		done(NULL, rpc);
+		return;
+	}
 	c->job.exec = job_exec;
 	c->job.done = job_done;
 	c->job.arg = c;
@@ -141,32 +224,113 @@ submit(Hbmon__V1__Admin_Service *svc, void *data, const ProtobufCMessage *input,
 	}
 }
 
-/* Defines the generated handler of a method that runs run_<name>. */
-#define HANDLER(name, In, Closure)                                             \
+/* Reads: on a reader thread, with its connection. */
+static void
+read_run(struct readpool_job *job, struct store *reader)
+{
+	struct call *c =
+	    (struct call *) ((char *) job - offsetof(struct call, read));
+
+	c->reader = reader;
+	finish(c, c->run(c));
+}
+
+/* A signed read's seq, made durable behind it (admin_auth.h). */
+struct seq_job {
+	struct recorder_job job; /* first: the job is the allocation */
+	uint64_t seq;
+};
+
+static int
+seq_exec(struct recorder *rec, struct recorder_job *job)
+{
+	return store_admin_seq_raise(recorder_store(rec),
+	                             ((struct seq_job *) job)->seq);
+}
+
+static void
+seq_done(struct recorder_job *job)
+{
+	free(job);
+}
+
+/*
+ * A read must not wait for the writer (it must be answered while the
+ * disk is full), so its seq is made durable right after, by a job of its
+ * own: a read replayed after a crash in between may be answered again; it
+ * changes nothing. The floor in memory refuses it during the run.
+ */
+static void
+persist_read_seq(struct call *c)
+{
+	struct seq_job *j;
+
+	if (c->signed_seq == 0 || (j = calloc(1, sizeof(*j))) == NULL) {
+		return;
+	}
+	static_assert(offsetof(struct seq_job, job) == 0,
+	              "a seq job is its recorder job");
+	j->seq = c->signed_seq;
+	j->job.exec = seq_exec;
+	j->job.done = seq_done;
+	if (recorder_submit(c->adm->rec, &j->job) != HBMON_OK) {
+		free(j);
+	}
+}
+
+/* Queues a read for the reader threads; it never waits for the writer. */
+static void
+submit_read(Hbmon__V1__Admin_Service *svc, void *data,
+            const ProtobufCMessage *input, ProtobufCClosure done,
+            int (*run)(struct call *c))
+{
+	struct rpc_call *rpc = data;
+	struct call *c = rpcserver_scratch(rpc);
+
+	prepare(c, svc, rpc, input, done, run);
+	persist_read_seq(c);
+	c->read.run = read_run;
+	if (readpool_submit(c->adm->readers, &c->read) != HBMON_OK) {
+		rpc_call_fail(rpc, RPC_UNAVAILABLE,
+		              "hbmon-server is shutting down");
+		done(NULL, rpc);
+	}
+}
+
+/* Defines the generated handler of a method: a read or a write. */
+#define HANDLER(kind, name, In, Closure)                                       \
 	static int run_##name(struct call *c);                                 \
 	static void name(Hbmon__V1__Admin_Service *svc, const In *input,       \
 	                 Closure closure, void *data)                          \
 	{                                                                      \
-		submit(svc, data, &input->base, (ProtobufCClosure) closure,    \
-		       run_##name);                                            \
+		submit_##kind(svc, data, &input->base,                         \
+		              (ProtobufCClosure) closure, run_##name);         \
 	}
 
-/* ---- reading state ---- */
-
-static int fail(struct call *c, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
+/*
+ * Runs fn on the recorder thread with the state in memory (read jobs
+ * use this for what is not in the database). Returns HBMON_OK or
+ * HBMON_ECLOSED.
+ */
 static int
-fail(struct call *c, int code, const char *fmt, ...)
+from_memory(struct call *c, void (*fn)(void *arg, struct recorder *rec))
 {
-	va_list ap;
-
-	c->rpc->code = code;
-	va_start(ap, fmt);
-	vsnprintf(c->rpc->message, sizeof(c->rpc->message), fmt, ap);
-	va_end(ap);
-	return HBMON_OK; /* the job itself went fine */
+	return recorder_read(c->adm->rec, fn, c);
 }
+
+/* The database connection of a read, or NULL with the call failed. */
+static struct store *
+reader_of(struct call *c)
+{
+	if (c->reader == NULL) {
+		fail(c, RPC_UNAVAILABLE,
+		     "the server cannot open its database for reading; try "
+		     "again");
+	}
+	return c->reader;
+}
+
+/* ---- reading state (on the recorder thread, through from_memory) ---- */
 
 /* Splits "R1" or "R1/ACC_003" and finds the subject. */
 static struct subject *
@@ -199,6 +363,18 @@ find_subject(struct call *c, const char *subject)
 	return s;
 }
 
+/* Copies what the reads after it need of s. */
+static void
+ref_subject(struct call *c, const struct subject *s)
+{
+	c->subject.id = s->id;
+	snprintf(c->subject.robot, sizeof(c->subject.robot), "%s",
+	         subject_robot(s));
+	snprintf(c->subject.account, sizeof(c->subject.account), "%s",
+	         subject_account(s));
+	c->subject.is_robot = subject_is_robot(s);
+}
+
 static Hbmon__V1__Liveness
 liveness_of(struct call *c, const struct subject *s, uint32_t misses,
             int64_t wall)
@@ -229,8 +405,8 @@ state_of(struct call *c, const struct subject *s)
 	}
 	recorder_clock(c->adm->rec, &now, &wall);
 	hbmon__v1__subject_state__init(st);
-	st->robot = (char *) subject_robot(s);
-	st->account = (char *) subject_account(s);
+	st->robot = dup(c, subject_robot(s));
+	st->account = dup(c, subject_account(s));
 	st->misses = engine_misses(e, s, now);
 	st->liveness = liveness_of(c, s, st->misses, wall);
 	if (subject_is_robot(s)) {
@@ -345,6 +521,8 @@ states(struct call *c, bool robots, const char *robot, size_t *out_n)
 	return out;
 }
 
+/* ---- Overview, Accounts ---- */
+
 static int
 by_robot(const void *a, const void *b)
 {
@@ -352,9 +530,20 @@ by_robot(const void *a, const void *b)
 	              (*(Hbmon__V1__SubjectState *const *) b)->robot);
 }
 
+static void
+overview_memory(void *arg, struct recorder *rec)
+{
+	struct call *c = arg;
+	Hbmon__V1__OverviewReply *r = (Hbmon__V1__OverviewReply *) c->output;
+
+	(void) rec;
+	r->robots = states(c, true, NULL, &r->n_robots);
+}
+
 struct unheard {
 	struct call *c;
 	Hbmon__V1__OverviewReply *r;
+	size_t heard; /* r->robots[0..heard) are the robots in memory */
 };
 
 static int
@@ -362,10 +551,12 @@ add_unheard(void *arg, const struct store_robot *row)
 {
 	struct unheard *u = arg;
 	Hbmon__V1__OverviewReply *r = u->r;
-	Hbmon__V1__SubjectState *st, **grown;
+	Hbmon__V1__SubjectState key = HBMON__V1__SUBJECT_STATE__INIT;
+	Hbmon__V1__SubjectState *kp = &key, *st, **grown;
 
-	if (subjects_find(recorder_subjects(u->c->adm->rec), row->robot, "") !=
-	    NULL) {
+	key.robot = (char *) row->robot;
+	if (u->heard > 0 && bsearch(&kp, r->robots, u->heard,
+	                            sizeof(*r->robots), by_robot) != NULL) {
 		return 0;
 	}
 	st = alloc(u->c, sizeof(*st));
@@ -379,72 +570,86 @@ add_unheard(void *arg, const struct store_robot *row)
 	st->liveness = L(UNKNOWN);
 	st->last_timestamp = (char *) "";
 	st->pause_reason = (char *) "";
-	memcpy(grown, r->robots, r->n_robots * sizeof(*grown));
+	if (r->n_robots > 0) {
+		memcpy(grown, r->robots, r->n_robots * sizeof(*grown));
+	}
 	grown[r->n_robots++] = st;
 	r->robots = grown;
 	return 0;
 }
 
-HANDLER(overview, Hbmon__V1__OverviewRequest, Hbmon__V1__OverviewReply_Closure)
+HANDLER(read, overview, Hbmon__V1__OverviewRequest,
+        Hbmon__V1__OverviewReply_Closure)
 static int
 run_overview(struct call *c)
 {
 	Hbmon__V1__OverviewReply *r = alloc(c, sizeof(*r));
-	struct unheard u = { c, r };
+	struct unheard u = { c, r, 0 };
+	int rv;
 
 	if (r == NULL) {
 		return HBMON_OK;
 	}
 	hbmon__v1__overview_reply__init(r);
-	r->robots = states(c, true, NULL, &r->n_robots);
+	c->output = &r->base;
+	if ((rv = from_memory(c, overview_memory)) != HBMON_OK) {
+		return rv;
+	}
 	/* Registered robots that never reported are shown too: a robot
-	 * that was set up and never came is worth seeing. */
-	if (r->robots != NULL &&
-	    store_robots_each(recorder_store(c->adm->rec), add_unheard, &u) ==
-	        HBMON_OK) {
+	 * that was set up and never came is worth seeing. Without the
+	 * database, the robots heard from are still worth showing. */
+	u.heard = r->n_robots;
+	if (r->robots != NULL && c->reader != NULL &&
+	    store_robots_each(c->reader, add_unheard, &u) == HBMON_OK) {
 		qsort(r->robots, r->n_robots, sizeof(*r->robots), by_robot);
 	}
-	c->output = &r->base;
 	return HBMON_OK;
 }
 
-HANDLER(accounts, Hbmon__V1__AccountsRequest, Hbmon__V1__AccountsReply_Closure)
-static int
-run_accounts(struct call *c)
+static void
+accounts_memory(void *arg, struct recorder *rec)
 {
+	struct call *c = arg;
 	const Hbmon__V1__AccountsRequest *in =
 	    (const Hbmon__V1__AccountsRequest *) c->input;
-	Hbmon__V1__AccountsReply *r;
 	const char *robot =
 	    in->robot != NULL && in->robot[0] != '\0' ? in->robot : NULL;
+	Hbmon__V1__AccountsReply *r;
 	char q[QUOTE_NAME_SIZE];
 
 	if (robot != NULL &&
-	    subjects_find(recorder_subjects(c->adm->rec), robot, "") == NULL) {
-		return fail(c, RPC_NOT_FOUND,
-		            "no robot '%s' has reported; `hbctl status` "
-		            "lists the robots",
-		            quote_str(q, sizeof(q), robot));
+	    subjects_find(recorder_subjects(rec), robot, "") == NULL) {
+		fail(c, RPC_NOT_FOUND,
+		     "no robot '%s' has reported; `hbctl status` lists the "
+		     "robots",
+		     quote_str(q, sizeof(q), robot));
+		return;
 	}
 	if ((r = alloc(c, sizeof(*r))) == NULL) {
-		return HBMON_OK;
+		return;
 	}
 	hbmon__v1__accounts_reply__init(r);
 	r->accounts = states(c, false, robot, &r->n_accounts);
 	c->output = &r->base;
-	return HBMON_OK;
 }
 
-/* ---- history ---- */
+HANDLER(read, accounts, Hbmon__V1__AccountsRequest,
+        Hbmon__V1__AccountsReply_Closure)
+static int
+run_accounts(struct call *c)
+{
+	return from_memory(c, accounts_memory);
+}
+
+/* ---- Subject, History: memory, then the database ---- */
 
 struct rows {
 	struct call *c;
-	const struct subject *s;
+	const struct subject_ref *s;
 	Hbmon__V1__HeartbeatRecord **hb;
 	size_t n_hb;
 	Hbmon__V1__TransitionRecord **tr;
 	size_t n_tr;
-	size_t cap;
 };
 
 static int
@@ -459,9 +664,9 @@ add_heartbeat(void *arg, const struct store_heartbeat_row *row)
 	}
 	hbmon__v1__heartbeat_record__init(h);
 	h->received_ms = row->received_ms;
-	h->robot = (char *) subject_robot(r->s);
-	h->account = (char *) subject_account(r->s);
-	if (subject_is_robot(r->s)) {
+	h->robot = (char *) r->s->robot;
+	h->account = (char *) r->s->account;
+	if (r->s->is_robot) {
 		Hbmon__V1__RobotHeartbeat hb = HBMON__V1__ROBOT_HEARTBEAT__INIT;
 		hb.event = "ROBOT_HEARTBEAT";
 		hb.status = row->status;
@@ -473,7 +678,7 @@ add_heartbeat(void *arg, const struct store_heartbeat_row *row)
 		Hbmon__V1__AccountHeartbeat hb =
 		    HBMON__V1__ACCOUNT_HEARTBEAT__INIT;
 		hb.event = "ACCOUNT_HEARTBEAT";
-		hb.account = (char *) subject_account(r->s);
+		hb.account = (char *) r->s->account;
 		hb.status = row->status;
 		hb.session_valid = row->session_valid;
 		hb.open_orders = row->open_orders;
@@ -487,10 +692,10 @@ add_heartbeat(void *arg, const struct store_heartbeat_row *row)
 }
 
 static const char *
-status_word(const struct subject *s, int status)
+status_word(const struct subject_ref *s, int status)
 {
 	const char *w =
-	    subject_is_robot(s) ? words_health(status) : words_account(status);
+	    s->is_robot ? words_health(status) : words_account(status);
 	return w != NULL ? w : "";
 }
 
@@ -505,8 +710,8 @@ add_transition(void *arg, const struct store_transition_row *row)
 	}
 	hbmon__v1__transition_record__init(t);
 	t->received_ms = row->received_ms;
-	t->robot = (char *) subject_robot(r->s);
-	t->account = (char *) subject_account(r->s);
+	t->robot = (char *) r->s->robot;
+	t->account = (char *) r->s->account;
 	t->from_status = (char *) status_word(r->s, row->from_status);
 	t->to_status = (char *) status_word(r->s, row->to_status);
 	t->allowed = row->allowed;
@@ -514,30 +719,53 @@ add_transition(void *arg, const struct store_transition_row *row)
 	return 0;
 }
 
-/* Reads up to limit heartbeats and transitions of s in a time range. */
+/* Reads up to limit heartbeats and transitions of c's subject. */
 static int
-read_rows(struct call *c, const struct subject *s, int64_t since, int64_t until,
+read_rows(struct call *c, struct store *st, int64_t since, int64_t until,
           uint32_t limit, bool newest, struct rows *r)
 {
-	struct store *st = recorder_store(c->adm->rec);
 	int rv;
 
 	memset(r, 0, sizeof(*r));
 	r->c = c;
-	r->s = s;
+	r->s = &c->subject;
 	r->hb = alloc(c, (limit + 1) * sizeof(*r->hb));
 	r->tr = alloc(c, (limit + 1) * sizeof(*r->tr));
 	if (r->hb == NULL || r->tr == NULL) {
 		return HBMON_OK;
 	}
-	rv = store_heartbeats_each(st, subject_robot(s), subject_account(s),
+	rv = store_heartbeats_each(st, c->subject.robot, c->subject.account,
 	                           since, until, limit, newest, add_heartbeat,
 	                           r);
 	if (rv == HBMON_OK) {
-		rv = store_transitions_each(st, s->id, since, until, limit,
-		                            newest, add_transition, r);
+		rv = store_transitions_each(st, c->subject.id, since, until,
+		                            limit, newest, add_transition, r);
 	}
 	return rv == HBMON_ENOMEM ? HBMON_OK : rv;
+}
+
+/* The subject named in a Subject or History request, from memory. */
+static void
+subject_memory(void *arg, struct recorder *rec)
+{
+	struct call *c = arg;
+	const char *name =
+	    c->input->descriptor == &hbmon__v1__subject_request__descriptor
+	        ? ((const Hbmon__V1__SubjectRequest *) c->input)->subject
+	        : ((const Hbmon__V1__HistoryRequest *) c->input)->subject;
+	struct subject *s = find_subject(c, name);
+
+	(void) rec;
+	if (s == NULL) {
+		return;
+	}
+	ref_subject(c, s);
+	if (c->output != NULL) {
+		/* Subject: its state too. */
+		Hbmon__V1__SubjectReply *r =
+		    (Hbmon__V1__SubjectReply *) c->output;
+		r->state = state_of(c, s);
+	}
 }
 
 struct reason_ctx {
@@ -555,21 +783,19 @@ copy_pause_reason(void *arg, const struct store_subject *row)
 	return 0;
 }
 
-HANDLER(subject, Hbmon__V1__SubjectRequest, Hbmon__V1__SubjectReply_Closure)
+HANDLER(read, subject, Hbmon__V1__SubjectRequest,
+        Hbmon__V1__SubjectReply_Closure)
 static int
 run_subject(struct call *c)
 {
 	const Hbmon__V1__SubjectRequest *in =
 	    (const Hbmon__V1__SubjectRequest *) c->input;
-	struct subject *s = find_subject(c, in->subject);
 	uint32_t recent = in->recent > 0 ? in->recent : RECENT_DEFAULT;
 	Hbmon__V1__SubjectReply *r;
+	struct store *st;
 	struct rows rows;
 	int rv;
 
-	if (s == NULL) {
-		return HBMON_OK;
-	}
 	if (recent > RECENT_MAX) {
 		recent = RECENT_MAX;
 	}
@@ -577,38 +803,43 @@ run_subject(struct call *c)
 		return HBMON_OK;
 	}
 	hbmon__v1__subject_reply__init(r);
-	r->state = state_of(c, s);
+	c->output = &r->base;
+	if ((rv = from_memory(c, subject_memory)) != HBMON_OK ||
+	    c->rpc->code != RPC_OK) {
+		return rv;
+	}
+	if ((st = c->reader) == NULL) {
+		/* The state from memory is worth having without the
+		 * heartbeats the database would add. */
+		return HBMON_OK;
+	}
 	if (r->state != NULL && r->state->paused_until_ms > 0) {
 		struct reason_ctx rc = { c, r->state };
-		store_subject_get(recorder_store(c->adm->rec), s->id,
-		                  copy_pause_reason, &rc);
+		store_subject_get(st, c->subject.id, copy_pause_reason, &rc);
 	}
-	if ((rv = read_rows(c, s, 0, 0, recent, true, &rows)) != HBMON_OK) {
+	if ((rv = read_rows(c, st, 0, 0, recent, true, &rows)) != HBMON_OK) {
 		return rv;
 	}
 	r->heartbeats = rows.hb;
 	r->n_heartbeats = rows.n_hb;
 	r->transitions = rows.tr;
 	r->n_transitions = rows.n_tr;
-	c->output = &r->base;
 	return HBMON_OK;
 }
 
-HANDLER(history, Hbmon__V1__HistoryRequest, Hbmon__V1__HistoryReply_Closure)
+HANDLER(read, history, Hbmon__V1__HistoryRequest,
+        Hbmon__V1__HistoryReply_Closure)
 static int
 run_history(struct call *c)
 {
 	const Hbmon__V1__HistoryRequest *in =
 	    (const Hbmon__V1__HistoryRequest *) c->input;
-	struct subject *s = find_subject(c, in->subject);
 	uint32_t limit = in->limit > 0 ? in->limit : HISTORY_DEFAULT;
 	Hbmon__V1__HistoryReply *r;
+	struct store *st;
 	struct rows rows;
 	int rv;
 
-	if (s == NULL) {
-		return HBMON_OK;
-	}
 	if (in->until_ms != 0 && in->until_ms < in->since_ms) {
 		return fail(c, RPC_INVALID_ARGUMENT,
 		            "the end of the range is before its start");
@@ -616,11 +847,15 @@ run_history(struct call *c)
 	if (limit > HISTORY_MAX) {
 		limit = HISTORY_MAX;
 	}
+	if ((rv = from_memory(c, subject_memory)) != HBMON_OK ||
+	    c->rpc->code != RPC_OK || (st = reader_of(c)) == NULL) {
+		return rv;
+	}
 	if ((r = alloc(c, sizeof(*r))) == NULL) {
 		return HBMON_OK;
 	}
 	hbmon__v1__history_reply__init(r);
-	if ((rv = read_rows(c, s, in->since_ms, in->until_ms, limit, false,
+	if ((rv = read_rows(c, st, in->since_ms, in->until_ms, limit, false,
 	                    &rows)) != HBMON_OK) {
 		return rv;
 	}
@@ -633,13 +868,18 @@ run_history(struct call *c)
 	return HBMON_OK;
 }
 
-/* ---- alerts ---- */
+/* ---- AlertsAfter: the outbox, then what is not in it yet ---- */
 
 struct alerts_page {
 	struct call *c;
 	Hbmon__V1__Alert **alerts;
-	size_t n;
-	uint64_t until; /* committed: nothing past it is handed out */
+	size_t n, limit;
+	uint64_t after;
+	uint64_t written; /* the outbox holds the alerts up to here */
+	uint64_t avail;   /* the highest seq there is to hand out */
+	/* From memory: alerts given out but not in the outbox yet. */
+	Hbmon__V1__Alert **unwritten;
+	size_t n_unwritten;
 };
 
 static int
@@ -648,8 +888,8 @@ add_alert(void *arg, const struct store_alert *row)
 	struct alerts_page *p = arg;
 	Hbmon__V1__Alert *a;
 
-	if (row->seq > p->until) {
-		return 1; /* written in this very transaction: not yet */
+	if (row->seq > p->written) {
+		return 1; /* written after memory was looked at: from there */
 	}
 	a = hbmon__v1__alert__unpack(&p->c->arena->pb, row->body_len,
 	                             row->body);
@@ -660,7 +900,42 @@ add_alert(void *arg, const struct store_alert *row)
 	return 0;
 }
 
-HANDLER(alerts_after, Hbmon__V1__AlertsAfterRequest,
+static int
+add_unwritten(void *arg, uint64_t seq, const uint8_t *body, size_t len)
+{
+	struct alerts_page *p = arg;
+	Hbmon__V1__Alert *a =
+	    hbmon__v1__alert__unpack(&p->c->arena->pb, len, body);
+
+	(void) seq;
+	if (a == NULL) {
+		return HBMON_ENOMEM;
+	}
+	a->not_durable = true;
+	p->unwritten[p->n_unwritten++] = a;
+	return 0;
+}
+
+static void
+alerts_memory(void *arg, struct recorder *rec)
+{
+	struct alerts_page *p = arg;
+	struct engine *e = recorder_engine(rec);
+
+	p->written = engine_committed_seq(e);
+	p->avail = engine_given_seq(e);
+	engine_unwritten(e, p->after > p->written ? p->after : p->written,
+	                 (uint32_t) p->limit, add_unwritten, p);
+}
+
+/* recorder_read's fn takes the page, not the call. */
+static int
+alerts_from_memory(struct alerts_page *p)
+{
+	return recorder_read(p->c->adm->rec, alerts_memory, p);
+}
+
+HANDLER(read, alerts_after, Hbmon__V1__AlertsAfterRequest,
         Hbmon__V1__AlertsAfterReply_Closure)
 static int
 run_alerts_after(struct call *c)
@@ -669,7 +944,8 @@ run_alerts_after(struct call *c)
 	    (const Hbmon__V1__AlertsAfterRequest *) c->input;
 	uint32_t limit = in->limit > 0 ? in->limit : ALERTS_PAGE_DEFAULT;
 	Hbmon__V1__AlertsAfterReply *r = alloc(c, sizeof(*r));
-	struct alerts_page p = { c, NULL, 0, 0 };
+	struct alerts_page p = { 0 };
+	struct store *st;
 	int rv;
 
 	if (r == NULL) {
@@ -679,22 +955,182 @@ run_alerts_after(struct call *c)
 		limit = ALERTS_PAGE_MAX;
 	}
 	hbmon__v1__alerts_after_reply__init(r);
-	p.until = engine_committed_seq(recorder_engine(c->adm->rec));
-	if ((p.alerts = alloc(c, (limit + 1) * sizeof(*p.alerts))) == NULL) {
+	p.c = c;
+	p.limit = limit;
+	p.after = in->after_seq;
+	p.alerts = alloc(c, (limit + 1) * sizeof(*p.alerts));
+	p.unwritten = alloc(c, (limit + 1) * sizeof(*p.unwritten));
+	if (p.alerts == NULL || p.unwritten == NULL) {
 		return HBMON_OK;
 	}
-	rv = store_alerts_after(recorder_store(c->adm->rec), in->after_seq,
-	                        limit, add_alert, &p);
-	if (rv != HBMON_OK && rv != 1) {
+	/* Memory first: what the outbox holds up to, and what went out
+	 * beyond it. The outbox is then read only up to there, so nothing
+	 * is handed out twice or skipped while the backlog is written. */
+	if ((rv = alerts_from_memory(&p)) != HBMON_OK) {
 		return rv;
+	}
+	if (p.after < p.written) {
+		if ((st = reader_of(c)) == NULL) {
+			return HBMON_OK;
+		}
+		rv = store_alerts_after(st, p.after, limit, add_alert, &p);
+		if (rv != HBMON_OK && rv != 1) {
+			return rv;
+		}
+	}
+	for (size_t i = 0; i < p.n_unwritten && p.n < limit; i++) {
+		p.alerts[p.n++] = p.unwritten[i];
 	}
 	r->alerts = p.alerts;
 	r->n_alerts = p.n;
-	r->last_seq = p.until;
-	r->more = p.n > 0 && r->alerts[p.n - 1]->seq < p.until;
+	r->last_seq = p.avail;
+	r->written_seq = p.written;
+	r->more = p.n > 0 && r->alerts[p.n - 1]->seq < p.avail;
 	c->output = &r->base;
 	return HBMON_OK;
 }
+
+/* ---- RobotList, ServerInfo ---- */
+
+struct robot_list {
+	struct call *c;
+	Hbmon__V1__RobotInfo **items;
+	size_t n, cap;
+};
+
+static int
+add_robot(void *arg, const struct store_robot *row)
+{
+	struct robot_list *l = arg;
+	Hbmon__V1__RobotInfo *info;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap == 0 ? 64 : 2 * l->cap;
+		Hbmon__V1__RobotInfo **items =
+		    alloc(l->c, cap * sizeof(*items));
+		if (items == NULL) {
+			return HBMON_ENOMEM;
+		}
+		if (l->n > 0) {
+			memcpy(items, l->items, l->n * sizeof(*items));
+		}
+		l->items = items;
+		l->cap = cap;
+	}
+	if ((info = alloc(l->c, sizeof(*info))) == NULL) {
+		return HBMON_ENOMEM;
+	}
+	hbmon__v1__robot_info__init(info);
+	info->robot = dup(l->c, row->robot);
+	info->created_ms = row->created_ms;
+	info->last_seq = row->last_seq;
+	info->interval_max_ms = row->interval_max_ms;
+	l->items[l->n++] = info;
+	return 0;
+}
+
+static void
+robot_list_memory(void *arg, struct recorder *rec)
+{
+	struct robot_list *l = arg;
+
+	for (size_t i = 0; i < l->n; i++) {
+		Hbmon__V1__RobotInfo *info = l->items[i];
+		struct subject *s =
+		    subjects_find(recorder_subjects(rec), info->robot, "");
+		if (s != NULL) {
+			info->last_seen_ms = s->last_seen_ms;
+			info->accounts = s->n_accounts;
+		}
+	}
+}
+
+HANDLER(read, robot_list, Hbmon__V1__RobotListRequest,
+        Hbmon__V1__RobotListReply_Closure)
+static int
+run_robot_list(struct call *c)
+{
+	Hbmon__V1__RobotListReply *r = alloc(c, sizeof(*r));
+	struct robot_list l = { c, NULL, 0, 0 };
+	struct store *st;
+	int rv;
+
+	if (r == NULL || (st = reader_of(c)) == NULL) {
+		return HBMON_OK;
+	}
+	rv = store_robots_each(st, add_robot, &l);
+	if (rv != HBMON_OK && rv != HBMON_ENOMEM) {
+		return rv;
+	}
+	if ((rv = recorder_read(c->adm->rec, robot_list_memory, &l)) !=
+	    HBMON_OK) {
+		return rv;
+	}
+	hbmon__v1__robot_list_reply__init(r);
+	r->robots = l.items;
+	r->n_robots = l.n;
+	c->output = &r->base;
+	return HBMON_OK;
+}
+
+static int
+count_subject(struct subject *s, void *arg)
+{
+	uint32_t *counts = arg;
+
+	counts[subject_is_robot(s) ? 0 : 1]++;
+	return 0;
+}
+
+static void
+server_info_memory(void *arg, struct recorder *rec)
+{
+	struct call *c = arg;
+	Hbmon__V1__ServerInfoReply *r =
+	    (Hbmon__V1__ServerInfoReply *) c->output;
+	uint32_t counts[2] = { 0, 0 };
+	int64_t now, wall;
+
+	recorder_clock(rec, &now, &wall);
+	subjects_each(recorder_subjects(rec), count_subject, counts);
+	r->uptime_ms = wall - c->adm->opts.started_ms;
+	r->robots = counts[0];
+	r->accounts = counts[1];
+	r->last_alert_seq = engine_given_seq(recorder_engine(rec));
+}
+
+HANDLER(read, server_info, Hbmon__V1__ServerInfoRequest,
+        Hbmon__V1__ServerInfoReply_Closure)
+static int
+run_server_info(struct call *c)
+{
+	Hbmon__V1__ServerInfoReply *r = alloc(c, sizeof(*r));
+	int64_t heartbeats = 0, alerts = 0;
+	int rv;
+
+	if (r == NULL) {
+		return HBMON_OK;
+	}
+	hbmon__v1__server_info_reply__init(r);
+	r->version = (char *) c->adm->opts.version;
+	r->started_ms = c->adm->opts.started_ms;
+	c->output = &r->base;
+	if ((rv = from_memory(c, server_info_memory)) != HBMON_OK) {
+		return rv;
+	}
+	/* What only the database knows; without it the rest still answers
+	 * (hbctl status and check must work on a sick disk). */
+	if (c->reader != NULL) {
+		store_heartbeats_total(c->reader, &heartbeats);
+		store_count(c->reader, "alerts", &alerts);
+		r->database_bytes = store_size(c->reader);
+	}
+	r->heartbeats = (uint64_t) heartbeats;
+	r->alerts = (uint64_t) alerts;
+	return HBMON_OK;
+}
+
+/* ---- writes: on the recorder thread, applied once committed ---- */
 
 struct ack_ctx {
 	struct call *c;
@@ -710,7 +1146,7 @@ ack_key(void *arg, const struct store_alert *row)
 	return 0;
 }
 
-HANDLER(ack, Hbmon__V1__AckRequest, Hbmon__V1__AckReply_Closure)
+HANDLER(write, ack, Hbmon__V1__AckRequest, Hbmon__V1__AckReply_Closure)
 static int
 run_ack(struct call *c)
 {
@@ -748,7 +1184,7 @@ run_ack(struct call *c)
 	return HBMON_OK;
 }
 
-HANDLER(pause, Hbmon__V1__PauseRequest, Hbmon__V1__PauseReply_Closure)
+HANDLER(write, pause, Hbmon__V1__PauseRequest, Hbmon__V1__PauseReply_Closure)
 static int
 run_pause(struct call *c)
 {
@@ -782,7 +1218,7 @@ run_pause(struct call *c)
 	return HBMON_OK;
 }
 
-HANDLER(resume, Hbmon__V1__ResumeRequest, Hbmon__V1__ResumeReply_Closure)
+HANDLER(write, resume, Hbmon__V1__ResumeRequest, Hbmon__V1__ResumeReply_Closure)
 static int
 run_resume(struct call *c)
 {
@@ -809,7 +1245,7 @@ run_resume(struct call *c)
 	return HBMON_OK;
 }
 
-/* ---- the robot registry ---- */
+/* ---- the robot registry: written first, then changed in memory ---- */
 
 static int
 robot_secret_reply(struct call *c, const char *robot, const char *secret)
@@ -826,14 +1262,32 @@ robot_secret_reply(struct call *c, const char *robot, const char *secret)
 	return HBMON_OK;
 }
 
-HANDLER(robot_add, Hbmon__V1__RobotAddRequest, Hbmon__V1__RobotAddReply_Closure)
+/* After the commit: the new secret works (and resets the seq floor). */
+static void
+apply_secret(struct call *c)
+{
+	const char *robot =
+	    c->input->descriptor == &hbmon__v1__robot_add_request__descriptor
+	        ? ((const Hbmon__V1__RobotAddRequest *) c->input)->robot
+	        : ((const Hbmon__V1__RobotRotateRequest *) c->input)->robot;
+
+	if (registry_set_secret(c->adm->reg, robot, c->secret) != HBMON_OK) {
+		fail(c, RPC_RESOURCE_EXHAUSTED,
+		     "out of memory; the secret is stored: `hbctl robot "
+		     "rotate %s` again",
+		     robot);
+	}
+	explicit_bzero(c->secret, sizeof(c->secret));
+}
+
+HANDLER(write, robot_add, Hbmon__V1__RobotAddRequest,
+        Hbmon__V1__RobotAddReply_Closure)
 static int
 run_robot_add(struct call *c)
 {
 	const Hbmon__V1__RobotAddRequest *in =
 	    (const Hbmon__V1__RobotAddRequest *) c->input;
 	struct robot *known = registry_find(c->adm->reg, in->robot);
-	char secret[SIGN_SECRET_MAX];
 	char why[128];
 	int64_t now, wall;
 	int rv;
@@ -847,29 +1301,25 @@ run_robot_add(struct call *c)
 		            "rotate %s` gives it a new secret",
 		            in->robot, in->robot);
 	}
-	if (sign_new_secret(secret, sizeof(secret)) != HBMON_OK) {
+	if (sign_new_secret(c->secret, sizeof(c->secret)) != HBMON_OK) {
 		return fail(c, RPC_INTERNAL, "no randomness for a secret");
 	}
 	recorder_clock(c->adm->rec, &now, &wall);
-	rv = store_robot_add(recorder_store(c->adm->rec), in->robot, secret,
+	rv = store_robot_add(recorder_store(c->adm->rec), in->robot, c->secret,
 	                     wall);
 	if (rv == HBMON_EEXIST) {
 		/* Removed earlier: the row went, a stale one means a race. */
 		rv = store_robot_secret(recorder_store(c->adm->rec), in->robot,
-		                        secret);
+		                        c->secret);
 	}
 	if (rv != HBMON_OK) {
 		return HBMON_EIO;
 	}
-	if (registry_set_secret(c->adm->reg, in->robot, secret) != HBMON_OK) {
-		return fail(c, RPC_RESOURCE_EXHAUSTED, "out of memory");
-	}
-	rv = robot_secret_reply(c, in->robot, secret);
-	explicit_bzero(secret, sizeof(secret));
-	return rv;
+	c->apply = apply_secret;
+	return robot_secret_reply(c, in->robot, c->secret);
 }
 
-HANDLER(robot_rotate, Hbmon__V1__RobotRotateRequest,
+HANDLER(write, robot_rotate, Hbmon__V1__RobotRotateRequest,
         Hbmon__V1__RobotAddReply_Closure)
 static int
 run_robot_rotate(struct call *c)
@@ -877,9 +1327,7 @@ run_robot_rotate(struct call *c)
 	const Hbmon__V1__RobotRotateRequest *in =
 	    (const Hbmon__V1__RobotRotateRequest *) c->input;
 	struct robot *known = registry_find(c->adm->reg, in->robot);
-	char secret[SIGN_SECRET_MAX];
 	char q[QUOTE_NAME_SIZE];
-	int rv;
 
 	if (known == NULL || known->removed) {
 		return fail(c, RPC_NOT_FOUND,
@@ -887,20 +1335,40 @@ run_robot_rotate(struct call *c)
 		            "list` shows the robots",
 		            quote_str(q, sizeof(q), in->robot));
 	}
-	if (sign_new_secret(secret, sizeof(secret)) != HBMON_OK) {
+	if (sign_new_secret(c->secret, sizeof(c->secret)) != HBMON_OK) {
 		return fail(c, RPC_INTERNAL, "no randomness for a secret");
 	}
 	if (store_robot_secret(recorder_store(c->adm->rec), in->robot,
-	                       secret) != HBMON_OK) {
+	                       c->secret) != HBMON_OK) {
 		return HBMON_EIO;
 	}
-	registry_set_secret(c->adm->reg, in->robot, secret);
-	rv = robot_secret_reply(c, in->robot, secret);
-	explicit_bzero(secret, sizeof(secret));
-	return rv;
+	c->apply = apply_secret;
+	return robot_secret_reply(c, in->robot, c->secret);
 }
 
-HANDLER(robot_remove, Hbmon__V1__RobotRemoveRequest,
+/* After the commit: it stops being watched (no deadlines, no alerts). */
+static void
+apply_remove(struct call *c)
+{
+	const Hbmon__V1__RobotRemoveRequest *in =
+	    (const Hbmon__V1__RobotRemoveRequest *) c->input;
+	struct engine *e = recorder_engine(c->adm->rec);
+	struct subject *robot =
+	    subjects_find(recorder_subjects(c->adm->rec), in->robot, "");
+
+	if (robot != NULL) {
+		while (robot->accounts != NULL) {
+			struct subject *a = robot->accounts;
+			engine_forget_subject(e, a);
+			recorder_remove_subject(c->adm->rec, a);
+		}
+		engine_forget_subject(e, robot);
+		recorder_remove_subject(c->adm->rec, robot);
+	}
+	registry_remove(c->adm->reg, in->robot);
+}
+
+HANDLER(write, robot_remove, Hbmon__V1__RobotRemoveRequest,
         Hbmon__V1__RobotRemoveReply_Closure)
 static int
 run_robot_remove(struct call *c)
@@ -908,7 +1376,6 @@ run_robot_remove(struct call *c)
 	const Hbmon__V1__RobotRemoveRequest *in =
 	    (const Hbmon__V1__RobotRemoveRequest *) c->input;
 	struct subjects *set = recorder_subjects(c->adm->rec);
-	struct engine *e = recorder_engine(c->adm->rec);
 	struct robot *known = registry_find(c->adm->reg, in->robot);
 	struct subject *robot = subjects_find(set, in->robot, "");
 	Hbmon__V1__RobotRemoveReply *r;
@@ -928,23 +1395,38 @@ run_robot_remove(struct call *c)
 	if (rv != HBMON_OK && rv != HBMON_ENOENT) {
 		return rv;
 	}
-	/* It stops being watched: no deadlines, no open alerts. */
-	if (robot != NULL) {
-		while (robot->accounts != NULL) {
-			struct subject *a = robot->accounts;
-			engine_forget_subject(e, a);
-			recorder_remove_subject(c->adm->rec, a);
-		}
-		engine_forget_subject(e, robot);
-		recorder_remove_subject(c->adm->rec, robot);
-	}
-	registry_remove(c->adm->reg, in->robot);
+	c->apply = apply_remove;
 	hbmon__v1__robot_remove_reply__init(r);
 	c->output = &r->base;
 	return HBMON_OK;
 }
 
-HANDLER(robot_set, Hbmon__V1__RobotSetRequest, Hbmon__V1__RobotInfo_Closure)
+/* After the commit: the robot's deadlines follow its new interval. */
+static void
+apply_interval(struct call *c)
+{
+	const Hbmon__V1__RobotSetRequest *in =
+	    (const Hbmon__V1__RobotSetRequest *) c->input;
+	struct subject *robot =
+	    subjects_find(recorder_subjects(c->adm->rec), in->robot, "");
+	int64_t interval =
+	    c->interval_ms > 0 ? c->interval_ms : c->adm->opts.interval_max_ms;
+	int64_t now, wall;
+
+	registry_set_interval(c->adm->reg, in->robot, c->interval_ms);
+	recorder_clock(c->adm->rec, &now, &wall);
+	if (robot != NULL) {
+		struct engine *e = recorder_engine(c->adm->rec);
+		engine_set_interval(e, robot, (uint32_t) interval, now);
+		for (struct subject *a = robot->accounts; a != NULL;
+		     a = a->next_account) {
+			engine_set_interval(e, a, (uint32_t) interval, now);
+		}
+	}
+}
+
+HANDLER(write, robot_set, Hbmon__V1__RobotSetRequest,
+        Hbmon__V1__RobotInfo_Closure)
 static int
 run_robot_set(struct call *c)
 {
@@ -955,7 +1437,6 @@ run_robot_set(struct call *c)
 	    subjects_find(recorder_subjects(c->adm->rec), in->robot, "");
 	Hbmon__V1__RobotInfo *info;
 	char q[QUOTE_NAME_SIZE];
-	int64_t interval, now, wall;
 
 	if (known == NULL || known->removed) {
 		return fail(c, RPC_NOT_FOUND,
@@ -971,139 +1452,24 @@ run_robot_set(struct call *c)
 	if ((info = alloc(c, sizeof(*info))) == NULL) {
 		return HBMON_OK;
 	}
-	if (in->interval_max_ms != 0) {
-		int64_t own = in->interval_max_ms > 0 ? in->interval_max_ms : 0;
-		if (store_robot_interval(recorder_store(c->adm->rec), in->robot,
-		                         own) == HBMON_EIO) {
-			return HBMON_EIO;
-		}
-		registry_set_interval(c->adm->reg, in->robot, own);
-		interval = own > 0 ? own : c->adm->opts.interval_max_ms;
-		recorder_clock(c->adm->rec, &now, &wall);
-		/* Deadlines follow at once, for the robot and its accounts. */
-		if (robot != NULL) {
-			struct engine *e = recorder_engine(c->adm->rec);
-			engine_set_interval(e, robot, (uint32_t) interval, now);
-			for (struct subject *a = robot->accounts; a != NULL;
-			     a = a->next_account) {
-				engine_set_interval(e, a, (uint32_t) interval,
-				                    now);
-			}
-		}
-	}
 	hbmon__v1__robot_info__init(info);
 	info->robot = dup(c, in->robot);
 	info->interval_max_ms = known->interval_max_ms;
+	if (in->interval_max_ms != 0) {
+		c->interval_ms =
+		    in->interval_max_ms > 0 ? in->interval_max_ms : 0;
+		if (store_robot_interval(recorder_store(c->adm->rec), in->robot,
+		                         c->interval_ms) == HBMON_EIO) {
+			return HBMON_EIO;
+		}
+		c->apply = apply_interval;
+		info->interval_max_ms = c->interval_ms;
+	}
 	if (robot != NULL) {
 		info->last_seen_ms = robot->last_seen_ms;
 		info->accounts = robot->n_accounts;
 	}
 	c->output = &info->base;
-	return HBMON_OK;
-}
-
-struct robot_list {
-	struct call *c;
-	Hbmon__V1__RobotInfo **items;
-	size_t n, cap;
-};
-
-static int
-add_robot(void *arg, const struct store_robot *row)
-{
-	struct robot_list *l = arg;
-	struct subject *s =
-	    subjects_find(recorder_subjects(l->c->adm->rec), row->robot, "");
-	Hbmon__V1__RobotInfo *info;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap == 0 ? 64 : 2 * l->cap;
-		Hbmon__V1__RobotInfo **items =
-		    alloc(l->c, cap * sizeof(*items));
-		if (items == NULL) {
-			return HBMON_ENOMEM;
-		}
-		if (l->n > 0) {
-			memcpy(items, l->items, l->n * sizeof(*items));
-		}
-		l->items = items;
-		l->cap = cap;
-	}
-	if ((info = alloc(l->c, sizeof(*info))) == NULL) {
-		return HBMON_ENOMEM;
-	}
-	hbmon__v1__robot_info__init(info);
-	info->robot = dup(l->c, row->robot);
-	info->created_ms = row->created_ms;
-	info->last_seq = row->last_seq;
-	info->interval_max_ms = row->interval_max_ms;
-	if (s != NULL) {
-		info->last_seen_ms = s->last_seen_ms;
-		info->accounts = s->n_accounts;
-	}
-	l->items[l->n++] = info;
-	return 0;
-}
-
-HANDLER(robot_list, Hbmon__V1__RobotListRequest,
-        Hbmon__V1__RobotListReply_Closure)
-static int
-run_robot_list(struct call *c)
-{
-	Hbmon__V1__RobotListReply *r = alloc(c, sizeof(*r));
-	struct robot_list l = { c, NULL, 0, 0 };
-	int rv;
-
-	if (r == NULL) {
-		return HBMON_OK;
-	}
-	rv = store_robots_each(recorder_store(c->adm->rec), add_robot, &l);
-	if (rv != HBMON_OK && rv != HBMON_ENOMEM) {
-		return rv;
-	}
-	hbmon__v1__robot_list_reply__init(r);
-	r->robots = l.items;
-	r->n_robots = l.n;
-	c->output = &r->base;
-	return HBMON_OK;
-}
-
-static int
-count_subject(struct subject *s, void *arg)
-{
-	uint32_t *counts = arg;
-
-	counts[subject_is_robot(s) ? 0 : 1]++;
-	return 0;
-}
-
-HANDLER(server_info, Hbmon__V1__ServerInfoRequest,
-        Hbmon__V1__ServerInfoReply_Closure)
-static int
-run_server_info(struct call *c)
-{
-	Hbmon__V1__ServerInfoReply *r = alloc(c, sizeof(*r));
-	struct store *st = recorder_store(c->adm->rec);
-	uint32_t counts[2] = { 0, 0 };
-	int64_t now, wall, heartbeats = 0;
-
-	if (r == NULL) {
-		return HBMON_OK;
-	}
-	recorder_clock(c->adm->rec, &now, &wall);
-	subjects_each(recorder_subjects(c->adm->rec), count_subject, counts);
-	store_heartbeats_total(st, &heartbeats);
-	hbmon__v1__server_info_reply__init(r);
-	r->version = (char *) c->adm->opts.version;
-	r->started_ms = c->adm->opts.started_ms;
-	r->uptime_ms = wall - c->adm->opts.started_ms;
-	r->robots = counts[0];
-	r->accounts = counts[1];
-	r->heartbeats = (uint64_t) heartbeats;
-	r->last_alert_seq = engine_committed_seq(recorder_engine(c->adm->rec));
-	r->alerts = r->last_alert_seq;
-	r->database_bytes = store_size(st);
-	c->output = &r->base;
 	return HBMON_OK;
 }
 
@@ -1175,6 +1541,11 @@ admin_start(const struct admin_options *opts, struct recorder *rec,
 	adm->opts = *opts;
 	adm->rec = rec;
 	adm->reg = reg;
+	if ((rv = readpool_start(opts->data_dir, READERS, &adm->readers)) !=
+	    HBMON_OK) {
+		snprintf(why, why_len, "cannot start the admin readers");
+		goto fail;
+	}
 
 	ro.recv_max = opts->recv_max;
 	ro.workers = 8; /* the owner's CLI and a few notifiers */
@@ -1225,6 +1596,10 @@ admin_drain(struct admin *adm, int64_t timeout_ms)
 	if (adm->tcp != NULL) {
 		rpcserver_drain(adm->tcp, timeout_ms);
 	}
+	/* New calls are refused now; the reads still queued are answered
+	 * before the recorder they read from stops. */
+	readpool_stop(adm->readers);
+	adm->readers = NULL;
 }
 
 void
@@ -1233,6 +1608,7 @@ admin_close(struct admin *adm)
 	if (adm == NULL) {
 		return;
 	}
+	readpool_stop(adm->readers);
 	rpcserver_close(adm->ipc);
 	rpcserver_close(adm->tcp);
 	admin_auth_fini(&adm->auth);

@@ -6,8 +6,14 @@
  * listener that requires the admin secret (requests signed as "@admin",
  * admin_auth.h), whose seq floor is kept in the database.
  *
- * Every method runs on the recorder thread as an exec job, so it sees and
- * changes the same state the robots' heartbeats do, in order.
+ * Reads (status, accounts, show, history, alerts, robot list, server
+ * info) run on reader threads with read-only connections of their own
+ * (readpool.h) and take what is in memory through recorder_read: they are
+ * answered while the writer is busy and while the disk is full. Writes
+ * (pause, resume, ack, the robot registry) run on the recorder thread as
+ * exec jobs, in order with the robots' heartbeats; the registry is
+ * changed in memory only once its row is committed. While the database
+ * cannot be written, writes are refused with UNAVAILABLE.
  */
 #ifndef HBMON_SERVER_ADMIN_H
 #define HBMON_SERVER_ADMIN_H
@@ -19,9 +25,10 @@
 #include "server/registry.h"
 
 struct admin_options {
-	const char *ipc_url; /* always served; mode 0600 */
-	const char *tcp_url; /* "" or NULL: none */
-	const char *secret;  /* required with tcp_url */
+	const char *data_dir; /* the database the reads open */
+	const char *ipc_url;  /* always served; mode 0600 */
+	const char *tcp_url;  /* "" or NULL: none */
+	const char *secret;   /* required with tcp_url */
 	size_t recv_max;
 	uint32_t miss_threshold; /* to report late/down as the engine sees */
 	int64_t interval_max_ms; /* the global one, for RobotSet */
@@ -43,7 +50,10 @@ int admin_start(const struct admin_options *opts, struct recorder *rec,
                 struct registry *reg, struct admin **out, char *why,
                 size_t why_len);
 
-/* Answers what is in progress (up to timeout_ms), then refuses new calls. */
+/*
+ * Answers what is in progress (up to timeout_ms), then refuses new calls
+ * and stops the reader threads. Before recorder_stop.
+ */
 void admin_drain(struct admin *adm, int64_t timeout_ms);
 
 /* Closes the sockets and frees everything. NULL is fine. */

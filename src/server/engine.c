@@ -4,6 +4,7 @@
  */
 #include "server/engine.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "common/alert_topic.h"
+#include "common/bytes.h"
 #include "common/duration.h"
 #include "common/hbjson.h"
 #include "common/log.h"
@@ -43,7 +45,10 @@ struct episode {
 	uint64_t id; /* seq of the alert that opened it */
 	int64_t opened_wall;
 	int64_t last_alert_wall;
-	int64_t value; /* CLOCK_SKEW: skew ms; MISMATCH: heard */
+	int64_t value;      /* CLOCK_SKEW: skew ms; MISMATCH: heard;
+	                       STORAGE_FAILING: the store_fault */
+	int64_t free_bytes; /* server conditions: as last seen */
+	int64_t free_min;   /* DISK_SPACE_LOW: disk_free_min */
 	uint32_t repeats;
 	int32_t status;   /* STATUS_CHANGED: the status it is about */
 	uint8_t kind;     /* Hbmon__V1__AlertKind */
@@ -51,11 +56,21 @@ struct episode {
 	bool acked;
 };
 
-/* A committed-to-be alert waiting for engine_flush: topic + body. */
+/* Alert seqs reserved ahead of use (store_seq_reserve), and how close to
+ * the end of the reservation a new one is made. */
+#define SEQ_RESERVE_BLOCK 1000
+#define SEQ_RESERVE_AHEAD 500
+
+/*
+ * An alert waiting for engine_flush, then (when its transaction failed)
+ * for the database: its packed Alert, then the PUB message (topic + the
+ * same bytes).
+ */
 struct pending {
 	struct pending *next;
-	size_t len;
-	uint8_t msg[];
+	uint64_t seq;
+	size_t body_len, msg_len;
+	uint8_t data[]; /* body, then msg */
 };
 
 struct engine {
@@ -65,8 +80,16 @@ struct engine {
 	struct wheel wheel;
 	struct hashtab episodes; /* open episodes by id */
 	uint64_t last_seq;
-	uint64_t committed_seq; /* last_seq at the last flush */
+	uint64_t committed_seq; /* highest seq known in the outbox */
+	uint64_t reserved;      /* seqs up to here are reserved */
+	uint64_t given_seq;     /* the last alert made (0: none this run) */
 	struct pending *pending, **pending_tail;
+	/* Published, but their transaction failed: not in the outbox yet
+	 * (served to AlertsAfter from here), oldest first. */
+	struct pending *unwritten, **unwritten_tail;
+	size_t n_unwritten;
+	/* The server's own open episodes (STORAGE_FAILING, ...). */
+	struct episode *server_episodes;
 	/* The readings of the call in progress, and its first store error
 	 * (wheel callbacks cannot return one). */
 	int64_t now;
@@ -257,6 +280,13 @@ emit(struct engine *e, const struct subject *s, uint64_t episode, int key_kind,
 		return 0;
 	}
 	hbmon__v1__alert__pack(&a, body);
+	if (seq + SEQ_RESERVE_AHEAD > e->reserved) {
+		/* Reserved before it is used, in the same transaction: if
+		 * that fails and the server dies before the backlog is
+		 * written, the next start still continues above it. */
+		e->reserved = seq + SEQ_RESERVE_BLOCK;
+		(void) store_seq_reserve(e->store, e->reserved);
+	}
 	row.seq = seq;
 	row.dedupe_key = key;
 	row.kind = kind;
@@ -275,19 +305,24 @@ emit(struct engine *e, const struct subject *s, uint64_t episode, int key_kind,
 		e->error = HBMON_EIO;
 		return 0;
 	}
-	free(body);
-	if ((p = malloc(sizeof(*p) + msg_len)) == NULL) {
+	if ((p = malloc(sizeof(*p) + body_len + msg_len)) == NULL) {
+		free(body);
 		free(msg);
 		e->error = HBMON_ENOMEM;
 		return 0;
 	}
 	p->next = NULL;
-	p->len = msg_len;
-	memcpy(p->msg, msg, msg_len);
+	p->seq = seq;
+	p->body_len = body_len;
+	p->msg_len = msg_len;
+	memcpy(p->data, body, body_len);
+	memcpy(p->data + body_len, msg, msg_len);
+	free(body);
 	free(msg);
 	*e->pending_tail = p;
 	e->pending_tail = &p->next;
 	e->last_seq = seq;
+	e->given_seq = seq;
 	log_info("alert",
 	         "seq=%" PRIu64 " kind=%s severity=%s state=%s "
 	         "subject=%s summary=%s",
@@ -365,11 +400,11 @@ open_episode(struct engine *e, struct subject *s, int kind, int severity,
 	ep->id = seq;
 	ep->opened_wall = e->wall;
 	ep->last_alert_wall = e->wall;
-	ep->status = s->status;
+	ep->status = s != NULL ? s->status : 0;
 	ep->kind = (uint8_t) kind;
 	ep->severity = (uint8_t) severity;
 	row.id = seq;
-	row.subject_id = s->id;
+	row.subject_id = s != NULL ? s->id : 0; /* 0: the server itself */
 	row.kind = kind;
 	row.severity = severity;
 	row.opened_ms = e->wall;
@@ -380,8 +415,13 @@ open_episode(struct engine *e, struct subject *s, int kind, int severity,
 		free(ep);
 		return NULL;
 	}
-	ep->next = s->episodes;
-	s->episodes = ep;
+	if (s != NULL) {
+		ep->next = s->episodes;
+		s->episodes = ep;
+	} else {
+		ep->next = e->server_episodes;
+		e->server_episodes = ep;
+	}
 	arm_repeat(e, ep, e->now + e->opts.repeat_interval_ms);
 	return ep;
 }
@@ -390,7 +430,7 @@ static void
 drop_episode(struct engine *e, struct episode *ep)
 {
 	struct subject *s = ep->subject;
-	struct episode **p = &s->episodes;
+	struct episode **p = s != NULL ? &s->episodes : &e->server_episodes;
 
 	wheel_cancel(&e->wheel, &ep->timer);
 	while (*p != NULL && *p != ep) {
@@ -930,6 +970,141 @@ covered_by_robot_down(const struct subject *s, const struct episode *ep)
 	return down != NULL && down != ep;
 }
 
+/* ---- the server's own conditions: STORAGE_FAILING, DISK_SPACE_LOW ---- */
+
+static struct episode *
+find_server_episode(const struct engine *e, int kind)
+{
+	for (struct episode *ep = e->server_episodes; ep != NULL;
+	     ep = ep->next) {
+		if (ep->kind == kind) {
+			return ep;
+		}
+	}
+	return NULL;
+}
+
+/* The sentence of a server condition; again: a repeat. */
+static void
+condition_text(const struct engine *e, const struct episode *ep, int kind,
+               int64_t value, int64_t free_bytes, int64_t free_min, char *buf,
+               size_t len)
+{
+	char free_text[24], min_text[24], dur[32];
+
+	bytes_human(free_bytes, free_text, sizeof(free_text));
+	if (ep != NULL) {
+		duration_human(episode_age(e, ep), dur, sizeof(dur));
+	}
+	if (kind == K(STORAGE_FAILING)) {
+		snprintf(buf, len,
+		         "hbmon-server %scannot write its database: %s (%s "
+		         "free); alerts still go out, heartbeats are refused "
+		         "until it can",
+		         ep != NULL ? "still " : "",
+		         store_fault_text((enum store_fault) value), free_text);
+	} else {
+		bytes_human(free_min, min_text, sizeof(min_text));
+		snprintf(buf, len,
+		         "hbmon-server's disk %sholds only %s free, below "
+		         "disk_free_min (%s); old heartbeats are pruned as "
+		         "retention allows",
+		         ep != NULL ? "still " : "", free_text, min_text);
+	}
+	if (ep != NULL) {
+		appendf(buf, len, " (for %s)", dur);
+	}
+}
+
+/* A repeat of a server condition still holding. */
+static void
+fire_server_episode(struct engine *e, struct episode *ep)
+{
+	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+	char summary[512];
+
+	condition_text(e, ep, ep->kind, ep->value, ep->free_bytes, ep->free_min,
+	               summary, sizeof(summary));
+	if (ep->kind == K(STORAGE_FAILING)) {
+		d.reason =
+		    (char *) store_fault_text((enum store_fault) ep->value);
+	}
+	d.free_bytes = ep->free_bytes;
+	d.duration_ms = episode_age(e, ep);
+	ep->repeats++;
+	ep->last_alert_wall = e->wall;
+	if (emit(e, NULL, ep->id, ep->kind, ep->kind, ep->severity, ST(FIRING),
+	         ep->repeats, summary, &d) != 0) {
+		(void) store_episode_update(e->store, ep->id, ep->severity,
+		                            e->wall, ep->repeats);
+	}
+	arm_repeat(e, ep, e->now + e->opts.repeat_interval_ms);
+}
+
+int
+engine_server_condition(struct engine *e, const struct engine_condition *c,
+                        int64_t now, int64_t wall)
+{
+	struct episode *ep = find_server_episode(e, c->kind);
+	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+	char summary[512];
+
+	assert(c->kind == K(STORAGE_FAILING) || c->kind == K(DISK_SPACE_LOW));
+	e->now = now;
+	e->wall = wall;
+	e->error = HBMON_OK;
+	d.free_bytes = c->free_bytes;
+	if (c->holds && ep == NULL) {
+		int64_t value =
+		    c->kind == K(STORAGE_FAILING) ? c->fault : c->free_bytes;
+		condition_text(e, NULL, c->kind, value, c->free_bytes,
+		               c->free_min, summary, sizeof(summary));
+		if (c->kind == K(STORAGE_FAILING)) {
+			d.reason = (char *) store_fault_text(
+			    (enum store_fault) c->fault);
+		}
+		ep = open_episode(e, NULL, c->kind,
+		                  c->kind == K(STORAGE_FAILING) ? SEV(CRITICAL)
+		                                                : SEV(WARNING),
+		                  summary, &d);
+		if (ep != NULL) {
+			ep->value = value;
+			ep->free_bytes = c->free_bytes;
+			ep->free_min = c->free_min;
+		}
+	} else if (!c->holds && ep != NULL) {
+		char dur[32], free_text[24];
+		duration_human(episode_age(e, ep), dur, sizeof(dur));
+		bytes_human(c->free_bytes, free_text, sizeof(free_text));
+		if (c->kind == K(STORAGE_FAILING)) {
+			d.reason = (char *) store_fault_text(
+			    (enum store_fault) ep->value);
+			snprintf(summary, sizeof(summary),
+			         "hbmon-server writes its database again after "
+			         "%s (%s); what it held back is written",
+			         dur, d.reason);
+		} else {
+			snprintf(summary, sizeof(summary),
+			         "hbmon-server's disk has room again: %s free "
+			         "(after %s)",
+			         free_text, dur);
+		}
+		resolve_episode(e, ep, summary, &d);
+	} else if (c->holds && c->kind == K(STORAGE_FAILING)) {
+		ep->value = c->fault; /* what a repeat will say */
+		ep->free_bytes = c->free_bytes;
+	} else if (c->holds) {
+		ep->free_bytes = c->free_bytes;
+	}
+	return e->error;
+}
+
+bool
+engine_server_condition_holds(const struct engine *e, int kind)
+{
+	return find_server_episode(e, kind) != NULL;
+}
+
 /* Sends the repeat of an unacknowledged, still firing episode. */
 static void
 fire_episode(struct engine *e, struct episode *ep)
@@ -941,6 +1116,10 @@ fire_episode(struct engine *e, struct episode *ep)
 	char summary[512], who[160], dur[32];
 
 	if (ep->acked) {
+		return;
+	}
+	if (s == NULL) {
+		fire_server_episode(e, ep);
 		return;
 	}
 	if (engine_paused(s, e->wall)) {
@@ -1127,27 +1306,113 @@ engine_pause(struct engine *e, struct subject *s, int64_t until_wall,
 	return e->error;
 }
 
+static void
+free_list(struct pending *p)
+{
+	while (p != NULL) {
+		struct pending *next = p->next;
+		free(p);
+		p = next;
+	}
+}
+
+/* Publishes p marked not_durable (its transaction failed). */
+static void
+publish_not_durable(const struct pending *p,
+                    void (*publish)(void *arg, const uint8_t *msg, size_t len),
+                    void *arg)
+{
+	Hbmon__V1__Alert *a =
+	    hbmon__v1__alert__unpack(NULL, p->body_len, p->data);
+	uint8_t *msg = NULL;
+	size_t len = 0;
+
+	if (a == NULL) {
+		return;
+	}
+	a->not_durable = true;
+	if (alert_topic_pack(a, &msg, &len) == HBMON_OK) {
+		publish(arg, msg, len);
+	}
+	free(msg);
+	hbmon__v1__alert__free_unpacked(a, NULL);
+}
+
 size_t
 engine_flush(struct engine *e,
              void (*publish)(void *arg, const uint8_t *msg, size_t len),
-             void *arg)
+             void *arg, bool written)
 {
 	size_t n = 0;
 
-	/* Everything pending is committed now: say so before anyone hears of
-	 * it on PUB and asks the outbox for it. */
-	e->committed_seq = e->last_seq;
+	if (written) {
+		/* Everything given out is in the outbox now, what was held
+		 * back included: say so before anyone hears of it on PUB and
+		 * asks the outbox for it. */
+		e->committed_seq = e->last_seq;
+		free_list(e->unwritten);
+		e->unwritten = NULL;
+		e->unwritten_tail = &e->unwritten;
+		e->n_unwritten = 0;
+	}
 	while (e->pending != NULL) {
 		struct pending *p = e->pending;
 		e->pending = p->next;
-		if (publish != NULL) {
-			publish(arg, p->msg, p->len);
+		p->next = NULL;
+		if (publish != NULL && written) {
+			publish(arg, p->data + p->body_len, p->msg_len);
+		} else if (publish != NULL) {
+			/* The owner is told at once, and the alert is kept for
+			 * the database and for AlertsAfter (SPEC §3.5). */
+			publish_not_durable(p, publish, arg);
 		}
-		free(p);
 		n++;
+		if (written || publish == NULL) {
+			free(p);
+		} else {
+			*e->unwritten_tail = p;
+			e->unwritten_tail = &p->next;
+			e->n_unwritten++;
+		}
 	}
 	e->pending_tail = &e->pending;
 	return n;
+}
+
+int
+engine_unwritten(const struct engine *e, uint64_t after, uint32_t limit,
+                 int (*fn)(void *arg, uint64_t seq, const uint8_t *body,
+                           size_t len),
+                 void *arg)
+{
+	uint32_t n = 0;
+
+	for (const struct pending *p = e->unwritten; p != NULL && n < limit;
+	     p = p->next) {
+		int rv;
+		if (p->seq <= after) {
+			continue;
+		}
+		if ((rv = fn(arg, p->seq, p->data, p->body_len)) != 0) {
+			return rv;
+		}
+		n++;
+	}
+	return HBMON_OK;
+}
+
+size_t
+engine_unwritten_count(const struct engine *e)
+{
+	return e->n_unwritten;
+}
+
+int
+engine_release_seqs(struct engine *e)
+{
+	/* A clean stop: nothing was given out past last_seq. */
+	e->reserved = e->last_seq;
+	return store_seq_release(e->store, e->last_seq);
 }
 
 uint64_t
@@ -1160,6 +1425,13 @@ uint64_t
 engine_committed_seq(const struct engine *e)
 {
 	return e->committed_seq;
+}
+
+uint64_t
+engine_given_seq(const struct engine *e)
+{
+	return e->given_seq > e->committed_seq ? e->given_seq
+	                                       : e->committed_seq;
 }
 
 void
@@ -1213,12 +1485,14 @@ load_episode(void *arg, const struct store_episode *row)
 {
 	struct start_ctx *c = arg;
 	struct engine *e = c->e;
+	bool server = row->subject_id == 0;
 	struct subject *s =
-	    subjects_find(e->subjects, row->robot, row->account);
+	    server ? NULL
+	           : subjects_find(e->subjects, row->robot, row->account);
 	struct episode *ep;
 	int64_t since;
 
-	if (s == NULL) {
+	if (s == NULL && !server) {
 		return HBMON_OK; /* its subject is gone (robot removed) */
 	}
 	if ((ep = calloc(1, sizeof(*ep))) == NULL) {
@@ -1230,7 +1504,7 @@ load_episode(void *arg, const struct store_episode *row)
 	ep->opened_wall = row->opened_ms;
 	ep->last_alert_wall = row->last_alert_ms;
 	ep->repeats = row->repeats;
-	ep->status = s->status;
+	ep->status = s != NULL ? s->status : 0;
 	ep->kind = (uint8_t) row->kind;
 	ep->severity = (uint8_t) row->severity;
 	ep->acked = row->acked_ms != 0;
@@ -1239,9 +1513,19 @@ load_episode(void *arg, const struct store_episode *row)
 		free(ep);
 		return HBMON_ENOMEM;
 	}
-	ep->next = s->episodes;
-	s->episodes = ep;
-	if (ep->kind == K(HEARTBEAT_MISSED)) {
+	if (server) {
+		/* A server condition of the last run: it is judged again
+		 * (resolved when it no longer holds). */
+		ep->value =
+		    ep->kind == K(STORAGE_FAILING) ? STORE_FAULT_OTHER : -1;
+		ep->free_bytes = -1;
+		ep->next = e->server_episodes;
+		e->server_episodes = ep;
+	} else {
+		ep->next = s->episodes;
+		s->episodes = ep;
+	}
+	if (s != NULL && ep->kind == K(HEARTBEAT_MISSED)) {
 		/* Still down: no new alert, and recovery still resolves it. */
 		s->liveness = LIVE_DOWN;
 		wheel_cancel(&e->wheel, &s->timer);
@@ -1272,6 +1556,7 @@ engine_start(struct store *store, struct subjects *subjects,
 	e->now = now;
 	e->wall = wall;
 	e->pending_tail = &e->pending;
+	e->unwritten_tail = &e->unwritten;
 	hashtab_init(&e->episodes, episode_match);
 	if ((rv = wheel_init(&e->wheel, opts->tick_ms, WHEEL_SLOTS, now)) !=
 	    HBMON_OK) {
@@ -1282,6 +1567,16 @@ engine_start(struct store *store, struct subjects *subjects,
 		goto fail;
 	}
 	e->committed_seq = e->last_seq;
+	{
+		/* After an unclean stop, seqs up to the reservation may have
+		 * gone out on PUB without reaching the outbox: never again. */
+		struct store_state st;
+		if (store_state_get(store, &st) == HBMON_OK &&
+		    st.alert_seq_reserved > e->last_seq) {
+			e->last_seq = st.alert_seq_reserved;
+		}
+		e->reserved = e->last_seq;
+	}
 	subjects_each(subjects, start_subject, &c);
 	if ((rv = store_episodes_open_each(store, load_episode, &c)) !=
 	    HBMON_OK) {
@@ -1319,7 +1614,7 @@ engine_stop(struct engine *e)
 	if (e == NULL) {
 		return;
 	}
-	engine_flush(e, NULL, NULL);
+	engine_flush(e, NULL, NULL, true);
 	subjects_each(e->subjects, detach_subject, NULL);
 	hashtab_each(&e->episodes, free_episode, NULL);
 	hashtab_fini(&e->episodes);

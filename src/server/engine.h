@@ -3,7 +3,10 @@
  * everything the server notices. Owned by the recorder thread and driven
  * inside its write transactions, so an alert is in the outbox exactly when
  * the state that caused it is committed; engine_flush then publishes what
- * was committed.
+ * was committed. When the transaction fails (a sick disk), decisions go on
+ * from memory all the same: engine_flush publishes the alerts at once,
+ * marked not_durable, and keeps them for AlertsAfter (engine_unwritten)
+ * until the store has written them from its backlog (SPEC §3.5).
  *
  * Time comes in as two readings: `now` on the liveness clock (monotonic,
  * with the server's own stalls taken out, so neither a wall-clock jump nor
@@ -119,19 +122,69 @@ uint32_t engine_misses(const struct engine *e, const struct subject *s,
                        int64_t now);
 
 /*
- * Publishes, in seq order, the alerts of the transaction just committed,
- * calling publish for each message (topic + packed Alert, see
- * common/alert_topic.h). Returns how many.
+ * After the transaction ended: publishes, in seq order, the alerts it
+ * made, calling publish for each message (topic + packed Alert, see
+ * common/alert_topic.h). written: it was committed (and with it everything
+ * held back before); otherwise the alerts go out marked not_durable and
+ * are kept until a later flush with written. Returns how many.
  */
 size_t engine_flush(struct engine *e,
                     void (*publish)(void *arg, const uint8_t *msg, size_t len),
-                    void *arg);
+                    void *arg, bool written);
 
-/* The highest alert seq given out (committed or pending). */
+/*
+ * Calls fn, in seq order, for up to limit alerts with seq > after that went
+ * out but are not in the outbox yet (body: the packed Alert, without
+ * not_durable set). Stops at fn's first non-zero return and returns it.
+ */
+int engine_unwritten(const struct engine *e, uint64_t after, uint32_t limit,
+                     int (*fn)(void *arg, uint64_t seq, const uint8_t *body,
+                               size_t len),
+                     void *arg);
+
+/* How many alerts went out that are not in the outbox yet. */
+size_t engine_unwritten_count(const struct engine *e);
+
+/*
+ * At a clean stop, inside the last transaction: the seqs reserved but not
+ * given out are released, so the next start continues without a gap.
+ */
+int engine_release_seqs(struct engine *e);
+
+/* The highest alert seq given out (committed or pending), or skipped. */
 uint64_t engine_last_seq(const struct engine *e);
 
-/* The highest alert seq known committed (as of the last flush). */
+/* The highest alert seq known to be in the outbox. */
 uint64_t engine_committed_seq(const struct engine *e);
+
+/*
+ * The highest seq of an alert there is: in the outbox, or given out and
+ * not written yet (never a seq skipped at start-up).
+ */
+uint64_t engine_given_seq(const struct engine *e);
+
+/* One of the server's own conditions, as the recorder sees it now. */
+struct engine_condition {
+	int kind;   /* STORAGE_FAILING (critical), DISK_SPACE_LOW */
+	bool holds; /* the writes fail / the space is below free_min */
+	int fault;  /* STORAGE_FAILING: why (enum store_fault) */
+	int64_t
+	    free_bytes;   /* free in the data dir's file system; -1: unknown */
+	int64_t free_min; /* DISK_SPACE_LOW: disk_free_min */
+};
+
+/*
+ * Opens the condition's episode with a firing alert when it starts to
+ * hold, and resolves it when it stops; nothing else changes while it
+ * holds (its repeats every repeat_interval say the latest fault). Call in
+ * a transaction like the other entry points. Returns HBMON_OK or
+ * HBMON_ENOMEM.
+ */
+int engine_server_condition(struct engine *e, const struct engine_condition *c,
+                            int64_t now, int64_t wall);
+
+/* Whether the server condition kind has an open episode. */
+bool engine_server_condition_holds(const struct engine *e, int kind);
 
 /*
  * Gives s a new interval_max: its deadline moves to match (its misses are

@@ -123,14 +123,30 @@ subject_name(struct arena *a, const char *robot, const char *account)
 	return p;
 }
 
-/* Why a job's heartbeats were not recorded (job->status is not OK). */
-static const char *
-unavailable_message(const struct recorder_job *job)
+/*
+ * Why a job's heartbeats were not recorded (job->status is not OK), in the
+ * call's arena.
+ */
+static char *
+unavailable_message(struct arena *a, const struct recorder_job *job)
 {
-	return job->status == HBMON_ECLOSED
-	           ? "hbmon-server is shutting down; send it again in a moment"
-	           : "not recorded: the server could not write its database; "
-	             "send the same request again";
+	static const char closed[] =
+	    "hbmon-server is shutting down; send it again in a moment";
+	static const char fmt[] = "not recorded: the server cannot write its "
+	                          "database (%s); send the same request again";
+	const char *why = job->why != NULL ? job->why : "database error";
+	size_t len = sizeof(fmt) + strlen(why);
+	char *msg;
+
+	if (job->status == HBMON_ECLOSED) {
+		return (char *) closed;
+	}
+	if ((msg = arena_alloc(a, len)) == NULL) {
+		return (char *) "not recorded: the server cannot write its "
+		                "database; send the same request again";
+	}
+	snprintf(msg, len, fmt, why);
+	return msg;
 }
 
 /* Fills a ReportResult for one item of a finished job. */
@@ -153,7 +169,7 @@ item_result(struct arena *a, const struct recorder_job *job,
 		res->transition_not_allowed = item->not_allowed;
 	}
 	if (res->code == RPC_UNAVAILABLE) {
-		res->message = (char *) unavailable_message(job);
+		res->message = unavailable_message(a, job);
 	} else if (item->note != NULL) {
 		res->message = item->note;
 	}
@@ -195,7 +211,7 @@ batch_done(struct recorder_job *job)
 		 * reply is not kept as final and the same request is recorded
 		 * when it comes again (docs/protocol.md). */
 		rpc_call_fail(w->call, RPC_UNAVAILABLE, "%s",
-		              unavailable_message(job));
+		              unavailable_message(a, job));
 		w->done(NULL, w->call);
 		return;
 	}

@@ -415,6 +415,7 @@ main(int argc, char **argv)
 		goto fail;
 	}
 
+	aopts.data_dir = set.data_dir;
 	aopts.ipc_url = set.admin;
 	aopts.tcp_url = set.admin_tcp;
 	aopts.recv_max = (size_t) set.recv_max;

@@ -1,7 +1,10 @@
 /* The writer thread: state rules, alerts, group commit, retention. */
 #include "server/recorder.h"
 
+#include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +44,26 @@
 /* How long the writer waits for readers at the ceiling before trying
  * again after its next commit. */
 #define CEILING_WAIT_MS 100
+
+/* While the database cannot be written: how long the writer waits for
+ * its lock before it counts as locked (short: ticks must go on), how
+ * long it then holds writes before trying again (doubling up to a
+ * second), how long it must stay locked before STORAGE_FAILING (a lock
+ * that brief is not worth waking anyone), and how often it says so in
+ * the log. */
+#define WRITER_BUSY_MS        25
+#define RETRY_FIRST_MS        100
+#define RETRY_MAX_MS          1000
+#define LOCKED_ALERT_AFTER_MS 2000
+/* STORAGE_FAILING resolves once writes have worked this long without a
+ * failure: a disk that is nearly full takes some writes and refuses the
+ * next, which must not make the alert flap. */
+#define RESOLVE_AFTER_MS  3000
+#define FAIL_LOG_EVERY_MS 10000
+/* With the WAL at twice wal_max and a reader keeping the checkpoint from
+ * completing, writes wait (STORAGE_FAILING): the disk never fills. How
+ * often the writer tries the checkpoint again meanwhile. */
+#define PINNED_RETRY_MS 250
 
 /* How often the server notes that it is alive, for SERVER_RESTARTED. */
 #define ALIVE_EVERY_MS 1000
@@ -89,7 +112,24 @@ struct recorder {
 	size_t flush_end;     /* the flush ends here */
 	int64_t flush_target; /* the newest request it covers */
 	int64_t index_pos;    /* requests up to here are in the index */
+	bool flush_complete;  /* done in this transaction: flush_commit */
 	int64_t next_prune_ms;
+	/* The database's health (SPEC §3.5). While it cannot be written,
+	 * decisions and alerts go on from memory; what must be written
+	 * waits in the store's backlog. */
+	bool db_failing;       /* the last transaction failed */
+	bool wal_pinned;       /* the WAL is past its hard ceiling */
+	bool last_written;     /* the last transaction committed */
+	int fault;             /* enum store_fault, while failing */
+	int64_t failing_since; /* monotonic ms; 0: healthy */
+	int64_t ok_since;     /* monotonic ms of the first commit since the last
+	                         failure; 0: failing */
+	int64_t next_attempt; /* monotonic ms: writes held until then */
+	int64_t retry_ms;     /* the current back-off */
+	int64_t next_pinned_try;     /* monotonic ms */
+	uint64_t failed_txns;        /* since the failure began */
+	int64_t next_fail_log;       /* monotonic ms */
+	atomic_bool storage_failing; /* for other threads */
 };
 
 static int64_t
@@ -259,6 +299,7 @@ take_account(struct subject *s, const Hbmon__V1__AccountHeartbeat *hb,
 }
 
 static int flush_robot(struct robot *r, void *arg);
+static int flushed_robot(struct robot *r, void *arg);
 
 /* Writes s's latest state, inside the open transaction. */
 static int
@@ -363,6 +404,38 @@ flush_step(struct recorder *rec, bool all, bool *done)
 	if ((rv = store_state_set(rec->store, &rec->state)) != HBMON_OK) {
 		return rv;
 	}
+	/* Complete once committed (flush_commit). */
+	rec->flush_complete = true;
+	*done = true;
+	return HBMON_OK;
+}
+
+/* Where a flush was before a transaction, to undo it if that fails. */
+struct flush_mark {
+	bool flushing;
+	size_t flush_pos, flush_end;
+	int64_t flush_target, index_pos;
+	struct store_state state;
+};
+
+static void
+flush_mark(const struct recorder *rec, struct flush_mark *m)
+{
+	m->flushing = rec->flushing;
+	m->flush_pos = rec->flush_pos;
+	m->flush_end = rec->flush_end;
+	m->flush_target = rec->flush_target;
+	m->index_pos = rec->index_pos;
+	m->state = rec->state;
+}
+
+/* The transaction committed: a completed flush is done. */
+static void
+flush_commit(struct recorder *rec)
+{
+	if (!rec->flush_complete) {
+		return;
+	}
 	/* What was marked during the flush waits for the next one. */
 	rec->n_dirty -= rec->flush_end;
 	if (rec->n_dirty > 0) {
@@ -370,8 +443,35 @@ flush_step(struct recorder *rec, bool all, bool *done)
 		        rec->n_dirty * sizeof(*rec->dirty));
 	}
 	rec->flushing = false;
-	*done = true;
-	return HBMON_OK;
+	rec->flush_complete = false;
+	if (rec->opts.registry != NULL) {
+		registry_each(rec->opts.registry, flushed_robot, NULL);
+	}
+}
+
+/*
+ * The transaction failed: the flush is back where m says, and what it
+ * wrote in this one is dirty again (memory is kept; only the rows are
+ * not written).
+ */
+static void
+flush_abort(struct recorder *rec, const struct flush_mark *m)
+{
+	size_t from = m->flushing ? m->flush_pos : 0;
+
+	for (size_t i = from; i < rec->flush_pos && i < rec->n_dirty; i++) {
+		if (rec->dirty[i] != NULL) {
+			rec->dirty[i]->dirty = true;
+		}
+	}
+	rec->flushing = m->flushing;
+	rec->flush_pos = m->flush_pos;
+	rec->flush_end = m->flush_end;
+	rec->flush_target = m->flush_target;
+	rec->index_pos = m->index_pos;
+	rec->state.flushed_id = m->state.flushed_id;
+	rec->state.last_alive_ms = m->state.last_alive_ms;
+	rec->flush_complete = false;
 }
 
 static int
@@ -394,12 +494,17 @@ flushed_robot(struct robot *r, void *arg)
 	return 0;
 }
 
-/* After a rollback, what was committed is what was written. */
+/* After a failed transaction, what counts is what is durable. */
 static int
-forget_unflushed(struct robot *r, void *arg)
+forget_uncommitted(struct robot *r, void *arg)
 {
 	(void) arg;
-	r->committed_seq = r->flushed_seq;
+	pthread_mutex_lock(&r->lock);
+	if (r->committed_seq > r->recorded_seq) {
+		r->committed_seq = r->recorded_seq;
+		memcpy(r->committed_sig, r->recorded_sig, 32);
+	}
+	pthread_mutex_unlock(&r->lock);
 	return 0;
 }
 
@@ -708,10 +813,10 @@ apply_job(struct recorder *rec, struct recorder_job *job)
 	int rv;
 
 	if (job->exec != NULL) {
+		/* A refusal is the job's own answer; a store failure is the
+		 * transaction's (store_commit reports it). */
 		job->status = job->exec(rec, job);
-		/* Only a store failure spoils the batch; a refusal is the
-		 * job's own answer. */
-		return job->status == HBMON_EIO ? HBMON_EIO : HBMON_OK;
+		return HBMON_OK;
 	}
 	for (size_t i = 0; i < job->n_items; i++) {
 		struct recorder_item *item = &job->items[i];
@@ -782,43 +887,189 @@ apply_job(struct recorder *rec, struct recorder_job *job)
 	return HBMON_OK;
 }
 
+/* ---- the database's health ---- */
+
+/* Free bytes in the data dir's file system, or -1. */
+static int64_t
+free_bytes(struct recorder *rec)
+{
+	return store_free_bytes(rec->store);
+}
+
+/* Before a transaction: whether to try the database at all. */
+static void
+choose_attempt(struct recorder *rec, int64_t mono)
+{
+	bool hold = rec->db_failing && mono < rec->next_attempt;
+
+	if (rec->wal_pinned) {
+		hold = true;
+	}
+	store_hold_writes(rec->store, hold);
+}
+
+static enum store_fault
+current_fault(const struct recorder *rec)
+{
+	return rec->wal_pinned ? STORE_FAULT_WAL
+	                       : (enum store_fault) rec->fault;
+}
+
+/*
+ * Inside the transaction, before its commit: STORAGE_FAILING fires while
+ * writes fail (a lock only once it has lasted LOCKED_ALERT_AFTER_MS) and
+ * is resolved in the first transaction after one committed. Both are
+ * alerts like any other: journaled, published at once.
+ */
+static void
+watch_storage(struct recorder *rec, int64_t mono)
+{
+	struct engine_condition c = { 0 };
+	bool holds = engine_server_condition_holds(
+	    rec->engine, HBMON__V1__ALERT_KIND__ALERT_KIND_STORAGE_FAILING);
+
+	c.kind = HBMON__V1__ALERT_KIND__ALERT_KIND_STORAGE_FAILING;
+	if (store_txn_failed(rec->store)) {
+		enum store_fault f =
+		    rec->wal_pinned ? STORE_FAULT_WAL : store_fault(rec->store);
+		if (rec->failing_since == 0) {
+			rec->failing_since = mono;
+		}
+		if (holds ||
+		    (f == STORE_FAULT_LOCKED &&
+		     mono - rec->failing_since < LOCKED_ALERT_AFTER_MS)) {
+			return;
+		}
+		c.holds = true;
+		c.fault = f;
+	} else if (holds && rec->last_written && rec->ok_since != 0 &&
+	           mono - rec->ok_since >= RESOLVE_AFTER_MS) {
+		c.holds = false;
+	} else {
+		return;
+	}
+	c.free_bytes = free_bytes(rec);
+	(void) engine_server_condition(rec->engine, &c, rec->now, rec->wall);
+}
+
+/* After a failed transaction: back off, say so (not too often). */
+static void
+storage_failed(struct recorder *rec, int64_t mono)
+{
+	size_t ops = 0, bytes = 0;
+	uint64_t dropped = 0;
+
+	if (!rec->db_failing) {
+		rec->db_failing = true;
+		rec->retry_ms = RETRY_FIRST_MS;
+		rec->failed_txns = 0;
+		rec->next_fail_log = mono;
+		if (rec->failing_since == 0) {
+			rec->failing_since = mono;
+		}
+	} else if (mono >= rec->next_attempt) {
+		/* A real attempt failed again: wait longer. */
+		rec->retry_ms = rec->retry_ms * 2 > RETRY_MAX_MS
+		                    ? RETRY_MAX_MS
+		                    : rec->retry_ms * 2;
+	}
+	if (mono >= rec->next_attempt) {
+		rec->next_attempt = mono + rec->retry_ms;
+	}
+	rec->fault = store_fault(rec->store);
+	rec->last_written = false;
+	rec->ok_since = 0;
+	rec->failed_txns++;
+	atomic_store(&rec->storage_failing, true);
+	if (mono >= rec->next_fail_log) {
+		store_backlog(rec->store, &ops, &bytes, &dropped);
+		log_error("the database cannot be written; heartbeats are "
+		          "refused (UNAVAILABLE) and alerts go out from memory "
+		          "until it can",
+		          "reason=%s error=%s failed_transactions=%llu "
+		          "backlog_writes=%zu backlog_bytes=%zu dropped=%llu "
+		          "unwritten_alerts=%zu",
+		          store_fault_text(current_fault(rec)),
+		          store_errmsg(rec->store),
+		          (unsigned long long) rec->failed_txns, ops, bytes,
+		          (unsigned long long) dropped,
+		          engine_unwritten_count(rec->engine));
+		rec->next_fail_log = mono + FAIL_LOG_EVERY_MS;
+	}
+}
+
+/* After a committed transaction. */
+static void
+storage_ok(struct recorder *rec, int64_t mono)
+{
+	if (rec->db_failing) {
+		log_info("the database is written again; what was held back "
+		         "is in it",
+		         "after_ms=%lld failed_transactions=%llu",
+		         (long long) (mono - rec->failing_since),
+		         (unsigned long long) rec->failed_txns);
+	}
+	if (rec->ok_since == 0) {
+		rec->ok_since = mono;
+	}
+	rec->db_failing = false;
+	rec->failing_since = 0;
+	rec->next_attempt = 0;
+	rec->retry_ms = 0;
+	rec->last_written = true;
+	rec->fault = STORE_FAULT_NONE;
+	/* Admin writes wait for the alert to resolve: while it holds, the
+	 * database may take one write and refuse the next. */
+	atomic_store(&rec->storage_failing,
+	             engine_server_condition_holds(
+	                 rec->engine,
+	                 HBMON__V1__ALERT_KIND__ALERT_KIND_STORAGE_FAILING));
+}
+
 /* ---- one iteration: a batch of jobs and a tick, one transaction ---- */
 
+/*
+ * The jobs, the tick and a slice of the latest state, in one transaction.
+ * Whether or not it commits, memory has moved on: a heartbeat heard is
+ * heard, a deadline passed has fired. If it does not commit, the jobs are
+ * answered UNAVAILABLE (their requests are not recorded; robots send them
+ * again), the store keeps what memory decided for the next transaction,
+ * and the alerts go out at once all the same.
+ */
 static void
 iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
         bool more_waiting)
 {
+	int64_t last_request_id = rec->last_request_id;
 	struct recorder_job *job, *next;
 	int64_t started = clock_mono_ms();
-	bool flushed = false;
+	struct flush_mark mark;
+	bool flushed = false, written;
+	int64_t mono;
 	int rv;
 
 	read_clocks(rec);
-	if (rec->engine == NULL) {
-		/* The state is being rebuilt after a failure; try again. */
-		rv = load_state(rec);
-		if (rv != HBMON_OK) {
-			log_error("cannot load state from the database",
-			          "error=%s", store_errmsg(rec->store));
+	mono = clock_mono_ms();
+	choose_attempt(rec, mono);
+	(void) store_begin(rec->store);
+	for (job = jobs; job != NULL; job = job->next) {
+		if ((rv = apply_job(rec, job)) != HBMON_OK) {
+			job->status = rv;
 		}
-	} else {
-		rv = HBMON_OK;
 	}
-	if (rv == HBMON_OK) {
-		rv = store_begin(rec->store);
+	if ((rv = engine_tick(rec->engine, rec->now, rec->wall)) != HBMON_OK) {
+		log_error("the alert engine ran out of memory", "error=%s",
+		          hbmon_strerror(rv));
 	}
-	for (job = jobs; job != NULL && rv == HBMON_OK; job = job->next) {
-		rv = apply_job(rec, job);
-	}
-	if (rv == HBMON_OK) {
-		rv = engine_tick(rec->engine, rec->now, rec->wall);
-	}
+	watch_storage(rec, mono);
 	/* The latest state follows the requests: within a tick when load is
 	 * light (it costs little and keeps the table current for people
 	 * reading it), and at least every flush interval under load, when
 	 * writing it per request would cost the most; a long flush goes on a
-	 * slice per iteration. */
-	if (rv == HBMON_OK &&
+	 * slice per iteration. Not while the database cannot be written:
+	 * it is redone from memory once it can. */
+	flush_mark(rec, &mark);
+	if (!store_txn_failed(rec->store) &&
 	    (rec->flushing ||
 	     (rec->opts.flush_when_idle && !more_waiting && n_jobs <= 2 &&
 	      rec->n_dirty > 0 && rec->n_dirty <= FLUSH_SMALL &&
@@ -826,47 +1077,40 @@ iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
 	       rec->wall - rec->state.last_alive_ms >= FLUSH_IDLE_GAP_MS)) ||
 	     rec->wall - rec->state.last_alive_ms >=
 	         rec->opts.flush_interval_ms)) {
-		rv = flush_step(rec, false, &flushed);
+		(void) flush_step(rec, false, &flushed);
 	}
-	if (rv == HBMON_OK) {
-		rv = store_commit(rec->store);
-	}
-	if (rv == HBMON_OK) {
+	written = store_commit(rec->store) == HBMON_OK;
+	if (written) {
 		note_recorded(rec, jobs);
-		if (flushed && rec->opts.registry != NULL) {
-			registry_each(rec->opts.registry, flushed_robot, NULL);
-		}
-		engine_flush(rec->engine, publisher_send, rec->opts.publisher);
-		health_note_iteration(rec->opts.health, started,
-		                      clock_mono_ms(), true,
-		                      engine_committed_seq(rec->engine));
+		flush_commit(rec);
+		storage_ok(rec, mono);
 	} else {
-		health_note_iteration(rec->opts.health, started,
-		                      clock_mono_ms(), false, 0);
-		log_error("recording failed; the batch is not acknowledged and "
-		          "the state is reloaded from the database",
-		          "error=%s", store_errmsg(rec->store));
-		store_rollback(rec->store);
-		/* Memory may be ahead of the database now: rebuild it from
-		 * what was committed. */
-		if (rec->engine != NULL) {
-			unload_state(rec);
-		}
+		flush_abort(rec, &mark);
+		rec->last_request_id = last_request_id;
 		if (rec->opts.registry != NULL) {
-			registry_each(rec->opts.registry, forget_unflushed,
+			registry_each(rec->opts.registry, forget_uncommitted,
 			              NULL);
 		}
+		storage_failed(rec, mono);
 	}
+	engine_flush(rec->engine, publisher_send, rec->opts.publisher, written);
+	health_note_iteration(rec->opts.health, started, clock_mono_ms(),
+	                      written,
+	                      written ? engine_committed_seq(rec->engine) : 0);
 	for (job = jobs; job != NULL; job = next) {
 		next = job->next;
-		if (rv != HBMON_OK) {
-			job->status = HBMON_EIO;
+		if (!written && !job->reads_only) {
+			if (job->status == HBMON_OK) {
+				job->status = HBMON_EIO;
+			}
+			job->why = store_fault_text(current_fault(rec));
 			for (size_t i = 0; i < job->n_items; i++) {
 				job->items[i].recorded = false;
 			}
 		}
 		job->done(job);
 	}
+	(void) n_jobs;
 }
 
 /*
@@ -880,9 +1124,16 @@ static void
 wal_maintain(struct recorder *rec)
 {
 	int64_t wal = store_wal_bytes(rec->store);
+	int64_t mono = clock_mono_ms();
 
+	if (wal < rec->opts.wal_max) {
+		rec->wal_pinned = false;
+	}
+	if (rec->wal_pinned && mono < rec->next_pinned_try) {
+		return;
+	}
 	if (wal >= rec->opts.wal_max) {
-		int64_t t0 = clock_mono_ms();
+		int64_t t0 = mono;
 		int rv;
 		/* The writer waits for the thread's checkpoint, if one is
 		 * running: it has copied most of the WAL by then. */
@@ -894,6 +1145,23 @@ wal_maintain(struct recorder *rec)
 		          "wal_bytes=%lld result=%s ms=%lld", (long long) wal,
 		          hbmon_strerror(rv),
 		          (long long) (clock_mono_ms() - t0));
+		if (rv == HBMON_OK) {
+			rec->wal_pinned = false;
+		} else if (wal >= 2 * rec->opts.wal_max) {
+			/* A reader keeps it from completing: writes wait, so
+			 * that the disk does not fill (SPEC §3.5). */
+			if (!rec->wal_pinned) {
+				log_error("the WAL cannot be checkpointed (a "
+				          "reader holds it); writes wait until "
+				          "it can",
+				          "wal_bytes=%lld wal_max=%lld",
+				          (long long) wal,
+				          (long long) rec->opts.wal_max);
+			}
+			rec->wal_pinned = true;
+			rec->next_pinned_try =
+			    clock_mono_ms() + PINNED_RETRY_MS;
+		}
 	} else if (!rec->checkpointing && wal >= WRITER_CHECKPOINT_AT) {
 		(void) store_checkpoint(rec->store, STORE_CHECKPOINT_PASSIVE, 0,
 		                        NULL);
@@ -1029,7 +1297,7 @@ recorder_main(void *arg)
 		}
 		mono = clock_mono_ms();
 		next_tick = mono + rec->opts.tick_ms;
-		if (!rec->busy && rec->head == NULL &&
+		if (!rec->busy && rec->head == NULL && !rec->db_failing &&
 		    mono >= rec->next_prune_ms) {
 			rec->busy = true;
 			pthread_mutex_unlock(&rec->lock);
@@ -1083,44 +1351,46 @@ checkpointer_main(void *arg)
 	return NULL;
 }
 
-/* At start-up: SERVER_RESTARTED for the time since the last run. */
-static int
+/*
+ * At start-up: SERVER_RESTARTED for the time since the last run, and the
+ * latest state written in full. A database that cannot be written does
+ * not stop the server: it starts in memory like any failed transaction.
+ */
+static void
 note_start(struct recorder *rec)
 {
 	/* load_state read the state: a first start has none. */
 	int64_t last_alive = rec->state.last_alive_ms;
-	bool done;
-	int rv;
+	int64_t mono = clock_mono_ms();
+	struct flush_mark mark;
+	bool done, written;
 
-	if ((rv = store_begin(rec->store)) != HBMON_OK) {
-		return rv;
-	}
+	(void) store_begin(rec->store);
 	if (last_alive > 0) {
 		int64_t outage = rec->wall - last_alive;
 		/* Still "running" in the store: the last run ended without
 		 * recorder_stop (kill -9, a crash, power loss). */
-		rv = engine_server_restarted(
+		(void) engine_server_restarted(
 		    rec->engine, outage > 0 ? outage : 0,
 		    rec->state.run_state == STORE_RUN_RUNNING,
 		    rec->opts.interval_max_ms, rec->wall);
 	}
 	rec->state.started_ms = rec->wall;
 	rec->state.run_state = STORE_RUN_RUNNING;
-	if (rv == HBMON_OK) {
-		rv = flush_step(rec, true, &done);
+	flush_mark(rec, &mark);
+	if (!store_txn_failed(rec->store)) {
+		(void) flush_step(rec, true, &done);
 	}
-	if (rv == HBMON_OK) {
-		rv = store_commit(rec->store);
+	watch_storage(rec, mono);
+	written = store_commit(rec->store) == HBMON_OK;
+	if (written) {
+		flush_commit(rec);
+		storage_ok(rec, mono);
+	} else {
+		flush_abort(rec, &mark);
+		storage_failed(rec, mono);
 	}
-	if (rv != HBMON_OK) {
-		store_rollback(rec->store);
-		return rv;
-	}
-	if (rec->opts.registry != NULL) {
-		registry_each(rec->opts.registry, flushed_robot, NULL);
-	}
-	engine_flush(rec->engine, publisher_send, rec->opts.publisher);
-	return HBMON_OK;
+	engine_flush(rec->engine, publisher_send, rec->opts.publisher, written);
 }
 
 int
@@ -1161,13 +1431,10 @@ recorder_start(struct store *store, const struct recorder_options *opts,
 		free(rec);
 		return rv;
 	}
-	if ((rv = note_start(rec)) != HBMON_OK) {
-		unload_state(rec);
-		store_close(rec->opts.checkpoint_store);
-		free(rec);
-		return rv;
-	}
+	store_set_busy_timeout(rec->store, WRITER_BUSY_MS);
+	note_start(rec);
 	rec->next_prune_ms = clock_mono_ms();
+	atomic_init(&rec->storage_failing, rec->db_failing);
 	pthread_mutex_init(&rec->lock, NULL);
 	pthread_mutex_init(&rec->checkpoint_lock, NULL);
 	/* Waits are measured on the monotonic clock: a wall-clock jump must
@@ -1227,6 +1494,71 @@ recorder_submit(struct recorder *rec, struct recorder_job *job)
 	}
 	pthread_mutex_unlock(&rec->lock);
 	return HBMON_OK;
+}
+
+/* A recorder_read call: the job and what its caller waits on. */
+struct read_job {
+	struct recorder_job job; /* first: job_of */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	void (*fn)(void *arg, struct recorder *rec);
+	void *arg;
+};
+
+static int
+read_exec(struct recorder *rec, struct recorder_job *job)
+{
+	struct read_job *r = (struct read_job *) job;
+
+	r->fn(r->arg, rec);
+	return HBMON_OK;
+}
+
+static void
+read_done(struct recorder_job *job)
+{
+	struct read_job *r = (struct read_job *) job;
+
+	pthread_mutex_lock(&r->lock);
+	r->done = true;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+int
+recorder_read(struct recorder *rec, void (*fn)(void *arg, struct recorder *rec),
+              void *arg)
+{
+	struct read_job r;
+	int rv;
+
+	static_assert(offsetof(struct read_job, job) == 0,
+	              "a read job is its recorder job");
+	memset(&r, 0, sizeof(r));
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.cond, NULL);
+	r.job.exec = read_exec;
+	r.job.reads_only = true;
+	r.job.done = read_done;
+	r.fn = fn;
+	r.arg = arg;
+	if ((rv = recorder_submit(rec, &r.job)) == HBMON_OK) {
+		pthread_mutex_lock(&r.lock);
+		while (!r.done) {
+			pthread_cond_wait(&r.cond, &r.lock);
+		}
+		pthread_mutex_unlock(&r.lock);
+	}
+	pthread_cond_destroy(&r.cond);
+	pthread_mutex_destroy(&r.lock);
+	return rv;
+}
+
+bool
+recorder_storage_failing(struct recorder *rec)
+{
+	return atomic_load(&rec->storage_failing);
 }
 
 size_t
@@ -1296,17 +1628,26 @@ recorder_stop(struct recorder *rec)
 	 * alive, for the outage length the next start reports. */
 	if (rec->engine != NULL) {
 		bool done;
+		size_t ops = 0;
 		rec->wall = clock_wall_ms();
 		/* Written with the last flush: if that fails, the next start
 		 * rightly finds the run not cleanly ended. */
 		rec->state.run_state = STORE_RUN_STOPPED;
-		if (store_begin(rec->store) != HBMON_OK ||
-		    flush_step(rec, true, &done) != HBMON_OK ||
-		    store_commit(rec->store) != HBMON_OK) {
+		store_hold_writes(rec->store, false);
+		(void) store_begin(rec->store);
+		if (!store_txn_failed(rec->store)) {
+			(void) flush_step(rec, true, &done);
+			(void) engine_release_seqs(rec->engine);
+		}
+		if (store_commit(rec->store) != HBMON_OK) {
+			store_backlog(rec->store, &ops, NULL, NULL);
 			log_error("cannot write the latest state at exit; the "
 			          "next start replays it from the requests",
-			          "error=%s", store_errmsg(rec->store));
-			store_rollback(rec->store);
+			          "error=%s reason=%s backlog_writes_lost=%zu "
+			          "unwritten_alerts=%zu",
+			          store_errmsg(rec->store),
+			          store_fault_text(store_fault(rec->store)),
+			          ops, engine_unwritten_count(rec->engine));
 		}
 	}
 	unload_state(rec);

@@ -71,9 +71,14 @@ struct recorder_job {
 	size_t payload_len;
 	size_t n_items;
 	struct recorder_item *items;
+	/* An exec job that only reads memory: its status does not depend on
+	 * the transaction's commit (recorder_read). */
+	bool reads_only;
 	/* HBMON_OK when every item's writes are committed; otherwise
-	 * HBMON_EIO and nothing of the job was recorded. */
+	 * HBMON_EIO and nothing of the job was recorded (why: the database's
+	 * fault in a few words, e.g. "disk full"). */
 	int status;
+	const char *why;
 	/* Called once on the recorder thread after the commit (or failure).
 	 * Must not block; may free the job. */
 	void (*done)(struct recorder_job *job);
@@ -139,6 +144,25 @@ int recorder_submit(struct recorder *rec, struct recorder_job *job);
 
 /* Jobs queued or being written right now. Thread-safe. */
 size_t recorder_pending(struct recorder *rec);
+
+/*
+ * The one way other threads read the recorder's memory (subjects, engine,
+ * clocks): runs fn(arg, rec) on the recorder thread, in order with the
+ * jobs queued before it, and returns when it has run. fn must not block
+ * and must copy what it needs (nothing of the state may be kept). Works
+ * whether or not the database can be written. Returns HBMON_OK or
+ * HBMON_ECLOSED (stopping: fn did not run). Thread-safe; blocks the
+ * caller, never the recorder.
+ */
+int recorder_read(struct recorder *rec,
+                  void (*fn)(void *arg, struct recorder *rec), void *arg);
+
+/*
+ * Whether the database cannot be written right now (STORAGE_FAILING
+ * holds or is about to): writes other than heartbeats (the Admin
+ * service's) are refused meanwhile. Thread-safe.
+ */
+bool recorder_storage_failing(struct recorder *rec);
 
 /*
  * For exec jobs, on the recorder thread only: the state they may read and

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <sqlite3.h>
 
@@ -166,6 +167,12 @@ static const char *const migrations[] = {
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  last_seq INTEGER NOT NULL"
 	");",
+
+	/* 7: alert seqs are reserved ahead of use, so that an alert sent
+	 * while the database could not be written keeps a seq no later
+	 * alert reuses, even across a crash. */
+	"ALTER TABLE server_state ADD COLUMN alert_seq_reserved INTEGER NOT"
+	" NULL DEFAULT 0;",
 };
 
 enum stmt_id {
@@ -186,6 +193,9 @@ enum stmt_id {
 	ST_EPISODE_RESOLVE,
 	ST_STATE_GET,
 	ST_STATE_SET,
+	ST_SEQ_RESERVE,
+	ST_SEQ_RELEASE,
+	ST_SUBJECT_MAX_ID,
 	ST_INDEX_REQUESTS,
 	ST_BEGIN,
 	ST_COMMIT,
@@ -211,8 +221,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	    " open_orders = ?4, active_accounts = ?5, active_tasks = ?6,"
 	    " timestamp = ?7, last_seen_ms = ?8, timestamp_ms = ?9"
 	    " WHERE id = ?1",
-	[ST_SUBJECT_CREATE] =
-	    "INSERT INTO subjects (robot, account, created_ms) VALUES (?,?,?)",
+	[ST_SUBJECT_CREATE] = "INSERT INTO subjects (id, robot, account,"
+	                      " created_ms) VALUES (?,?,?,?)",
 	[ST_SUBJECT_GET] =
 	    "SELECT " SUBJECT_COLUMNS " FROM subjects WHERE id = ?",
 	[ST_SUBJECT_PAUSE] = "UPDATE subjects SET paused_until_ms = ?2,"
@@ -238,12 +248,19 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_EPISODE_RESOLVE] = "UPDATE episodes SET resolved_ms = ?2"
 	                       " WHERE id = ?1",
 	[ST_STATE_GET] = "SELECT started_ms, last_alive_ms, flushed_id,"
-	                 " run_state FROM server_state WHERE id = 1",
+	                 " run_state, alert_seq_reserved FROM server_state"
+	                 " WHERE id = 1",
 	[ST_STATE_SET] = "INSERT INTO server_state (id, started_ms,"
 	                 " last_alive_ms, flushed_id, run_state)"
 	                 " VALUES (1, ?1, ?2, ?3, ?4)"
 	                 " ON CONFLICT (id) DO UPDATE SET started_ms = ?1,"
 	                 " last_alive_ms = ?2, flushed_id = ?3, run_state = ?4",
+	[ST_SEQ_RESERVE] =
+	    "INSERT INTO server_state (id, started_ms, last_alive_ms,"
+	    " alert_seq_reserved) VALUES (1, 0, 0, ?1) ON CONFLICT (id) DO"
+	    " UPDATE SET alert_seq_reserved = max(alert_seq_reserved, ?1)",
+	[ST_SEQ_RELEASE] = "UPDATE server_state SET alert_seq_reserved = ?1",
+	[ST_SUBJECT_MAX_ID] = "SELECT coalesce(max(id), 0) FROM subjects",
 	[ST_INDEX_REQUESTS] =
 	    "INSERT OR IGNORE INTO request_index SELECT robot, received_ms, id"
 	    " FROM requests WHERE id > ?1 AND id <= ?2",
@@ -252,6 +269,35 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 };
 
+/* Parameters of a write, bound in order (?1, ?2, ...). */
+enum param_type { P_NULL, P_INT, P_TEXT, P_BLOB };
+
+struct param {
+	enum param_type type;
+	int64_t i;
+	const void *data; /* P_TEXT (NUL-terminated) and P_BLOB */
+	size_t len;       /* P_BLOB */
+};
+
+#define OP_PARAMS_MAX 11
+
+/*
+ * One write of a transaction that must outlive the transaction if it
+ * fails (state changes, alerts, episodes, new subjects: what memory
+ * already decided). Its text and blobs are copied into data.
+ */
+struct store_op {
+	struct store_op *next;
+	int id; /* enum stmt_id */
+	int n;
+	struct param p[OP_PARAMS_MAX];
+	size_t size; /* bytes of the whole op, for the backlog's cap */
+	unsigned char data[];
+};
+
+/* What the backlog holds at most; past it, writes are dropped (counted). */
+#define BACKLOG_MAX_BYTES ((size_t) 256 * 1024 * 1024)
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT_]; /* each prepared on first use */
@@ -259,7 +305,21 @@ struct store {
 	int busy_ms;    /* how long a statement waits for a lock */
 	int page_size;  /* of the database, for the WAL's size */
 	int wal_frames; /* in the WAL after the last commit (wal hook) */
+	/* The writer's transaction (store_begin .. store_commit): */
+	bool in_txn;
+	bool txn_failed; /* a write failed: the rest are only journaled */
+	bool hold;       /* store_hold_writes: do not even try */
+	int fault_rc;    /* SQLite's code of the last failure */
+	struct store_op *txn_ops, **txn_tail; /* retained ops of this txn */
+	/* Retained ops of failed transactions, oldest first, written at the
+	 * start of the next transaction: */
+	struct store_op *backlog, **backlog_tail;
+	size_t backlog_ops, backlog_bytes;
+	uint64_t dropped;        /* ops lost to the cap or to memory */
+	int64_t next_subject_id; /* 0: not read yet */
 };
+
+static void ops_free(struct store_op *op);
 
 static void
 set_why(char *why, size_t why_len, const char *fmt, const char *a,
@@ -528,6 +588,8 @@ store_close(struct store *s)
 		sqlite3_finalize(s->stmt[i]);
 	}
 	sqlite3_close(s->db);
+	ops_free(s->txn_ops);
+	ops_free(s->backlog);
 	free(s);
 }
 
@@ -629,19 +691,210 @@ stmt(struct store *s, enum stmt_id id)
 	return s->stmt[id];
 }
 
-/* Runs a prepared statement to completion and resets it. */
-static int
-step_done(sqlite3_stmt *st)
+/* ---- writes, and what a failed transaction keeps of them ---- */
+
+static int query_int(struct store *s, enum stmt_id id, bool bind, int64_t arg,
+                     int64_t *out);
+
+static void
+bind_params(sqlite3_stmt *st, const struct param *p, int n)
 {
+	for (int i = 0; i < n; i++) {
+		switch (p[i].type) {
+		case P_NULL:
+			sqlite3_bind_null(st, i + 1);
+			break;
+		case P_INT:
+			sqlite3_bind_int64(st, i + 1, p[i].i);
+			break;
+		case P_TEXT:
+			sqlite3_bind_text(st, i + 1, p[i].data, -1,
+			                  SQLITE_STATIC);
+			break;
+		case P_BLOB:
+			/* A zero-length blob must still be a blob, not NULL. */
+			sqlite3_bind_blob(
+			    st, i + 1, p[i].len > 0 ? p[i].data : (void *) "",
+			    (int) p[i].len, SQLITE_STATIC);
+			break;
+		}
+	}
+}
+
+/* Binds p to statement id, runs it and resets it. Returns SQLite's code. */
+static int
+run_params(struct store *s, int id, const struct param *p, int n)
+{
+	sqlite3_stmt *st = stmt(s, (enum stmt_id) id);
 	int rc;
 
 	if (st == NULL) {
-		return HBMON_EIO;
+		rc = sqlite3_errcode(s->db);
+		return rc != SQLITE_OK ? rc : SQLITE_ERROR;
 	}
+	bind_params(st, p, n);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? HBMON_OK : HBMON_EIO;
+	return rc;
+}
+
+/* The transaction cannot be committed: what follows is only journaled. */
+static void
+fail_txn(struct store *s, int rc)
+{
+	if (!s->txn_failed) {
+		s->txn_failed = true;
+		s->fault_rc = rc;
+	}
+}
+
+static void
+ops_free(struct store_op *op)
+{
+	while (op != NULL) {
+		struct store_op *next = op->next;
+		free(op);
+		op = next;
+	}
+}
+
+/* Appends a copy of a write to the transaction's journal. */
+static void
+journal(struct store *s, int id, const struct param *p, int n)
+{
+	size_t extra = 0;
+	struct store_op *op;
+	unsigned char *at;
+
+	assert(n <= OP_PARAMS_MAX);
+	for (int i = 0; i < n; i++) {
+		if (p[i].type == P_TEXT) {
+			extra += strlen(p[i].data) + 1;
+		} else if (p[i].type == P_BLOB) {
+			extra += p[i].len;
+		}
+	}
+	if ((op = malloc(sizeof(*op) + extra)) == NULL) {
+		s->dropped++;
+		return;
+	}
+	op->next = NULL;
+	op->id = id;
+	op->n = n;
+	op->size = sizeof(*op) + extra;
+	at = op->data;
+	for (int i = 0; i < n; i++) {
+		op->p[i] = p[i];
+		if (p[i].type == P_TEXT) {
+			size_t len = strlen(p[i].data) + 1;
+			memcpy(at, p[i].data, len);
+			op->p[i].data = at;
+			at += len;
+		} else if (p[i].type == P_BLOB) {
+			if (p[i].len > 0) {
+				memcpy(at, p[i].data, p[i].len);
+			}
+			op->p[i].data = at;
+			at += p[i].len;
+		}
+	}
+	*s->txn_tail = op;
+	s->txn_tail = &op->next;
+}
+
+/*
+ * Every write of the writer goes through here. Outside a transaction it
+ * simply runs (returns HBMON_OK or HBMON_EIO). Inside one, a failure marks
+ * the transaction failed and later writes are not even tried: store_commit
+ * reports it. retain: the write is what memory already decided (a state
+ * change, an alert), so a failed transaction keeps it in the backlog, to
+ * be written first by the next one; other writes (a request, the latest
+ * state written behind) are the caller's to redo. Inside a transaction
+ * this returns HBMON_OK: the outcome is the commit's.
+ */
+static int
+write_op(struct store *s, enum stmt_id id, const struct param *p, int n,
+         bool retain)
+{
+	int rc;
+
+	if (!s->in_txn) {
+		return run_params(s, id, p, n) == SQLITE_DONE ? HBMON_OK
+		                                              : HBMON_EIO;
+	}
+	if (retain) {
+		journal(s, id, p, n);
+	}
+	if (!s->txn_failed && (rc = run_params(s, id, p, n)) != SQLITE_DONE) {
+		fail_txn(s, rc);
+	}
+	return HBMON_OK;
+}
+
+/*
+ * Writes the backlog at the start of a transaction. A write the database
+ * refuses as such (a constraint) is not a storage failure and will never
+ * succeed: it is dropped and counted.
+ */
+static void
+write_backlog(struct store *s)
+{
+	struct store_op **pp = &s->backlog;
+
+	while (*pp != NULL && !s->txn_failed) {
+		struct store_op *op = *pp;
+		int rc = run_params(s, op->id, op->p, op->n);
+		if (rc == SQLITE_DONE) {
+			pp = &op->next;
+		} else if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+			*pp = op->next;
+			s->backlog_ops--;
+			s->backlog_bytes -= op->size;
+			s->dropped++;
+			free(op);
+		} else {
+			fail_txn(s, rc);
+		}
+	}
+	s->backlog_tail = &s->backlog;
+	while (*s->backlog_tail != NULL) {
+		s->backlog_tail = &(*s->backlog_tail)->next;
+	}
+}
+
+/* A failed transaction's retained writes join the backlog, within its cap. */
+static void
+keep_journal(struct store *s)
+{
+	struct store_op *op = s->txn_ops;
+
+	while (op != NULL) {
+		struct store_op *next = op->next;
+		op->next = NULL;
+		if (s->backlog_bytes + op->size > BACKLOG_MAX_BYTES) {
+			s->dropped++;
+			free(op);
+		} else {
+			*s->backlog_tail = op;
+			s->backlog_tail = &op->next;
+			s->backlog_ops++;
+			s->backlog_bytes += op->size;
+		}
+		op = next;
+	}
+	s->txn_ops = NULL;
+	s->txn_tail = &s->txn_ops;
+}
+
+/* A write made directly (not through write_op) failed with rc. */
+static int
+direct_failed(struct store *s, int rc)
+{
+	if (s->in_txn && (rc & 0xff) != SQLITE_CONSTRAINT) {
+		fail_txn(s, rc);
+	}
+	return HBMON_EIO;
 }
 
 int
@@ -651,11 +904,14 @@ store_robot_add(struct store *s, const char *robot, const char *secret,
 	sqlite3_stmt *st;
 	int rc;
 
+	if (s->in_txn && s->txn_failed) {
+		return HBMON_EIO;
+	}
 	if (sqlite3_prepare_v2(s->db,
 	                       "INSERT INTO robots (robot, secret, created_ms)"
 	                       " VALUES (?,?,?)",
 	                       -1, &st, NULL) != SQLITE_OK) {
-		return HBMON_EIO;
+		return direct_failed(s, sqlite3_errcode(s->db));
 	}
 	sqlite3_bind_text(st, 1, robot, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, secret, -1, SQLITE_STATIC);
@@ -665,7 +921,7 @@ store_robot_add(struct store *s, const char *robot, const char *secret,
 	if (rc == SQLITE_CONSTRAINT) {
 		return HBMON_EEXIST;
 	}
-	return rc == SQLITE_DONE ? HBMON_OK : HBMON_EIO;
+	return rc == SQLITE_DONE ? HBMON_OK : direct_failed(s, rc);
 }
 
 int
@@ -760,35 +1016,185 @@ int
 store_subject_pause(struct store *s, int64_t id, int64_t until_ms,
                     const char *reason)
 {
-	sqlite3_stmt *st = stmt(s, ST_SUBJECT_PAUSE);
+	struct param p[] = {
+		{ P_INT, id, NULL, 0 },
+		{ P_INT, until_ms, NULL, 0 },
+		{ P_TEXT, 0, reason != NULL ? reason : "", 0 },
+	};
 
-	if (st == NULL) {
-		return HBMON_EIO;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, until_ms);
-	sqlite3_bind_text(st, 3, reason != NULL ? reason : "", -1,
-	                  SQLITE_STATIC);
-	return step_done(st);
+	return write_op(s, ST_SUBJECT_PAUSE, p, 3, true);
 }
 
 int
 store_begin(struct store *s)
 {
-	return step_done(stmt(s, ST_BEGIN));
+	int rc;
+
+	assert(!s->in_txn);
+	s->in_txn = true;
+	s->txn_failed = false;
+	s->txn_ops = NULL;
+	s->txn_tail = &s->txn_ops;
+	if (s->backlog_tail == NULL) {
+		s->backlog_tail = &s->backlog;
+	}
+	if (s->hold) {
+		fail_txn(s,
+		         s->fault_rc != SQLITE_OK ? s->fault_rc : SQLITE_BUSY);
+		return HBMON_EIO;
+	}
+	if ((rc = run_params(s, ST_BEGIN, NULL, 0)) != SQLITE_DONE) {
+		fail_txn(s, rc);
+		return HBMON_EIO;
+	}
+	write_backlog(s);
+	return s->txn_failed ? HBMON_EIO : HBMON_OK;
 }
 
 int
 store_commit(struct store *s)
 {
-	return step_done(stmt(s, ST_COMMIT));
+	int rc;
+
+	assert(s->in_txn);
+	if (!s->txn_failed &&
+	    (rc = run_params(s, ST_COMMIT, NULL, 0)) != SQLITE_DONE) {
+		fail_txn(s, rc);
+	}
+	s->in_txn = false;
+	if (s->txn_failed) {
+		if (!sqlite3_get_autocommit(s->db)) {
+			(void) run_params(s, ST_ROLLBACK, NULL, 0);
+		}
+		keep_journal(s);
+		return HBMON_EIO;
+	}
+	/* Everything is written now, the backlog first. */
+	ops_free(s->backlog);
+	s->backlog = NULL;
+	s->backlog_tail = &s->backlog;
+	s->backlog_ops = 0;
+	s->backlog_bytes = 0;
+	ops_free(s->txn_ops);
+	s->txn_ops = NULL;
+	s->txn_tail = &s->txn_ops;
+	s->fault_rc = SQLITE_OK;
+	return HBMON_OK;
 }
 
 void
 store_rollback(struct store *s)
 {
-	if (!sqlite3_get_autocommit(s->db)) {
-		(void) step_done(stmt(s, ST_ROLLBACK));
+	if (s->in_txn) {
+		fail_txn(s, SQLITE_ABORT);
+		(void) store_commit(s);
+	} else if (!sqlite3_get_autocommit(s->db)) {
+		(void) run_params(s, ST_ROLLBACK, NULL, 0);
+	}
+}
+
+void
+store_hold_writes(struct store *s, bool hold)
+{
+	s->hold = hold;
+}
+
+void
+store_set_busy_timeout(struct store *s, int ms)
+{
+	s->busy_ms = ms;
+	sqlite3_busy_timeout(s->db, ms);
+}
+
+int64_t
+store_free_bytes(const struct store *s)
+{
+	char dir[sizeof(s->path)];
+	struct statvfs st;
+	char *slash;
+
+	memcpy(dir, s->path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+	}
+	if (statvfs(slash != NULL ? dir : ".", &st) != 0) {
+		return -1;
+	}
+	/* What an unprivileged writer may use. */
+	return (int64_t) st.f_bavail * (int64_t) st.f_frsize;
+}
+
+bool
+store_txn_failed(const struct store *s)
+{
+	return s->in_txn && s->txn_failed;
+}
+
+enum store_fault
+store_fault(const struct store *s)
+{
+	switch (s->fault_rc & 0xff) {
+	case SQLITE_OK:
+		return STORE_FAULT_NONE;
+	case SQLITE_FULL:
+		return STORE_FAULT_FULL;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		return STORE_FAULT_IO;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_FAULT_LOCKED;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		return STORE_FAULT_READONLY;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return STORE_FAULT_CORRUPT;
+	case SQLITE_NOMEM:
+		return STORE_FAULT_NOMEM;
+	default:
+		return STORE_FAULT_OTHER;
+	}
+}
+
+const char *
+store_fault_text(enum store_fault f)
+{
+	switch (f) {
+	case STORE_FAULT_NONE:
+		return "no error";
+	case STORE_FAULT_FULL:
+		return "disk full";
+	case STORE_FAULT_IO:
+		return "I/O error";
+	case STORE_FAULT_LOCKED:
+		return "locked by another process";
+	case STORE_FAULT_READONLY:
+		return "read-only";
+	case STORE_FAULT_CORRUPT:
+		return "database corrupt";
+	case STORE_FAULT_NOMEM:
+		return "out of memory";
+	case STORE_FAULT_WAL:
+		return "its WAL cannot be checkpointed (a reader holds it)";
+	case STORE_FAULT_OTHER:
+	default:
+		return "database error";
+	}
+}
+
+void
+store_backlog(const struct store *s, size_t *out_ops, size_t *out_bytes,
+              uint64_t *out_dropped)
+{
+	if (out_ops != NULL) {
+		*out_ops = s->backlog_ops;
+	}
+	if (out_bytes != NULL) {
+		*out_bytes = s->backlog_bytes;
+	}
+	if (out_dropped != NULL) {
+		*out_dropped = s->dropped;
 	}
 }
 
@@ -796,17 +1202,25 @@ int
 store_subject_create(struct store *s, const char *robot, const char *account,
                      int64_t now_ms, int64_t *out_id)
 {
-	sqlite3_stmt *st = stmt(s, ST_SUBJECT_CREATE);
+	struct param p[4];
 	int rv;
 
-	if (st == NULL) {
-		return HBMON_EIO;
+	/* Ids are given here, not by SQLite: a subject made while the
+	 * database cannot be written keeps its id when it is written. */
+	if (s->next_subject_id == 0) {
+		int64_t max = 0;
+		if (query_int(s, ST_SUBJECT_MAX_ID, false, 0, &max) !=
+		    HBMON_OK) {
+			return HBMON_EIO;
+		}
+		s->next_subject_id = max + 1;
 	}
-	sqlite3_bind_text(st, 1, robot, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, account, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now_ms);
-	if ((rv = step_done(st)) == HBMON_OK) {
-		*out_id = sqlite3_last_insert_rowid(s->db);
+	p[0] = (struct param){ P_INT, s->next_subject_id, NULL, 0 };
+	p[1] = (struct param){ P_TEXT, 0, robot, 0 };
+	p[2] = (struct param){ P_TEXT, 0, account, 0 };
+	p[3] = (struct param){ P_INT, now_ms, NULL, 0 };
+	if ((rv = write_op(s, ST_SUBJECT_CREATE, p, 4, true)) == HBMON_OK) {
+		*out_id = s->next_subject_id++;
 	}
 	return rv;
 }
@@ -815,26 +1229,20 @@ int
 store_request_record(struct store *s, const struct store_request *r,
                      int64_t *out_id)
 {
-	sqlite3_stmt *st = stmt(s, ST_REQUEST_INSERT);
-	int rv;
+	struct param p[] = {
+		{ P_TEXT, 0, r->robot, 0 },
+		{ P_INT, r->received_ms, NULL, 0 },
+		{ P_INT, (int64_t) r->seq, NULL, 0 },
+		{ r->sig != NULL ? P_BLOB : P_NULL, 0, r->sig, 32 },
+		{ P_INT, r->kind, NULL, 0 },
+		{ P_INT, r->items, NULL, 0 },
+		{ P_BLOB, 0, r->payload, r->payload_len },
+	};
+	int rv = write_op(s, ST_REQUEST_INSERT, p, 7, false);
 
-	if (st == NULL) {
-		return HBMON_EIO;
-	}
-	sqlite3_bind_text(st, 1, r->robot, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, r->received_ms);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64) r->seq);
-	if (r->sig != NULL) {
-		sqlite3_bind_blob(st, 4, r->sig, 32, SQLITE_STATIC);
-	} else {
-		sqlite3_bind_null(st, 4);
-	}
-	sqlite3_bind_int(st, 5, r->kind);
-	sqlite3_bind_int64(st, 6, r->items);
-	/* A zero-length blob must still be a blob, not NULL. */
-	sqlite3_bind_blob(st, 7, r->payload_len > 0 ? r->payload : (void *) "",
-	                  (int) r->payload_len, SQLITE_STATIC);
-	if ((rv = step_done(st)) == HBMON_OK && out_id != NULL) {
+	/* Not retained: a request in a failed transaction is not
+	 * acknowledged, and its robot sends it again. */
+	if (rv == HBMON_OK && out_id != NULL && !store_txn_failed(s)) {
 		*out_id = sqlite3_last_insert_rowid(s->db);
 	}
 	return rv;
@@ -843,22 +1251,20 @@ store_request_record(struct store *s, const struct store_request *r,
 int
 store_subject_write(struct store *s, const struct store_subject *row)
 {
-	sqlite3_stmt *upd = stmt(s, ST_SUBJECT_UPDATE);
+	struct param p[] = {
+		{ P_INT, row->id, NULL, 0 },
+		{ P_INT, row->status, NULL, 0 },
+		{ P_INT, row->session_valid, NULL, 0 },
+		{ P_INT, row->open_orders, NULL, 0 },
+		{ P_INT, row->active_accounts, NULL, 0 },
+		{ P_INT, row->active_tasks, NULL, 0 },
+		{ P_TEXT, 0, row->timestamp != NULL ? row->timestamp : "", 0 },
+		{ P_INT, row->last_seen_ms, NULL, 0 },
+		{ P_INT, row->timestamp_ms, NULL, 0 },
+	};
 
-	if (upd == NULL) {
-		return HBMON_EIO;
-	}
-	sqlite3_bind_int64(upd, 1, row->id);
-	sqlite3_bind_int(upd, 2, row->status);
-	sqlite3_bind_int(upd, 3, row->session_valid);
-	sqlite3_bind_int64(upd, 4, row->open_orders);
-	sqlite3_bind_int64(upd, 5, row->active_accounts);
-	sqlite3_bind_int64(upd, 6, row->active_tasks);
-	sqlite3_bind_text(upd, 7, row->timestamp != NULL ? row->timestamp : "",
-	                  -1, SQLITE_STATIC);
-	sqlite3_bind_int64(upd, 8, row->last_seen_ms);
-	sqlite3_bind_int64(upd, 9, row->timestamp_ms);
-	return step_done(upd);
+	/* Written behind from memory: redone after a failed transaction. */
+	return write_op(s, ST_SUBJECT_UPDATE, p, 9, false);
 }
 
 static void
@@ -946,50 +1352,36 @@ store_requests_of(struct store *s, const char *robot, int64_t since_ms,
 int
 store_requests_index(struct store *s, int64_t after_id, int64_t upto_id)
 {
-	sqlite3_stmt *st = stmt(s, ST_INDEX_REQUESTS);
+	struct param p[] = { { P_INT, after_id, NULL, 0 },
+		             { P_INT, upto_id, NULL, 0 } };
 
-	if (st == NULL) {
-		return HBMON_EIO;
-	}
-	sqlite3_bind_int64(st, 1, after_id);
-	sqlite3_bind_int64(st, 2, upto_id);
-	return step_done(st);
+	return write_op(s, ST_INDEX_REQUESTS, p, 2, false);
 }
 
 int
 store_transition_record(struct store *s, int64_t subject_id,
                         int64_t received_ms, int from, int to, bool allowed)
 {
-	sqlite3_stmt *st = stmt(s, ST_TRANSITION_INSERT);
+	struct param p[] = {
+		{ P_INT, subject_id, NULL, 0 }, { P_INT, received_ms, NULL, 0 },
+		{ P_INT, from, NULL, 0 },       { P_INT, to, NULL, 0 },
+		{ P_INT, allowed, NULL, 0 },
+	};
 
-	if (st == NULL) {
-		return HBMON_EIO;
-	}
-	sqlite3_bind_int64(st, 1, subject_id);
-	sqlite3_bind_int64(st, 2, received_ms);
-	sqlite3_bind_int(st, 3, from);
-	sqlite3_bind_int(st, 4, to);
-	sqlite3_bind_int(st, 5, allowed);
-	return step_done(st);
+	return write_op(s, ST_TRANSITION_INSERT, p, 5, true);
 }
 
 int
 store_robot_seq(struct store *s, const char *robot, uint64_t seq,
                 const uint8_t sig[32])
 {
-	sqlite3_stmt *st = stmt(s, ST_ROBOT_SEQ);
+	struct param p[] = {
+		{ P_TEXT, 0, robot, 0 },
+		{ P_INT, (int64_t) seq, NULL, 0 },
+		{ sig != NULL ? P_BLOB : P_NULL, 0, sig, 32 },
+	};
 
-	if (st == NULL) {
-		return HBMON_EIO;
-	}
-	sqlite3_bind_text(st, 1, robot, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64) seq);
-	if (sig != NULL) {
-		sqlite3_bind_blob(st, 3, sig, 32, SQLITE_STATIC);
-	} else {
-		sqlite3_bind_null(st, 3);
-	}
-	return step_done(st);
+	return write_op(s, ST_ROBOT_SEQ, p, 3, false);
 }
 
 /* ---- alerts, episodes, server state ---- */
@@ -997,23 +1389,21 @@ store_robot_seq(struct store *s, const char *robot, uint64_t seq,
 int
 store_alert_insert(struct store *s, const struct store_alert *a)
 {
-	sqlite3_stmt *st = stmt(s, ST_ALERT_INSERT);
+	struct param p[] = {
+		{ P_INT, (int64_t) a->seq, NULL, 0 },
+		{ P_TEXT, 0, a->dedupe_key, 0 },
+		{ P_INT, a->kind, NULL, 0 },
+		{ P_INT, a->severity, NULL, 0 },
+		{ P_INT, a->state, NULL, 0 },
+		{ P_TEXT, 0, a->robot, 0 },
+		{ P_TEXT, 0, a->account, 0 },
+		{ P_TEXT, 0, a->summary, 0 },
+		{ P_INT, a->raised_ms, NULL, 0 },
+		{ P_INT, (int64_t) a->episode, NULL, 0 },
+		{ P_BLOB, 0, a->body, a->body_len },
+	};
 
-	if (st == NULL) {
-		return HBMON_EIO;
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64) a->seq);
-	sqlite3_bind_text(st, 2, a->dedupe_key, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, a->kind);
-	sqlite3_bind_int(st, 4, a->severity);
-	sqlite3_bind_int(st, 5, a->state);
-	sqlite3_bind_text(st, 6, a->robot, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, a->account, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, a->summary, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, a->raised_ms);
-	sqlite3_bind_int64(st, 10, (sqlite3_int64) a->episode);
-	sqlite3_bind_blob(st, 11, a->body, (int) a->body_len, SQLITE_STATIC);
-	return step_done(st);
+	return write_op(s, ST_ALERT_INSERT, p, 11, true);
 }
 
 /* Runs a one-row, one-integer query bound with up to one integer. */
@@ -1087,62 +1477,52 @@ store_alerts_after(struct store *s, uint64_t after, uint32_t limit,
 int
 store_episode_open(struct store *s, const struct store_episode *e)
 {
-	sqlite3_stmt *st = stmt(s, ST_EPISODE_OPEN);
+	struct param p[] = {
+		{ P_INT, (int64_t) e->id, NULL, 0 },
+		{ P_INT, e->subject_id, NULL, 0 },
+		{ P_INT, e->kind, NULL, 0 },
+		{ P_INT, e->severity, NULL, 0 },
+		{ P_INT, e->opened_ms, NULL, 0 },
+		{ P_INT, e->last_alert_ms, NULL, 0 },
+		{ P_INT, e->repeats, NULL, 0 },
+	};
 
-	if (st == NULL) {
-		return HBMON_EIO;
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64) e->id);
-	sqlite3_bind_int64(st, 2, e->subject_id);
-	sqlite3_bind_int(st, 3, e->kind);
-	sqlite3_bind_int(st, 4, e->severity);
-	sqlite3_bind_int64(st, 5, e->opened_ms);
-	sqlite3_bind_int64(st, 6, e->last_alert_ms);
-	sqlite3_bind_int64(st, 7, e->repeats);
-	return step_done(st);
+	return write_op(s, ST_EPISODE_OPEN, p, 7, true);
 }
 
 int
 store_episode_update(struct store *s, uint64_t id, int severity,
                      int64_t last_alert_ms, uint32_t repeats)
 {
-	sqlite3_stmt *st = stmt(s, ST_EPISODE_UPDATE);
+	struct param p[] = {
+		{ P_INT, (int64_t) id, NULL, 0 },
+		{ P_INT, severity, NULL, 0 },
+		{ P_INT, last_alert_ms, NULL, 0 },
+		{ P_INT, repeats, NULL, 0 },
+	};
 
-	if (st == NULL) {
-		return HBMON_EIO;
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
-	sqlite3_bind_int(st, 2, severity);
-	sqlite3_bind_int64(st, 3, last_alert_ms);
-	sqlite3_bind_int64(st, 4, repeats);
-	return step_done(st);
+	return write_op(s, ST_EPISODE_UPDATE, p, 4, true);
 }
 
 int
 store_episode_ack(struct store *s, uint64_t id, int64_t ms, const char *by)
 {
-	sqlite3_stmt *st = stmt(s, ST_EPISODE_ACK);
+	struct param p[] = {
+		{ P_INT, (int64_t) id, NULL, 0 },
+		{ P_INT, ms, NULL, 0 },
+		{ P_TEXT, 0, by != NULL ? by : "", 0 },
+	};
 
-	if (st == NULL) {
-		return HBMON_EIO;
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
-	sqlite3_bind_int64(st, 2, ms);
-	sqlite3_bind_text(st, 3, by != NULL ? by : "", -1, SQLITE_STATIC);
-	return step_done(st);
+	return write_op(s, ST_EPISODE_ACK, p, 3, true);
 }
 
 int
 store_episode_resolve(struct store *s, uint64_t id, int64_t ms)
 {
-	sqlite3_stmt *st = stmt(s, ST_EPISODE_RESOLVE);
+	struct param p[] = { { P_INT, (int64_t) id, NULL, 0 },
+		             { P_INT, ms, NULL, 0 } };
 
-	if (st == NULL) {
-		return HBMON_EIO;
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64) id);
-	sqlite3_bind_int64(st, 2, ms);
-	return step_done(st);
+	return write_op(s, ST_EPISODE_RESOLVE, p, 2, true);
 }
 
 int
@@ -1157,8 +1537,9 @@ store_episodes_open_each(struct store *s,
 	                       "SELECT e.id, e.subject_id, e.kind, e.severity,"
 	                       " e.opened_ms, e.last_alert_ms, e.repeats,"
 	                       " e.acked_ms, e.acked_by, s.robot, s.account"
-	                       " FROM episodes e JOIN subjects s ON"
+	                       " FROM episodes e LEFT JOIN subjects s ON"
 	                       " s.id = e.subject_id WHERE e.resolved_ms = 0"
+	                       " AND (e.subject_id = 0 OR s.id IS NOT NULL)"
 	                       " ORDER BY e.id",
 	                       -1, &st, NULL) != SQLITE_OK) {
 		return HBMON_EIO;
@@ -1183,6 +1564,8 @@ store_state_get(struct store *s, struct store_state *out)
 		out->last_alive_ms = sqlite3_column_int64(st, 1);
 		out->flushed_id = sqlite3_column_int64(st, 2);
 		out->run_state = sqlite3_column_int(st, 3);
+		out->alert_seq_reserved =
+		    (uint64_t) sqlite3_column_int64(st, 4);
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW) {
@@ -1194,16 +1577,31 @@ store_state_get(struct store *s, struct store_state *out)
 int
 store_state_set(struct store *s, const struct store_state *state)
 {
-	sqlite3_stmt *st = stmt(s, ST_STATE_SET);
+	struct param p[] = {
+		{ P_INT, state->started_ms, NULL, 0 },
+		{ P_INT, state->last_alive_ms, NULL, 0 },
+		{ P_INT, state->flushed_id, NULL, 0 },
+		{ P_INT, state->run_state, NULL, 0 },
+	};
 
-	if (st == NULL) {
-		return HBMON_EIO;
-	}
-	sqlite3_bind_int64(st, 1, state->started_ms);
-	sqlite3_bind_int64(st, 2, state->last_alive_ms);
-	sqlite3_bind_int64(st, 3, state->flushed_id);
-	sqlite3_bind_int(st, 4, state->run_state);
-	return step_done(st);
+	/* Written behind (the flush): redone after a failed transaction. */
+	return write_op(s, ST_STATE_SET, p, 4, false);
+}
+
+int
+store_seq_reserve(struct store *s, uint64_t upto)
+{
+	struct param p[] = { { P_INT, (int64_t) upto, NULL, 0 } };
+
+	return write_op(s, ST_SEQ_RESERVE, p, 1, true);
+}
+
+int
+store_seq_release(struct store *s, uint64_t last)
+{
+	struct param p[] = { { P_INT, (int64_t) last, NULL, 0 } };
+
+	return write_op(s, ST_SEQ_RELEASE, p, 1, false);
 }
 
 /* One pruning statement; out_deleted (may be NULL): rows it deleted. */
@@ -1339,8 +1737,14 @@ exec_changes(struct store *s, const char *sql, const char *a, const char *b,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	/* The robot registry's writes: not kept for later (the admin who
+	 * asked is told to try again), and not tried once the transaction
+	 * has failed. */
+	if (s->in_txn && s->txn_failed) {
 		return HBMON_EIO;
+	}
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		return direct_failed(s, sqlite3_errcode(s->db));
 	}
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	if (b != NULL) {
@@ -1351,7 +1755,7 @@ exec_changes(struct store *s, const char *sql, const char *a, const char *b,
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
-		return HBMON_EIO;
+		return direct_failed(s, rc);
 	}
 	return sqlite3_changes(s->db) > 0 ? HBMON_OK : HBMON_ENOENT;
 }
@@ -1441,6 +1845,11 @@ store_admin_seq_raise(struct store *s, uint64_t seq)
 	uint64_t floor;
 	int rv, rc;
 
+	/* Like the robot registry's writes: not kept for later, and not
+	 * tried once the writer's transaction has failed. */
+	if (s->in_txn && s->txn_failed) {
+		return HBMON_EIO;
+	}
 	/* Compared here, not in SQL: a seq above INT64_MAX is negative as
 	 * an SQLite INTEGER. */
 	if ((rv = store_admin_seq_get(s, &floor)) != HBMON_OK) {
@@ -1454,12 +1863,12 @@ store_admin_seq_raise(struct store *s, uint64_t seq)
 	                       " (1, ?1) ON CONFLICT (id) DO UPDATE SET"
 	                       " last_seq = ?1",
 	                       -1, &st, NULL) != SQLITE_OK) {
-		return HBMON_EIO;
+		return direct_failed(s, sqlite3_errcode(s->db));
 	}
 	sqlite3_bind_int64(st, 1, (int64_t) seq);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? HBMON_OK : HBMON_EIO;
+	return rc == SQLITE_DONE ? HBMON_OK : direct_failed(s, rc);
 }
 
 int

@@ -7,6 +7,16 @@
  * One writer: the recorder thread owns the write connection (store_begin ..
  * store_commit). Other threads read through connections of their own
  * (store_open_reader), which WAL lets run beside the writer.
+ *
+ * A sick disk never blinds the monitor (SPEC §3.5): inside the writer's
+ * transaction no write fails on its own. When one does (disk full, I/O
+ * error, locked), the transaction is marked failed, the writes after it
+ * are only journaled, and store_commit reports the failure. What memory
+ * already decided — new subjects, state transitions, alerts, episodes,
+ * pauses — is kept in a backlog and written first by the next transaction
+ * that can commit, in the order it was made; the rest (requests, the
+ * latest state written behind) is the caller's to redo. The backlog lives
+ * in memory only (at most 256 MiB; past it writes are dropped, counted).
  */
 #ifndef HBMON_SERVER_STORE_H
 #define HBMON_SERVER_STORE_H
@@ -28,7 +38,7 @@ enum store_durability {
 #define STORE_FILE "hbmon.db"
 
 /* Latest schema version this build knows. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /*
  * Opens (creating if needed) data_dir/hbmon.db and brings its schema up to
@@ -188,18 +198,81 @@ int store_subject_pause(struct store *s, int64_t id, int64_t until_ms,
 
 /* ---- writing (the recorder thread, between store_begin and commit) ---- */
 
-/* Starts a write transaction. Returns HBMON_OK or HBMON_EIO. */
+/*
+ * Starts a write transaction and writes the backlog first. Whatever it
+ * returns, the transaction is open for writes and must end with
+ * store_commit or store_rollback: HBMON_EIO says it has already failed
+ * (the database could not be locked or written, or writes are held), and
+ * its writes are only journaled.
+ */
 int store_begin(struct store *s);
 
-/* Commits. Returns HBMON_OK or HBMON_EIO (then call store_rollback). */
+/*
+ * Ends the transaction. HBMON_OK: it and the backlog are committed (the
+ * backlog is empty). HBMON_EIO: nothing of it is committed; its retained
+ * writes joined the backlog (store_fault says why).
+ */
 int store_commit(struct store *s);
 
-/* Rolls back a failed transaction; harmless when none is open. */
+/*
+ * Abandons the open transaction as a failed one (its retained writes join
+ * the backlog); outside a transaction rolls back whatever SQLite has open.
+ */
 void store_rollback(struct store *s);
 
 /*
+ * Whether the open transaction has failed already (a write did): what
+ * follows is only journaled. False outside a transaction.
+ */
+bool store_txn_failed(const struct store *s);
+
+/*
+ * hold: until called again with false, transactions do not even try the
+ * database (store_begin returns HBMON_EIO at once): the writer's back-off
+ * while the disk is sick, so that ticks stay cheap.
+ */
+void store_hold_writes(struct store *s, bool hold);
+
+/*
+ * How long a statement waits for another connection's lock (default
+ * 5000 ms). The writer waits briefly: its ticks must go on.
+ */
+void store_set_busy_timeout(struct store *s, int ms);
+
+/* Bytes free for the server in the file system of the data dir; -1. */
+int64_t store_free_bytes(const struct store *s);
+
+/* Why the database could not be written (SPEC §3.5: the alert says so). */
+enum store_fault {
+	STORE_FAULT_NONE = 0,
+	STORE_FAULT_FULL,     /* disk full (SQLITE_FULL) */
+	STORE_FAULT_IO,       /* I/O error, or the file cannot be opened */
+	STORE_FAULT_LOCKED,   /* another process holds the write lock */
+	STORE_FAULT_READONLY, /* the file or file system is read-only */
+	STORE_FAULT_CORRUPT,  /* the file is damaged */
+	STORE_FAULT_NOMEM,    /* SQLite ran out of memory */
+	STORE_FAULT_WAL,      /* the WAL is past its hard ceiling (recorder) */
+	STORE_FAULT_OTHER,
+};
+
+/* The fault of the last failed transaction (NONE after a commit). */
+enum store_fault store_fault(const struct store *s);
+
+/* The fault in a few words ("disk full"). */
+const char *store_fault_text(enum store_fault f);
+
+/*
+ * The backlog: retained writes waiting (out_ops, out_bytes) and how many
+ * were ever dropped (the cap, no memory, refused as constraint errors).
+ * Any out may be NULL.
+ */
+void store_backlog(const struct store *s, size_t *out_ops, size_t *out_bytes,
+                   uint64_t *out_dropped);
+
+/*
  * Creates the subject row for robot/account (account "" for the robot).
- * out_id: its id. Returns HBMON_OK or HBMON_EIO.
+ * out_id: its id, given by the store (so it holds also when the row is
+ * written later, from the backlog). Returns HBMON_OK or HBMON_EIO.
  */
 int store_subject_create(struct store *s, const char *robot,
                          const char *account, int64_t now_ms, int64_t *out_id);
@@ -311,9 +384,9 @@ struct store_episode {
 	uint32_t repeats;
 	int64_t acked_ms; /* 0: not acknowledged */
 	const char *acked_by;
-	const char *robot;   /* the subject's names (from the subjects row) */
-	const char *account; /* "" for a robot */
-};
+	const char *robot;   /* the subject's names (from the subjects row); */
+	const char *account; /* "" for a robot; both NULL for subject_id 0, */
+};                           /* the server's own episodes */
 
 int store_episode_open(struct store *s, const struct store_episode *e);
 int store_episode_update(struct store *s, uint64_t id, int severity,
@@ -345,10 +418,23 @@ struct store_state {
 	int64_t last_alive_ms;
 	int64_t flushed_id; /* requests up to this one are in subjects/robots */
 	int run_state;      /* enum store_run_state */
+	/* Alert seqs up to this one may have been given out (store_seq_*);
+	 * not written by store_state_set. */
+	uint64_t alert_seq_reserved;
 };
 
 int store_state_get(struct store *s, struct store_state *out);
 int store_state_set(struct store *s, const struct store_state *state);
+
+/*
+ * Alert seqs are reserved before they are given out: store_seq_reserve
+ * raises the reservation to upto (never lowers it; a retained write), and
+ * a clean stop lowers it back to the last seq used (store_seq_release).
+ * The next start continues above the reservation, so an alert published
+ * while its row could not be written keeps a seq nothing reuses.
+ */
+int store_seq_reserve(struct store *s, uint64_t upto);
+int store_seq_release(struct store *s, uint64_t last);
 
 /* ---- queries used by tests and the admin service ---- */
 

@@ -417,6 +417,28 @@ harness_checkpoint_all(struct harness_server *srv, int timeout_ms, int *out_rc)
 	return rc == SQLITE_OK && log == 0;
 }
 
+struct sqlite3 *
+harness_lock_store(struct harness_server *srv)
+{
+	char path[600];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/%s", srv->dir, STORE_FILE);
+	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+	             SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	cr_assert_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	             SQLITE_OK, "%s", sqlite3_errmsg(db));
+	return db;
+}
+
+void
+harness_unlock_store(struct sqlite3 *db)
+{
+	cr_assert_eq(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 int64_t
 harness_wal_bytes(struct harness_server *srv)
 {

@@ -143,6 +143,14 @@ void harness_store_exec(const char *dir, const char *sql);
 bool harness_checkpoint_all(struct harness_server *srv, int timeout_ms,
                             int *out_rc);
 
+/*
+ * Holds srv's database write lock from a connection of the test's own
+ * (BEGIN IMMEDIATE), as an outside writer or a stuck disk would, until
+ * harness_unlock_store. Returns that connection.
+ */
+struct sqlite3 *harness_lock_store(struct harness_server *srv);
+void harness_unlock_store(struct sqlite3 *db);
+
 /* Bytes of srv's WAL file (0 when there is none). */
 int64_t harness_wal_bytes(struct harness_server *srv);
 
