@@ -211,6 +211,7 @@ Test(store, schema_4_indexes_what_schema_3_held, .init = setup,
 	                          "DROP TABLE admin_state;"
 	                          "ALTER TABLE server_state DROP COLUMN"
 	                          " alert_seq_reserved;"
+	                          "DROP TABLE alert_readers;"
 	                          "CREATE INDEX requests_robot ON requests"
 	                          " (robot, received_ms);"
 	                          "ALTER TABLE server_state DROP COLUMN"

@@ -54,6 +54,7 @@ store_cursor(struct delivery *d, uint64_t seq)
 	}
 	d->cursor_failing = false;
 	d->cursor = seq;
+	source_delivered(d->o->source, seq);
 }
 
 static void

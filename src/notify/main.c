@@ -295,6 +295,7 @@ main(int argc, char **argv)
 	/* Ask the outbox well before server_timeout runs out: a quiet PUB
 	 * socket alone does not mean the server is gone. */
 	so.probe_ms = set.server_timeout / 3;
+	so.reader = set.name;
 	if (!found && set.first_run == 1) {
 		/* first_run = new: start after what the outbox holds now. */
 		struct source *probe;

@@ -38,6 +38,8 @@ struct source {
 	bool admin_down; /* said once in the log */
 	bool reset;
 	int64_t next_poll, retry_at;
+	char reader[128];
+	_Atomic uint64_t delivered; /* the notifier's durable cursor */
 	int64_t reset_seen_at; /* outbox seen ending before the tail; 0: no */
 	int64_t poll_interval, retry_ms, probe_ms;
 	struct source_contact contact;
@@ -86,6 +88,9 @@ source_open(const struct source_options *opts, uint64_t after,
 	}
 	s->cap = opts->queue_max;
 	s->tail = after;
+	snprintf(s->reader, sizeof(s->reader), "%s",
+	         opts->reader != NULL ? opts->reader : "");
+	atomic_init(&s->delivered, after);
 	s->poll_interval = opts->poll_interval_ms;
 	s->retry_ms = opts->retry_ms;
 	s->probe_ms = opts->probe_ms;
@@ -179,6 +184,12 @@ admin_answered(struct source *s, bool ok, int64_t now)
 	}
 }
 
+void
+source_delivered(struct source *s, uint64_t seq)
+{
+	atomic_store(&s->delivered, seq);
+}
+
 bool
 source_take_reset(struct source *s)
 {
@@ -235,6 +246,10 @@ alerts_after(struct source *s, uint64_t after, uint32_t limit,
 
 	req.after_seq = after;
 	req.limit = limit;
+	if (s->reader[0] != '\0') {
+		req.reader = s->reader;
+		req.delivered_seq = atomic_load(&s->delivered);
+	}
 	*out = NULL;
 	rv = rpc_client_call(s->admin, "/hbmon.v1.Admin/AlertsAfter", &req.base,
 	                     &hbmon__v1__alerts_after_reply__descriptor,

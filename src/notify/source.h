@@ -41,6 +41,11 @@ struct source_options {
 	int64_t retry_ms; /* wait after the outbox could not be read */
 	int64_t probe_ms; /* ask the outbox after this long without contact;
 	                     0: only every poll_interval */
+	/* Who reads: every AlertsAfter call names this notifier and says
+	 * up to which seq it has delivered (source_delivered), so that the
+	 * server never prunes an alert it has not passed (alert_retention).
+	 * "" or NULL: anonymous. */
+	const char *reader;
 };
 
 /* What the source last heard from the server; times on the monotonic
@@ -74,6 +79,12 @@ void source_close(struct source *s);
  * messages and queues them. Never fails: trouble is logged and retried.
  */
 void source_poll(struct source *s, int64_t wait_ms);
+
+/*
+ * Every alert up to seq is delivered (the durable cursor): said to the
+ * server with the next AlertsAfter call. Thread-safe.
+ */
+void source_delivered(struct source *s, uint64_t seq);
 
 /* How many alerts are queued. */
 size_t source_count(const struct source *s);

@@ -922,6 +922,15 @@ alerts_memory(void *arg, struct recorder *rec)
 	struct alerts_page *p = arg;
 	struct engine *e = recorder_engine(rec);
 
+	const Hbmon__V1__AlertsAfterRequest *in =
+	    (const Hbmon__V1__AlertsAfterRequest *) p->c->input;
+
+	if (in->reader != NULL && in->reader[0] != '\0') {
+		int64_t now, wall;
+		recorder_clock(rec, &now, &wall);
+		(void) recorder_note_reader(rec, in->reader, in->delivered_seq,
+		                            wall);
+	}
 	p->written = engine_committed_seq(e);
 	p->avail = engine_given_seq(e);
 	engine_unwritten(e, p->after > p->written ? p->after : p->written,

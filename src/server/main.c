@@ -374,6 +374,8 @@ main(int argc, char **argv)
 	}
 	memset(&ropts, 0, sizeof(ropts));
 	ropts.retention_ms = set.retention;
+	ropts.alert_retention_ms = set.alert_retention;
+	ropts.disk_free_min = (int64_t) set.disk_free_min;
 	ropts.batch_max = set.batch_max;
 	ropts.auth_none = set.auth == AUTH_NONE;
 	ropts.interval_max_ms = set.interval_max;
@@ -388,6 +390,7 @@ main(int argc, char **argv)
 	ropts.registry = &reg;
 	ropts.publisher = pub;
 	hopts.data_dir = set.data_dir;
+	hopts.disk_free_min = set.disk_free_min;
 	hopts.backlog_max = set.workers / 2 > 8 ? set.workers / 2 : 8;
 	if (health_open(&hopts, clock_mono_ms(), &health) != HBMON_OK) {
 		fprintf(stderr, "hbmon-server: out of memory\n");

@@ -19,7 +19,7 @@
 
 /* Raw heartbeats deleted per pruning step, and how often to prune. */
 #define PRUNE_STEP     1000
-#define PRUNE_EVERY_MS 10000
+#define PRUNE_EVERY_MS 10000 /* or twice per retention, if shorter */
 
 /* Dirty subjects few enough to write at once under light load: with
  * the request that changed them when the last flush is this long ago,
@@ -64,6 +64,12 @@
  * completing, writes wait (STORAGE_FAILING): the disk never fills. How
  * often the writer tries the checkpoint again meanwhile. */
 #define PINNED_RETRY_MS 250
+/* How often the free space of the data dir is looked at, how far above
+ * disk_free_min it must come back before DISK_SPACE_LOW resolves (a
+ * tenth: no flapping), and how often the WAL file is emptied meanwhile to
+ * give its space back. */
+#define DISK_CHECK_EVERY_MS    1000
+#define DISK_TRUNCATE_EVERY_MS 10000
 
 /* How often the server notes that it is alive, for SERVER_RESTARTED. */
 #define ALIVE_EVERY_MS 1000
@@ -130,6 +136,21 @@ struct recorder {
 	uint64_t failed_txns;        /* since the failure began */
 	int64_t next_fail_log;       /* monotonic ms */
 	atomic_bool storage_failing; /* for other threads */
+	/* The free space of the data dir (disk_free_min). */
+	int64_t next_disk_check;
+	int64_t next_truncate;
+	bool disk_low;
+	/* Notifiers reading the outbox and their cursors (alert_retention
+	 * never prunes past the lowest); written with the latest state. */
+	struct reader *readers;
+	size_t n_readers, cap_readers;
+};
+
+/* A notifier and the seq up to which it has delivered everything. */
+struct reader {
+	char name[128];
+	uint64_t delivered;
+	int64_t seen_ms; /* wall */
 };
 
 static int64_t
@@ -203,6 +224,45 @@ load_subject(void *arg, const struct store_subject *row)
 
 static int replay(void *arg, const struct store_request *r);
 
+int
+recorder_note_reader(struct recorder *rec, const char *name, uint64_t delivered,
+                     int64_t wall)
+{
+	struct reader *r = NULL;
+
+	for (size_t i = 0; i < rec->n_readers && r == NULL; i++) {
+		if (strcmp(rec->readers[i].name, name) == 0) {
+			r = &rec->readers[i];
+		}
+	}
+	if (r == NULL) {
+		if (rec->n_readers == rec->cap_readers) {
+			size_t cap =
+			    rec->cap_readers == 0 ? 8 : 2 * rec->cap_readers;
+			struct reader *grown =
+			    realloc(rec->readers, cap * sizeof(*grown));
+			if (grown == NULL) {
+				return HBMON_ENOMEM;
+			}
+			rec->readers = grown;
+			rec->cap_readers = cap;
+		}
+		r = &rec->readers[rec->n_readers++];
+		snprintf(r->name, sizeof(r->name), "%s", name);
+	}
+	/* What it says, even lower than before: a notifier that starts over
+	 * (its cursor reset) needs the alerts again. */
+	r->delivered = delivered;
+	r->seen_ms = wall;
+	return HBMON_OK;
+}
+
+static int
+load_reader(void *arg, const char *name, uint64_t delivered, int64_t seen_ms)
+{
+	return recorder_note_reader(arg, name, delivered, seen_ms);
+}
+
 /* Builds the in-memory state and the engine from the store. */
 static int
 load_state(struct recorder *rec)
@@ -219,6 +279,10 @@ load_state(struct recorder *rec)
 	}
 	if (rv == HBMON_OK) {
 		rv = store_subjects_each(rec->store, load_subject, rec);
+	}
+	if (rv == HBMON_OK) {
+		rec->n_readers = 0;
+		rv = store_readers_each(rec->store, load_reader, rec);
 	}
 	rec->last_request_id = rec->state.flushed_id;
 	if (rv == HBMON_OK) {
@@ -398,6 +462,13 @@ flush_step(struct recorder *rec, bool all, bool *done)
 	    (rv = registry_each(rec->opts.registry, flush_robot, rec)) !=
 	        HBMON_OK) {
 		return rv;
+	}
+	for (size_t i = 0; i < rec->n_readers; i++) {
+		const struct reader *r = &rec->readers[i];
+		if ((rv = store_reader_set(rec->store, r->name, r->delivered,
+		                           r->seen_ms)) != HBMON_OK) {
+			return rv;
+		}
 	}
 	rec->state.flushed_id = rec->flush_target;
 	rec->state.last_alive_ms = rec->wall;
@@ -1026,6 +1097,8 @@ storage_ok(struct recorder *rec, int64_t mono)
 	                 HBMON__V1__ALERT_KIND__ALERT_KIND_STORAGE_FAILING));
 }
 
+static void watch_disk(struct recorder *rec, int64_t mono);
+
 /* ---- one iteration: a batch of jobs and a tick, one transaction ---- */
 
 /*
@@ -1062,6 +1135,7 @@ iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
 		          hbmon_strerror(rv));
 	}
 	watch_storage(rec, mono);
+	watch_disk(rec, mono);
 	/* The latest state follows the requests: within a tick when load is
 	 * light (it costs little and keeps the table current for people
 	 * reading it), and at least every flush interval under load, when
@@ -1162,17 +1236,74 @@ wal_maintain(struct recorder *rec)
 			rec->next_pinned_try =
 			    clock_mono_ms() + PINNED_RETRY_MS;
 		}
+	} else if (rec->disk_low && mono >= rec->next_truncate &&
+	           !rec->db_failing) {
+		/* Low on space: the WAL file gives its space back. */
+		rec->next_truncate = mono + DISK_TRUNCATE_EVERY_MS;
+		pthread_mutex_lock(&rec->checkpoint_lock);
+		(void) store_checkpoint(rec->store, STORE_CHECKPOINT_TRUNCATE,
+		                        CEILING_WAIT_MS, NULL);
+		pthread_mutex_unlock(&rec->checkpoint_lock);
 	} else if (!rec->checkpointing && wal >= WRITER_CHECKPOINT_AT) {
 		(void) store_checkpoint(rec->store, STORE_CHECKPOINT_PASSIVE, 0,
 		                        NULL);
 	}
 }
 
+/*
+ * The lowest seq every notifier heard from within alert_retention has
+ * delivered: alerts past it are still owed to someone. UINT64_MAX when
+ * no notifier names itself.
+ */
+static uint64_t
+readers_floor(const struct recorder *rec, int64_t cutoff_ms)
+{
+	uint64_t floor = UINT64_MAX;
+
+	for (size_t i = 0; i < rec->n_readers; i++) {
+		const struct reader *r = &rec->readers[i];
+		if (r->seen_ms >= cutoff_ms && r->delivered < floor) {
+			floor = r->delivered;
+		}
+	}
+	return floor;
+}
+
+/* Readers not heard from within alert_retention hold nothing back. */
+static void
+forget_readers(struct recorder *rec, int64_t cutoff_ms)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < rec->n_readers; i++) {
+		if (rec->readers[i].seen_ms >= cutoff_ms) {
+			rec->readers[k++] = rec->readers[i];
+		}
+	}
+	rec->n_readers = k;
+}
+
+/* How long between pruning steps that found nothing more to do. */
+static int64_t
+prune_every(const struct recorder *rec)
+{
+	int64_t every = PRUNE_EVERY_MS;
+
+	if (rec->opts.retention_ms / 2 < every) {
+		every = rec->opts.retention_ms / 2;
+	}
+	if (rec->opts.alert_retention_ms > 0 &&
+	    rec->opts.alert_retention_ms / 2 < every) {
+		every = rec->opts.alert_retention_ms / 2;
+	}
+	return every > 0 ? every : 1;
+}
+
 static void
 prune_step(struct recorder *rec)
 {
 	int64_t now = clock_wall_ms();
-	int deleted = 0;
+	int deleted = 0, alerts = 0;
 
 	if (store_prune(rec->store, now - rec->opts.retention_ms, PRUNE_STEP,
 	                &deleted) != HBMON_OK) {
@@ -1180,10 +1311,68 @@ prune_step(struct recorder *rec)
 		         store_errmsg(rec->store));
 		deleted = 0;
 	}
+	if (rec->opts.alert_retention_ms > 0) {
+		int64_t cutoff = now - rec->opts.alert_retention_ms;
+		/* The engine's pending and unwritten alerts are newer than
+		 * anything pruned; readers_floor keeps what is owed. */
+		if (store_prune_alerts(rec->store, cutoff,
+		                       readers_floor(rec, cutoff), PRUNE_STEP,
+		                       &alerts) != HBMON_OK) {
+			log_warn("pruning old alerts failed", "error=%s",
+			         store_errmsg(rec->store));
+			alerts = 0;
+		}
+		forget_readers(rec, cutoff);
+	}
 	/* A full step means more may be waiting: come back soon, but after
-	 * any queued jobs. */
+	 * any queued jobs; with the disk low, as long as anything goes. */
 	rec->next_prune_ms =
-	    clock_mono_ms() + (deleted == PRUNE_STEP ? 0 : PRUNE_EVERY_MS);
+	    clock_mono_ms() + (deleted == PRUNE_STEP || alerts == PRUNE_STEP ||
+	                               (rec->disk_low && deleted + alerts > 0)
+	                           ? 0
+	                           : prune_every(rec));
+}
+
+/*
+ * Inside the transaction, once a second: DISK_SPACE_LOW below
+ * disk_free_min (a warning before writes fail), resolved once a tenth
+ * above it. Pruning then runs without pauses and the WAL file is emptied
+ * now and then: what retention allows goes, and SQLite reuses its pages
+ * (the file does not shrink by itself).
+ */
+static void
+watch_disk(struct recorder *rec, int64_t mono)
+{
+	struct engine_condition c = { 0 };
+	int64_t free;
+	bool holds;
+
+	if (rec->opts.disk_free_min <= 0 || mono < rec->next_disk_check) {
+		return;
+	}
+	rec->next_disk_check = mono + DISK_CHECK_EVERY_MS;
+	if ((free = free_bytes(rec)) < 0) {
+		return;
+	}
+	c.kind = HBMON__V1__ALERT_KIND__ALERT_KIND_DISK_SPACE_LOW;
+	c.free_bytes = free;
+	c.free_min = rec->opts.disk_free_min;
+	holds = engine_server_condition_holds(rec->engine, c.kind);
+	if (!holds && free < rec->opts.disk_free_min) {
+		c.holds = true;
+		rec->next_prune_ms = mono;
+		log_warn("the data dir is low on space; old heartbeats are "
+		         "pruned as retention allows",
+		         "free_bytes=%lld disk_free_min=%lld", (long long) free,
+		         (long long) rec->opts.disk_free_min);
+	} else if (holds && free >= rec->opts.disk_free_min +
+	                                rec->opts.disk_free_min / 10) {
+		c.holds = false;
+	} else {
+		c.holds = holds;
+	}
+	(void) engine_server_condition(rec->engine, &c, rec->now, rec->wall);
+	rec->disk_low = c.holds;
 }
 
 static void
@@ -1652,6 +1841,7 @@ recorder_stop(struct recorder *rec)
 	}
 	unload_state(rec);
 	free(rec->dirty);
+	free(rec->readers);
 	if (rec->checkpointing) {
 		/* A last full copy: the next start finds a small WAL. */
 		store_checkpoint(rec->opts.checkpoint_store,

@@ -6,7 +6,9 @@
  * and only then tells each job it is done, so that a reply never promises
  * what is not on disk. Every tick (10 ms) it also advances the engine's
  * deadlines in the same transaction, then publishes the alerts that were
- * committed. When idle it prunes raw heartbeats older than `retention`.
+ * committed. When idle it prunes raw heartbeats older than `retention`
+ * and alerts older than `alert_retention` that every notifier has passed,
+ * and it watches the free space of the data dir (`disk_free_min`).
  *
  * One writer at a time, but not one fixed thread: whoever submits a job to
  * an idle recorder writes the queue itself (and keeps writing while more
@@ -88,6 +90,13 @@ struct recorder_job {
 
 struct recorder_options {
 	int64_t retention_ms;
+	/* Alerts are pruned after this long, but never past the lowest
+	 * delivered seq of the readers (notifiers) heard from within it.
+	 * 0: never. */
+	int64_t alert_retention_ms;
+	/* Below this many bytes free in the data dir: DISK_SPACE_LOW, and
+	 * pruning goes on without pauses. 0: not watched. */
+	int64_t disk_free_min;
 	uint32_t batch_max;
 	bool auth_none;          /* robots unknown to the store are created */
 	int64_t interval_max_ms; /* unless a robot has its own */
@@ -156,6 +165,15 @@ size_t recorder_pending(struct recorder *rec);
  */
 int recorder_read(struct recorder *rec,
                   void (*fn)(void *arg, struct recorder *rec), void *arg);
+
+/*
+ * On the recorder thread (a recorder_read fn): the notifier reader has
+ * delivered every alert up to delivered (its durable cursor), seen at
+ * wall. Kept in memory, written behind with the latest state; pruning
+ * never passes the lowest such cursor. Returns HBMON_OK or HBMON_ENOMEM.
+ */
+int recorder_note_reader(struct recorder *rec, const char *reader,
+                         uint64_t delivered, int64_t wall);
 
 /*
  * Whether the database cannot be written right now (STORAGE_FAILING

@@ -51,6 +51,8 @@ struct server_settings {
 	uint32_t accounts_max;   /* accounts per robot; a batch holds at most
 	                            this many + 1 heartbeats */
 	uint64_t wal_max;        /* the WAL's ceiling, bytes */
+	uint64_t disk_free_min;  /* DISK_SPACE_LOW below this many bytes free */
+	int64_t alert_retention; /* ms alerts are kept (past every reader) */
 };
 
 /* The key table, for config_load and --help. */

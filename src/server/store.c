@@ -172,7 +172,14 @@ static const char *const migrations[] = {
 	 * while the database could not be written keeps a seq no later
 	 * alert reuses, even across a crash. */
 	"ALTER TABLE server_state ADD COLUMN alert_seq_reserved INTEGER NOT"
-	" NULL DEFAULT 0;",
+	" NULL DEFAULT 0;"
+	/* Notifiers that read the outbox, and up to where each has
+	 * delivered: alert_retention never prunes past the lowest. */
+	"CREATE TABLE alert_readers ("
+	"  name TEXT PRIMARY KEY,"
+	"  delivered_seq INTEGER NOT NULL,"
+	"  seen_ms INTEGER NOT NULL"
+	");",
 };
 
 enum stmt_id {
@@ -196,6 +203,7 @@ enum stmt_id {
 	ST_SEQ_RESERVE,
 	ST_SEQ_RELEASE,
 	ST_SUBJECT_MAX_ID,
+	ST_READER_SET,
 	ST_INDEX_REQUESTS,
 	ST_BEGIN,
 	ST_COMMIT,
@@ -261,6 +269,10 @@ static const char *const stmt_sql[ST_COUNT_] = {
 	    " UPDATE SET alert_seq_reserved = max(alert_seq_reserved, ?1)",
 	[ST_SEQ_RELEASE] = "UPDATE server_state SET alert_seq_reserved = ?1",
 	[ST_SUBJECT_MAX_ID] = "SELECT coalesce(max(id), 0) FROM subjects",
+	[ST_READER_SET] =
+	    "INSERT INTO alert_readers (name, delivered_seq, seen_ms) VALUES"
+	    " (?1, ?2, ?3) ON CONFLICT (name) DO UPDATE SET delivered_seq ="
+	    " ?2, seen_ms = ?3",
 	[ST_INDEX_REQUESTS] =
 	    "INSERT OR IGNORE INTO request_index SELECT robot, received_ms, id"
 	    " FROM requests WHERE id > ?1 AND id <= ?2",
@@ -1647,6 +1659,93 @@ store_prune(struct store *s, int64_t cutoff_ms, int limit, int *out_deleted)
 		                " WHERE received_ms < ?2)",
 		                limit, cutoff_ms, out_deleted);
 	}
+	return rv;
+}
+
+int
+store_prune_alerts(struct store *s, int64_t cutoff_ms, uint64_t upto_seq,
+                   int limit, int *out_deleted)
+{
+	sqlite3_stmt *st;
+	int rv = HBMON_EIO;
+
+	/* Only the `limit` oldest (seq order is the order they were
+	 * raised), so one step costs the same however many there are; none
+	 * a reader has not passed. Resolved episodes go with their time
+	 * (found through episodes_open); open ones stay whatever their age. */
+	if (sqlite3_prepare_v2(s->db,
+	                       "DELETE FROM alerts WHERE seq IN (SELECT seq"
+	                       " FROM (SELECT seq, raised_ms FROM alerts"
+	                       " ORDER BY seq LIMIT ?3) WHERE raised_ms < ?1"
+	                       " AND seq <= ?2)",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	sqlite3_bind_int64(st, 1, cutoff_ms);
+	sqlite3_bind_int64(
+	    st, 2, upto_seq > INT64_MAX ? INT64_MAX : (sqlite3_int64) upto_seq);
+	sqlite3_bind_int(st, 3, limit);
+	if (sqlite3_step(st) == SQLITE_DONE) {
+		rv = HBMON_OK;
+		if (out_deleted != NULL) {
+			*out_deleted = sqlite3_changes(s->db);
+		}
+	}
+	sqlite3_finalize(st);
+	if (rv == HBMON_OK &&
+	    (rv = exec_prune(s,
+	                     "DELETE FROM episodes WHERE id IN (SELECT id FROM"
+	                     " episodes WHERE resolved_ms BETWEEN 1 AND ?2"
+	                     " ORDER BY resolved_ms LIMIT ?1)",
+	                     limit, cutoff_ms, NULL)) == HBMON_OK) {
+		rv = exec_prune(s,
+		                "DELETE FROM alert_readers WHERE ?1 = ?1 AND"
+		                " seen_ms < ?2",
+		                limit, cutoff_ms, NULL);
+	}
+	return rv;
+}
+
+int
+store_reader_set(struct store *s, const char *name, uint64_t delivered,
+                 int64_t seen_ms)
+{
+	struct param p[] = {
+		{ P_TEXT, 0, name, 0 },
+		{ P_INT, (int64_t) delivered, NULL, 0 },
+		{ P_INT, seen_ms, NULL, 0 },
+	};
+
+	/* Written behind from memory, like the latest state. */
+	return write_op(s, ST_READER_SET, p, 3, false);
+}
+
+int
+store_readers_each(struct store *s,
+                   int (*fn)(void *arg, const char *name, uint64_t delivered,
+                             int64_t seen_ms),
+                   void *arg)
+{
+	sqlite3_stmt *st;
+	int rc, rv = HBMON_OK;
+
+	if (sqlite3_prepare_v2(s->db,
+	                       "SELECT name, delivered_seq, seen_ms FROM"
+	                       " alert_readers ORDER BY name",
+	                       -1, &st, NULL) != SQLITE_OK) {
+		return HBMON_EIO;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rv = fn(arg, (const char *) sqlite3_column_text(st, 0),
+		             (uint64_t) sqlite3_column_int64(st, 1),
+		             sqlite3_column_int64(st, 2))) != 0) {
+			break;
+		}
+	}
+	if (rv == HBMON_OK && rc != SQLITE_DONE) {
+		rv = HBMON_EIO;
+	}
+	sqlite3_finalize(st);
 	return rv;
 }
 

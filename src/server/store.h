@@ -340,6 +340,29 @@ int store_prune(struct store *s, int64_t cutoff_ms, int limit,
 
 /* ---- the alert outbox and alert episodes ---- */
 
+/*
+ * Deletes up to limit alerts raised before cutoff_ms with seq <= upto_seq,
+ * oldest first (its own transaction), and as many resolved episodes that
+ * ended before cutoff_ms, and forgets the readers not seen since then.
+ * out_deleted: alerts deleted (may be NULL). Returns HBMON_OK or HBMON_EIO.
+ */
+int store_prune_alerts(struct store *s, int64_t cutoff_ms, uint64_t upto_seq,
+                       int limit, int *out_deleted);
+
+/*
+ * The notifiers that read the outbox: name, the seq up to which it has
+ * delivered everything, and when it said so (wall ms). store_reader_set
+ * writes one (behind, like the latest state); store_readers_each calls fn
+ * for each (stops at fn's first non-zero return and returns it; otherwise
+ * HBMON_OK or HBMON_EIO).
+ */
+int store_reader_set(struct store *s, const char *name, uint64_t delivered,
+                     int64_t seen_ms);
+int store_readers_each(struct store *s,
+                       int (*fn)(void *arg, const char *name,
+                                 uint64_t delivered, int64_t seen_ms),
+                       void *arg);
+
 /* One alert as kept in the outbox; body is the packed hbmon.v1.Alert. */
 struct store_alert {
 	uint64_t seq;
