@@ -81,6 +81,32 @@ Test(health,
 	cr_assert_eq(v.committed_seq, 2);
 }
 
+Test(health, a_database_known_not_to_take_writes_still_feeds_the_watchdog)
+{
+	struct health_verdict v;
+
+	health_note_iteration(h, 1000, 1001, true, 1);
+	/* The disk is full: iterations go on and fail, and the recorder
+	 * says so (STORAGE_FAILING); alerts go out from memory. */
+	health_note_storage(h, true, "disk full");
+	for (int64_t t = 1001; t < 12000; t += 10) {
+		health_note_iteration(h, t, t + 5, false, 0);
+	}
+	v = judge(12001, 0);
+	cr_assert_eq(v.level, HEALTH_UNHEALTHY);
+	cr_assert(strstr(v.problem, "disk full") != NULL, "%s", v.problem);
+	/* A restart mends no disk and would start every robot's grace
+	 * period again: the watchdog is still fed. */
+	cr_assert(v.watchdog_ok, "%s", v.problem);
+	/* But not once the tick stops too: that is a wedged server. */
+	v = judge(23000, 0);
+	cr_assert(!v.watchdog_ok);
+	health_note_storage(h, false, "");
+	health_note_iteration(h, 23001, 23002, true, 2);
+	v = judge(23100, 0);
+	cr_assert(v.watchdog_ok, "%s", v.problem);
+}
+
 Test(health, a_stalled_tick_is_unhealthy)
 {
 	struct health_verdict v;

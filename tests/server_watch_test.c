@@ -261,28 +261,32 @@ Test(server_watch, sd_notify_ready_watchdog_stopping_and_a_stalled_recorder)
 	cr_assert_geq(n, 4, "WATCHDOG=1 %d times in 3 s", n);
 
 	/* Another process holds the database's write lock: the recorder
-	 * can no longer commit, and the server stops feeding the watchdog
-	 * (systemd would restart it). */
+	 * can no longer commit. The server says so (unhealthy, and
+	 * STORAGE_FAILING), but its tick goes on and alerts go out from
+	 * memory: it keeps feeding the watchdog, since a restart would mend
+	 * nothing and start every robot's grace period again (SPEC §3.5). A
+	 * wedged tick still starves it (tests/health_test.c). */
 	snprintf(db_path, sizeof(db_path), "%s/" STORE_FILE, a.dir);
 	cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
 	             SQLITE_OK, "%s", sqlite3_errmsg(db));
 	/* The stall limit is 10 s; by 12 s it is judged unhealthy. */
 	notify_count(&ns, "WATCHDOG=1", 12000, status, sizeof(status));
-	cr_assert(strstr(status, "unhealthy: the recorder has not committed") !=
-	              NULL,
+	cr_assert(strstr(status, "unhealthy: the database cannot be written "
+	                         "(locked by another process)") != NULL,
 	          "STATUS=%s", status);
 	n = notify_count(&ns, "WATCHDOG=1", 3000, NULL, 0);
-	cr_assert_eq(n, 0, "WATCHDOG=1 %d times while the recorder is stalled",
-	             n);
+	cr_assert_geq(n, 4,
+	              "WATCHDOG=1 %d times in 3 s while alerts still go "
+	              "out from memory",
+	              n);
 
 	/* The lock goes: commits resume and so does the watchdog. */
 	cr_assert_eq(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	n = notify_count(&ns, "WATCHDOG=1", 8000, status, sizeof(status));
 	cr_assert_geq(n, 2, "the watchdog is not fed again");
-	/* Not unhealthy any more; still degraded for a while, honestly:
-	 * commits were slow. */
+	/* Not unhealthy any more. */
 	cr_assert(strstr(status, "unhealthy") == NULL, "STATUS=%s", status);
 
 	kill(a.pid, SIGTERM);

@@ -34,6 +34,8 @@ struct health {
 	int64_t slow_took_ms;      /* how long it took */
 	uint64_t committed_seq;
 	int64_t backlog_since_ms; /* 0: no backlog at the last judgement */
+	bool storage_failing;     /* health_note_storage */
+	char storage_why[64];
 	struct listener listeners[HEALTH_LISTENERS_MAX];
 	int n_listeners;
 };
@@ -106,6 +108,19 @@ health_note_iteration(struct health *h, int64_t start_ms, int64_t end_ms,
 	pthread_mutex_unlock(&h->lock);
 }
 
+void
+health_note_storage(struct health *h, bool failing, const char *why)
+{
+	if (h == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	h->storage_failing = failing;
+	snprintf(h->storage_why, sizeof(h->storage_why), "%s",
+	         why != NULL ? why : "");
+	pthread_mutex_unlock(&h->lock);
+}
+
 int
 health_listener_add(struct health *h, const char *name, int *out_id)
 {
@@ -168,6 +183,7 @@ health_judge(struct health *h, int64_t now_ms, size_t pending,
 {
 	struct statvfs fs;
 	char dur[32];
+	bool starve = false; /* the watchdog must not be fed */
 	bool have_fs = h->data_dir[0] != '\0' && statvfs(h->data_dir, &fs) == 0;
 
 	memset(out, 0, sizeof(*out));
@@ -179,19 +195,32 @@ health_judge(struct health *h, int64_t now_ms, size_t pending,
 		duration_human(now_ms - h->last_iteration_ms, dur, sizeof(dur));
 		say(out, HEALTH_UNHEALTHY,
 		    "the recorder's tick has not come round for %s", dur);
+		starve = true;
 	}
 	if (now_ms - h->last_commit_ms >= h->opts.stall_ms) {
 		duration_human(now_ms - h->last_commit_ms, dur, sizeof(dur));
-		say(out, HEALTH_UNHEALTHY,
-		    "the recorder has not committed for %s: nothing is "
-		    "recorded and no alert can be raised",
-		    dur);
+		if (h->storage_failing) {
+			/* Its tick goes on (else the above): watching and
+			 * alerting go on from memory; a restart would only
+			 * start every robot's grace period again. */
+			say(out, HEALTH_UNHEALTHY,
+			    "the database cannot be written (%s) for %s: "
+			    "heartbeats are refused, alerts go out from memory",
+			    h->storage_why, dur);
+		} else {
+			say(out, HEALTH_UNHEALTHY,
+			    "the recorder has not committed for %s: nothing "
+			    "is recorded and no alert can be raised",
+			    dur);
+			starve = true;
+		}
 	}
 	for (int i = 0; i < h->n_listeners; i++) {
 		if (!h->listeners[i].answering) {
 			say(out, HEALTH_UNHEALTHY,
 			    "listener %s does not answer its self-check",
 			    h->listeners[i].name);
+			starve = true;
 		}
 	}
 	for (int i = 0; i < h->n_listeners; i++) {
@@ -236,5 +265,5 @@ health_judge(struct health *h, int64_t now_ms, size_t pending,
 			    free_bytes >> 20);
 		}
 	}
-	out->watchdog_ok = out->level != HEALTH_UNHEALTHY;
+	out->watchdog_ok = !starve;
 }

@@ -13,7 +13,12 @@
  *              committed for stall_ms (a wedged writer, a held database
  *              lock, a dead disk), its tick has not come round for
  *              stall_ms, or a listener does not answer its self-check.
- *              The watchdog is not fed: systemd restarts the server.
+ *              The watchdog is not fed: systemd restarts the server;
+ *              except when the only trouble is a database the recorder
+ *              says it cannot write (health_note_storage) while its tick
+ *              goes on: liveness and alerts then go on from memory
+ *              (STORAGE_FAILING), a restart mends no disk, and it would
+ *              start every robot's grace period again (SPEC §3.5).
  *   degraded   it works, but a person should look: a listener was replaced
  *              within replaced_for_ms, a commit took longer than
  *              slow_commit_ms within the last minute, the data dir's file
@@ -54,8 +59,9 @@ struct health_options {
 
 struct health_verdict {
 	enum health_level level;
-	/* The watchdog may be fed: tick fresh, recorder committing,
-	 * listeners answering (level is not unhealthy). */
+	/* The watchdog may be fed: tick fresh, recorder committing (or
+	 * its database known not to take writes, see health_note_storage),
+	 * listeners answering. */
 	bool watchdog_ok;
 	char problem[256];      /* one sentence; "" when healthy */
 	uint64_t committed_seq; /* highest alert seq known committed */
@@ -81,6 +87,13 @@ void health_close(struct health *h);
  */
 void health_note_iteration(struct health *h, int64_t start_ms, int64_t end_ms,
                            bool committed, uint64_t committed_seq);
+
+/*
+ * The recorder's database cannot be written (failing, with why in a few
+ * words, e.g. "disk full"), or can again. Said when STORAGE_FAILING fires
+ * and resolves. NULL h is fine.
+ */
+void health_note_storage(struct health *h, bool failing, const char *why);
 
 /*
  * For the listener self-check: registers a listener by name (its URL) and

@@ -1021,6 +1021,8 @@ watch_storage(struct recorder *rec, int64_t mono)
 	}
 	c.free_bytes = free_bytes(rec);
 	(void) engine_server_condition(rec->engine, &c, rec->now, rec->wall);
+	health_note_storage(rec->opts.health, c.holds,
+	                    store_fault_text((enum store_fault) c.fault));
 }
 
 /* After a failed transaction: back off, say so (not too often). */
