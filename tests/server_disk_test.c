@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,7 +40,6 @@
 #define ACKED_MAX 4096
 
 static struct harness_server srv;
-static bool mounted;
 static char filler[700];
 
 /* The acknowledged requests of the robots: (robot, seq). */
@@ -54,11 +52,6 @@ static size_t n_acked;
 static void
 teardown(void)
 {
-	harness_server_kill(&srv);
-	if (mounted) {
-		umount2(srv.dir, MNT_DETACH);
-		mounted = false;
-	}
 	harness_server_fini(&srv);
 }
 
@@ -66,16 +59,8 @@ teardown(void)
 static void
 init_on_tmpfs(const char *size)
 {
-	char opts[64];
-
-	if (geteuid() != 0) {
-		cr_skip_test("mounting a tmpfs for a full disk needs root");
-	}
 	harness_server_init(&srv);
-	snprintf(opts, sizeof(opts), "size=%s,mode=0700", size);
-	cr_assert_eq(mount("tmpfs", srv.dir, "tmpfs", 0, opts), 0,
-	             "mount tmpfs on %s: %s", srv.dir, strerror(errno));
-	mounted = true;
+	harness_server_tmpfs(&srv, size);
 	snprintf(filler, sizeof(filler), "%s/filler", srv.dir);
 }
 
@@ -230,6 +215,27 @@ notifier_said(void *arg)
 	return all;
 }
 
+/*
+ * Waits up to 20 s for STORAGE_FAILING to resolve on PUB while robot c
+ * keeps sending; returns the all-clear (asserts it came).
+ */
+static const Hbmon__V1__Alert *
+await_storage_resolved(struct rpc_client *c, const char *robot)
+{
+	const Hbmon__V1__Alert *resolved;
+	int64_t until = clock_mono_ms() + 20000;
+
+	while ((resolved = published_kind(K(RECOVERED), ST(RESOLVED), "")) ==
+	           NULL &&
+	       clock_mono_ms() < until) {
+		beat(c, robot);
+		harness_sleep_ms(100);
+	}
+	cr_assert_not_null(resolved, "STORAGE_FAILING did not resolve");
+	cr_assert_eq(resolved->details->resolves, K(STORAGE_FAILING));
+	return resolved;
+}
+
 static int
 hbctl_status(char **out)
 {
@@ -247,7 +253,7 @@ Test(disk, full_disk_alerts_from_memory_and_loses_nothing_acked,
 		               "2", NULL };
 	struct rpc_client *r1, *r2, *adm;
 	struct nt_notifier notifier;
-	const Hbmon__V1__Alert *failing, *missed, *resolved;
+	const Hbmon__V1__Alert *failing, *missed;
 	int64_t silent_from, until;
 	char *out = NULL;
 
@@ -329,15 +335,7 @@ Test(disk, full_disk_alerts_from_memory_and_loses_nothing_acked,
 	/* Space returns: the held-back alerts are written, STORAGE_FAILING
 	 * resolves, R1's heartbeats are recorded again. */
 	free_disk();
-	until = clock_mono_ms() + 20000;
-	while ((resolved = published_kind(K(RECOVERED), ST(RESOLVED), "")) ==
-	           NULL &&
-	       clock_mono_ms() < until) {
-		beat(r1, "R1");
-		harness_sleep_ms(100);
-	}
-	cr_assert_not_null(resolved, "STORAGE_FAILING did not resolve");
-	cr_assert_eq(resolved->details->resolves, K(STORAGE_FAILING));
+	await_storage_resolved(r1, "R1");
 	until = clock_mono_ms() + 10000;
 	while (beat(r1, "R1") != RPC_OK && clock_mono_ms() < until) {
 		harness_sleep_ms(100);
@@ -500,14 +498,7 @@ Test(disk, a_locked_database_blinds_nothing, .fini = teardown, .timeout = 120)
 	cr_assert_leq(log_lines("the database cannot be written"), 2);
 
 	harness_unlock_store(lock);
-	until = clock_mono_ms() + 20000;
-	while ((resolved = published_kind(K(RECOVERED), ST(RESOLVED), "")) ==
-	           NULL &&
-	       clock_mono_ms() < until) {
-		beat(r1, "R1");
-		harness_sleep_ms(100);
-	}
-	cr_assert_not_null(resolved, "STORAGE_FAILING did not resolve");
+	resolved = await_storage_resolved(r1, "R1");
 	cr_assert(!resolved->not_durable);
 	assert_acked_present("after the lock");
 	cr_assert_eq(pause_robot(adm, "R1", msg, sizeof(msg)), RPC_OK, "%s",

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -31,16 +30,10 @@
 #define SECRET "hbs_retention-test-secret"
 
 static struct harness_server srv;
-static bool mounted;
 
 static void
 teardown(void)
 {
-	harness_server_kill(&srv);
-	if (mounted) {
-		umount2(srv.dir, MNT_DETACH);
-		mounted = false;
-	}
 	harness_server_fini(&srv);
 }
 
@@ -80,6 +73,25 @@ say_delivered(struct rpc_client *adm, const char *reader, uint64_t seq)
 	cr_assert_eq(st.code, RPC_OK, "%s", st.message);
 }
 
+static int64_t alerts_upto(uint64_t seq);
+
+/*
+ * The slow notifier keeps asking (delivered up to cursor), as a live one
+ * does, until alerts up to upto are gone (20 s at most); returns how many
+ * are left.
+ */
+static int64_t
+slow_reader_until_pruned(struct rpc_client *adm, uint64_t cursor, uint64_t upto)
+{
+	int64_t until = clock_mono_ms() + 20000;
+
+	while (alerts_upto(upto) != 0 && clock_mono_ms() < until) {
+		say_delivered(adm, "slow", cursor);
+		harness_sleep_ms(200);
+	}
+	return alerts_upto(upto);
+}
+
 static int64_t
 alerts_upto(uint64_t seq)
 {
@@ -109,7 +121,6 @@ Test(retention, alerts_go_after_alert_retention_never_past_a_notifier,
 	const char *args[] = { "--alert-retention", "3s", NULL };
 	struct rpc_client *robot, *adm;
 	struct nt_notifier notifier;
-	int64_t until;
 	uint64_t last;
 
 	harness_server_init(&srv);
@@ -133,12 +144,7 @@ Test(retention, alerts_go_after_alert_retention_never_past_a_notifier,
 	/* Older than alert_retention: the three the slow one passed go;
 	 * the rest wait for it (it keeps asking, as a live notifier does:
 	 * one not heard from within alert_retention holds nothing back). */
-	until = clock_mono_ms() + 20000;
-	while (alerts_upto(3) != 0 && clock_mono_ms() < until) {
-		say_delivered(adm, "slow", 3);
-		harness_sleep_ms(200);
-	}
-	cr_assert_eq(alerts_upto(3), 0,
+	cr_assert_eq(slow_reader_until_pruned(adm, 3, 3), 0,
 	             "alerts older than alert_retention were not pruned");
 	for (int i = 0; i < 10; i++) { /* a few more pruning steps */
 		say_delivered(adm, "slow", 3);
@@ -168,12 +174,7 @@ Test(retention, alerts_go_after_alert_retention_never_past_a_notifier,
 	             "pruned past a cursor after restart");
 
 	/* The slow one catches up: now they go too. */
-	until = clock_mono_ms() + 20000;
-	while (alerts_upto(last) != 0 && clock_mono_ms() < until) {
-		say_delivered(adm, "slow", last);
-		harness_sleep_ms(200);
-	}
-	cr_assert_eq(alerts_upto(last), 0);
+	cr_assert_eq(slow_reader_until_pruned(adm, last, last), 0);
 	nt_notifier_fini(&notifier);
 	rpc_client_close(adm);
 	rpc_client_close(robot);
@@ -225,16 +226,11 @@ Test(retention, below_disk_free_min_a_warning_before_writes_fail,
 	const char *args[] = { "--disk-free-min", "4MiB", "--retention", "5s",
 		               NULL };
 	struct rpc_client *robot, *adm;
-	char opts[] = "size=16m,mode=0700", path[700];
+	char path[700];
 	uint64_t seq;
 
-	if (geteuid() != 0) {
-		cr_skip_test("mounting a tmpfs to run out of space needs root");
-	}
 	harness_server_init(&srv);
-	cr_assert_eq(mount("tmpfs", srv.dir, "tmpfs", 0, opts), 0, "%s",
-	             strerror(errno));
-	mounted = true;
+	harness_server_tmpfs(&srv, "16m");
 	harness_robot_add(&srv, "R1", SECRET);
 	cr_assert(harness_server_start(&srv, args));
 	robot = harness_client(srv.listen, "R1", SECRET);

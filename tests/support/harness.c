@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -291,7 +292,25 @@ harness_server_fini(struct harness_server *srv)
 	if (srv->pid > 0) {
 		harness_server_kill(srv);
 	}
+	if (srv->tmpfs) {
+		umount2(srv->dir, MNT_DETACH);
+		srv->tmpfs = false;
+	}
 	harness_rmrf(srv->dir);
+}
+
+void
+harness_server_tmpfs(struct harness_server *srv, const char *size)
+{
+	char opts[64];
+
+	if (geteuid() != 0) {
+		cr_skip_test("a tmpfs to fill up needs root to mount");
+	}
+	snprintf(opts, sizeof(opts), "size=%s,mode=0700", size);
+	cr_assert_eq(mount("tmpfs", srv->dir, "tmpfs", 0, opts), 0,
+	             "mount tmpfs on %s: %s", srv->dir, strerror(errno));
+	srv->tmpfs = true;
 }
 
 char *

@@ -24,6 +24,7 @@ struct harness_server {
 	char publish[600];  /* ipc://DIR/alerts.sock */
 	char log_path[600]; /* the server's stderr */
 	pid_t pid;          /* 0 when not running */
+	bool tmpfs; /* dir is a tmpfs of its own (harness_server_tmpfs) */
 };
 
 /* Path of a built program, e.g. harness_bin("src/server/hbmon-server"). */
@@ -93,7 +94,15 @@ int harness_server_stop(struct harness_server *srv);
 /* SIGKILL, then waits. */
 void harness_server_kill(struct harness_server *srv);
 
-/* Stops the server if running and removes the data dir. */
+/*
+ * Mounts a fresh tmpfs of size ("8m") on srv's data dir, which
+ * harness_server_init has just made, so that a test can fill the disk up.
+ * Needs root: without it the test is skipped, saying why.
+ * harness_server_fini unmounts it.
+ */
+void harness_server_tmpfs(struct harness_server *srv, const char *size);
+
+/* Stops the server if running and removes the data dir (and its tmpfs). */
 void harness_server_fini(struct harness_server *srv);
 
 /* A whole file, malloc'd; "" when it is missing. */

@@ -329,22 +329,15 @@ parse_args(int argc, char **argv, struct options *o)
 		case 'h':
 			fputs(usage_text, stdout);
 			return 0;
-		case ':':
-			bench_usage_error(VERB, "%s needs a value",
-			                  argv[optind - 1]);
-			return EXIT_USAGE;
-		default:
-			bench_usage_error(VERB, "unknown option '%s'",
-			                  argv[optind - 1]);
+		default: /* ':' or an unknown option */
+			bench_option_error(VERB, ch, argv);
 			return EXIT_USAGE;
 		}
 	}
 	if (!ok) {
 		return EXIT_USAGE;
 	}
-	if (optind < argc) {
-		bench_usage_error(VERB, "unexpected argument '%s'",
-		                  argv[optind]);
+	if (!bench_no_arguments(VERB, argc, argv)) {
 		return EXIT_USAGE;
 	}
 	return -1;

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -107,4 +108,26 @@ bench_cpu_ns(clockid_t clock)
 		return 0;
 	}
 	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void
+bench_option_error(const char *verb, int ch, char **argv)
+{
+	if (ch == ':') {
+		bench_usage_error(verb, "%s needs a value", argv[optind - 1]);
+	} else {
+		bench_usage_error(verb, "unknown option '%s'",
+		                  argv[optind - 1]);
+	}
+}
+
+bool
+bench_no_arguments(const char *verb, int argc, char **argv)
+{
+	if (optind < argc) {
+		bench_usage_error(verb, "unexpected argument '%s'",
+		                  argv[optind]);
+		return false;
+	}
+	return true;
 }

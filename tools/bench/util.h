@@ -39,6 +39,19 @@ bool bench_uint_flag(const char *verb, const char *flag, const char *text,
 bool bench_duration_flag(const char *verb, const char *flag, const char *text,
                          int64_t min_ms, int64_t *out);
 
+/*
+ * For a getopt_long loop given ":h" (opterr = 0): says what is wrong with
+ * the option getopt just returned ch for (':' for a missing value,
+ * anything else is unknown) through bench_usage_error. argv: the verb's.
+ */
+void bench_option_error(const char *verb, int ch, char **argv);
+
+/*
+ * After the options: false, with the first left-over argument named
+ * through bench_usage_error, when argv has any (verbs take none).
+ */
+bool bench_no_arguments(const char *verb, int argc, char **argv);
+
 /* A progress line on stderr, rewritten in place; nothing when stderr is not
  * a terminal. "" clears it. */
 void bench_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
