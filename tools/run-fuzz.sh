@@ -15,10 +15,10 @@ CC=clang cmake -S . -B "$build" -DHBMON_FUZZ=ON -DHBMON_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" \
   --target fuzz_envelope fuzz_hbjson fuzz_time fuzz_alert fuzz_rules \
-  fuzz_admit fuzz_admin_admit
+  fuzz_admit fuzz_admin_admit fuzz_batch_items
 
 corpus=$build/corpus
-mkdir -p "$corpus"/{envelope,hbjson,time,alert,rules,admit,admin_admit}
+mkdir -p "$corpus"/{envelope,hbjson,time,alert,rules,admit,admin_admit,batch_items}
 cp -n tests/fuzz/seeds/hbjson/* "$corpus/hbjson/"
 cp -n tests/fuzz/seeds/time/* "$corpus/time/"
 # Binary seeds come from protoc's own encoder.
@@ -37,6 +37,7 @@ printf 'method: "/hbmon.v1.Admin/Overview\\033[2J" robot_id: "@admin" seq: 8 sen
   | enc RpcRequest >"$corpus/admin_admit/seed-control"
 printf 'robot { event: "ROBOT_HEARTBEAT" status: HEALTH_STATUS_HEALTHY timestamp: "2026-01-20T09:30:00+07:00" } accounts { event: "ACCOUNT_HEARTBEAT" account: "A" status: ACCOUNT_STATUS_IDLE session_valid: true timestamp: "x" }' \
   | enc HeartbeatBatch >"$corpus/rules/seed"
+cp "$corpus/rules/seed" "$corpus/batch_items/seed"
 { printf 'critical/HEARTBEAT_MISSED/R1/'
   printf 'seq: 3 kind: ALERT_KIND_HEARTBEAT_MISSED severity: SEVERITY_CRITICAL robot: "R1" summary: "s" details { misses: 3 affected { account: "A" } last_payload: "{}" }' \
     | protoc -Iproto --encode=hbmon.v1.Alert hbmon/v1/alert.proto
@@ -46,7 +47,7 @@ printf 'robot { event: "ROBOT_HEARTBEAT" status: HEALTH_STATUS_HEALTHY timestamp
     | protoc -Iproto --encode=hbmon.v1.Keepalive hbmon/v1/alert.proto
 } >"$corpus/alert/seed-keepalive"
 
-for target in envelope hbjson time alert rules admit admin_admit; do
+for target in envelope hbjson time alert rules admit admin_admit batch_items; do
   echo "fuzz_$target: ${seconds} s"
   (cd "$build" && "./tests/fuzz/fuzz_$target" -max_total_time="$seconds" \
      -max_len=8192 -print_final_stats=1 "corpus/$target" 2>&1 | tail -3)

@@ -524,14 +524,8 @@ read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 	return false;
 }
 
-/*
- * Heartbeats in a packed HeartbeatBatch (field 1 robot, field 2 accounts),
- * counted without decoding it, so that a huge batch is refused before it
- * costs any memory. Stops counting at limit + 1; bytes it cannot walk
- * count 0 (the decoder then answers INVALID_ARGUMENT).
- */
-static size_t
-batch_items(const uint8_t *p, size_t len, size_t limit)
+size_t
+ingest_batch_items(const uint8_t *p, size_t len, size_t limit)
 {
 	const uint8_t *end = p + len;
 	size_t n = 0;
@@ -587,8 +581,8 @@ admit(void *arg, const Hbmon__V1__RpcRequest *req, int64_t now_ms,
 	 * the request). */
 	if (ing->batch_items_max > 0 &&
 	    strcmp(req->method, "/hbmon.v1.Monitor/ReportBatch") == 0 &&
-	    (items = batch_items(req->payload.data, req->payload.len,
-	                         ing->batch_items_max)) >
+	    (items = ingest_batch_items(req->payload.data, req->payload.len,
+	                                ing->batch_items_max)) >
 	        ing->batch_items_max) {
 		*code = RPC_INVALID_ARGUMENT;
 		snprintf(

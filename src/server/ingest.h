@@ -44,6 +44,16 @@ int ingest_start(const struct ingest_options *opts, struct registry *reg,
  */
 size_t ingest_drain(struct ingest *ing, int64_t timeout_ms);
 
+/*
+ * Heartbeats in a packed HeartbeatBatch (field 1 the robot, field 2 each
+ * account), counted without decoding it, so that a batch over
+ * batch_items_max is refused before it costs any memory. Every occurrence
+ * counts (never fewer than the decoder would find); stops counting past
+ * limit; bytes it cannot walk count 0 (the decoder then refuses them with
+ * INVALID_ARGUMENT). Thread-safe, no allocation.
+ */
+size_t ingest_batch_items(const uint8_t *p, size_t len, size_t limit);
+
 /* Closes the socket and frees everything. NULL is fine. */
 void ingest_close(struct ingest *ing);
 
