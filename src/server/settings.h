@@ -47,7 +47,7 @@ struct server_settings {
 	char watch_server[SETTINGS_URL_MAX]; /* report our health there */
 	char watch_robot[65];                /* ... as this robot */
 	char watch_secret_file[SETTINGS_PATH_MAX];
-	int64_t watch_interval; /* ms between those reports, at most */
+	int64_t watch_interval;  /* ms between those reports, at most */
 	uint32_t accounts_max;   /* accounts per robot; a batch holds at most
 	                            this many + 1 heartbeats */
 	uint64_t wal_max;        /* the WAL's ceiling, bytes */
