@@ -52,6 +52,17 @@ add_library(hbmon::mbedcrypto UNKNOWN IMPORTED)
 set_target_properties(hbmon::mbedcrypto PROPERTIES
   IMPORTED_LOCATION "${MBEDCRYPTO_LIBRARY}"
   INTERFACE_INCLUDE_DIRECTORIES "${MBEDTLS_INCLUDE_DIR}")
+# X.509 parsing, to check TLS certificates and keys at start-up
+# (src/common/tlsconf.c); the same library nng's TLS uses.
+find_library(MBEDX509_LIBRARY mbedx509)
+if(NOT MBEDX509_LIBRARY)
+  message(FATAL_ERROR "mbedTLS (mbedx509) not found: apt-get install libmbedtls-dev")
+endif()
+add_library(hbmon::mbedx509 UNKNOWN IMPORTED)
+set_target_properties(hbmon::mbedx509 PROPERTIES
+  IMPORTED_LOCATION "${MBEDX509_LIBRARY}"
+  INTERFACE_INCLUDE_DIRECTORIES "${MBEDTLS_INCLUDE_DIR}"
+  INTERFACE_LINK_LIBRARIES hbmon::mbedcrypto)
 
 find_package(Threads REQUIRED)
 

@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/envelope.h"
 #include "common/rpc_status.h"
+#include "common/tlsconf.h"
 #include "hbmon/error.h"
 
 struct rpc_client {
@@ -42,6 +43,9 @@ map_dial_error(int rv)
 		return HBMON_EINVAL;
 	case NNG_ENOMEM:
 		return HBMON_ENOMEM;
+	case NNG_ECRYPTO:
+	case NNG_EPEERAUTH:
+		return HBMON_EAUTH;
 	default:
 		return HBMON_EUNAVAIL;
 	}
@@ -82,14 +86,23 @@ rpc_client_open(const struct rpc_client_options *opts, struct rpc_client **out,
 	                  NNG_DURATION_INFINITE);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, c->timeout_ms);
 	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, c->timeout_ms);
-	rv = nng_dial(c->sock, opts->url, NULL,
-	              opts->background_dial ? NNG_FLAG_NONBLOCK : 0);
+	rv = tlsconf_dial(c->sock, opts->url, &opts->tls,
+	                  opts->background_dial ? NNG_FLAG_NONBLOCK : 0, &err,
+	                  why, why_len);
 	if (rv != 0) {
-		err = map_dial_error(rv);
-		snprintf(why, why_len, "cannot connect to %s: %s%s", opts->url,
-		         nng_strerror(rv),
-		         err == HBMON_EUNAVAIL ? "; is hbmon-server running?"
-		                               : "");
+		if (err == HBMON_OK) {
+			err = map_dial_error(rv);
+			snprintf(why, why_len, "cannot connect to %s: %s%s",
+			         opts->url, nng_strerror(rv),
+			         err == HBMON_EUNAVAIL
+			             ? "; is hbmon-server running?"
+			         : err == HBMON_EAUTH
+			             ? " (is the TLS CA file the one that "
+			               "signed the server's certificate, and "
+			               "does the server want a client "
+			               "certificate?)"
+			             : "");
+		}
 		nng_close(c->sock);
 		goto fail;
 	}

@@ -13,10 +13,12 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "common/tlsconf.h"
+
 struct rpc_client;
 
 struct rpc_client_options {
-	const char *url;      /* tcp://, ipc:// */
+	const char *url;      /* tcp://, ipc://, tls+tcp:// */
 	const char *robot_id; /* "" or NULL: unsigned requests */
 	const void *key;      /* secret bytes; NULL: unsigned */
 	size_t key_len;
@@ -25,6 +27,8 @@ struct rpc_client_options {
 	 * say "server not running" at once); true: keep dialling in the
 	 * background and let calls wait up to their timeout. */
 	bool background_dial;
+	/* For a tls+tcp:// URL (ignored otherwise). */
+	struct tlsconf_files tls;
 };
 
 /* A server's answer. */
@@ -38,7 +42,12 @@ struct rpc_status {
  * why: on failure a sentence naming the URL ("cannot connect to
  * ipc:///x/admin.sock: connection refused; is hbmon-server running?").
  * Returns HBMON_OK, HBMON_EUNAVAIL (nothing listening), HBMON_EPERM (no
- * permission on an ipc socket), HBMON_EINVAL (bad URL), or HBMON_ENOMEM.
+ * permission on an ipc socket), HBMON_EINVAL (bad URL, or TLS settings
+ * that cannot be used: a missing CA file, a key that is not the
+ * certificate's), HBMON_EAUTH (the TLS handshake failed: the server's
+ * certificate is not signed by the CA given, or the server wants a client
+ * certificate), or HBMON_ENOMEM. A TLS warning (a client certificate not
+ * valid now) is written to stderr.
  */
 int rpc_client_open(const struct rpc_client_options *opts,
                     struct rpc_client **out, char *why, size_t why_len);

@@ -123,6 +123,7 @@ start_selfbeat(const struct notify_settings *s, const char *secret,
 		return HBMON_OK;
 	}
 	o.server = s->server;
+	o.tls = notify_settings_tls(s);
 	o.robot = s->robot;
 	o.secret = secret;
 	o.secret_len = strlen(secret);
@@ -286,6 +287,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	so.admin_url = set.admin;
+	so.tls = notify_settings_tls(&set);
 	so.subscribe_url = set.subscribe;
 	so.admin_key = have_key ? key : NULL;
 	so.admin_key_len = have_key ? strlen(key) : 0;

@@ -114,6 +114,7 @@ selfbeat_start(const struct selfbeat_options *opts, struct selfbeat **out,
 		.key = opts->secret,
 		.key_len = opts->secret_len,
 		.background_dial = true,
+		.tls = opts->tls,
 	};
 	pthread_condattr_t attr;
 	int rv;

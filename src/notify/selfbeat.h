@@ -10,6 +10,8 @@
 #define HBMON_NOTIFY_SELFBEAT_H
 
 #include <stdbool.h>
+
+#include "common/tlsconf.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +23,7 @@ struct selfbeat_options {
 	const void *secret; /* its secret's bytes */
 	size_t secret_len;
 	int64_t interval_ms;
+	struct tlsconf_files tls; /* for a tls+tcp:// server */
 };
 
 /*

@@ -49,6 +49,13 @@ static const struct config_key keys[] = {
 	  "admin secret for a tcp:// admin URL (or $HBMON_ADMIN_SECRET)" },
 	{ "subscribe", STR(subscribe), "", 0, 0, NULL, NULL,
 	  "server alert PUB URL; empty: ipc://DATA_DIR/alerts.sock" },
+	{ "tls_ca_file", STR(tls_ca_file), "", 0, 0, NULL, "HBMON_TLS_CA_FILE",
+	  "for tls+tcp:// server URLs: the CA of the server's certificate" },
+	{ "tls_cert_file", STR(tls_cert_file), "", 0, 0, NULL,
+	  "HBMON_TLS_CERT_FILE",
+	  "a client certificate for a server that asks for one" },
+	{ "tls_key_file", STR(tls_key_file), "", 0, 0, NULL,
+	  "HBMON_TLS_KEY_FILE", "the key of tls_cert_file" },
 	{ "state_dir", STR(state_dir), "", 0, 0, NULL, NULL,
 	  "where the delivery cursor is kept; empty: data_dir" },
 	{ "min_severity", CONFIG_ENUM, OFF(min_severity), 0, "info", 0, 0,
@@ -213,6 +220,23 @@ notify_settings_load(struct notify_settings *s, int argc, char **argv,
 		return HBMON_EINVAL;
 	}
 	return HBMON_OK;
+}
+
+static const char *
+or_null(const char *s)
+{
+	return s[0] != '\0' ? s : NULL;
+}
+
+struct tlsconf_files
+notify_settings_tls(const struct notify_settings *s)
+{
+	struct tlsconf_files f = {
+		.ca_file = or_null(s->tls_ca_file),
+		.cert_file = or_null(s->tls_cert_file),
+		.key_file = or_null(s->tls_key_file),
+	};
+	return f;
 }
 
 struct notify_sink_limits

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "common/tlsconf.h"
 #include "common/tz.h"
 
 #define NOTIFY_PATH_MAX 512
@@ -32,6 +33,10 @@ struct notify_settings {
 	char admin[NOTIFY_URL_MAX];     /* "": ipc://DATA_DIR/admin.sock */
 	char subscribe[NOTIFY_URL_MAX]; /* "": ipc://DATA_DIR/alerts.sock */
 	char admin_secret_file[NOTIFY_PATH_MAX];
+	/* For tls+tcp:// admin, subscribe and server URLs. */
+	char tls_ca_file[NOTIFY_PATH_MAX];
+	char tls_cert_file[NOTIFY_PATH_MAX];
+	char tls_key_file[NOTIFY_PATH_MAX];
 	char state_dir[NOTIFY_PATH_MAX]; /* "": DATA_DIR */
 	int min_severity;                /* index into info/warning/critical */
 	char kinds[512];
@@ -88,6 +93,12 @@ extern const char *const notify_severity_words[];
  */
 int notify_settings_load(struct notify_settings *s, int argc, char **argv,
                          int *out_npos, struct config_error *err);
+
+/*
+ * The TLS files for the server's tls+tcp:// URLs; pointers into s (NULL
+ * for keys left empty).
+ */
+struct tlsconf_files notify_settings_tls(const struct notify_settings *s);
 
 /* The limits of the configured sink (zeros for stdout). */
 struct notify_sink_limits

@@ -70,8 +70,10 @@ source_open(const struct source_options *opts, uint64_t after,
 		.key_len = opts->admin_key_len,
 		.timeout_ms = ADMIN_TIMEOUT_MS,
 		.background_dial = true,
+		.tls = opts->tls,
 	};
-	int rv;
+	char tls_why[512];
+	int rv, tls_err;
 
 	/* A call waits for a connection up to its timeout while the server
 	 * is away, and the delivery loop waits with it: keep that well
@@ -113,10 +115,12 @@ source_open(const struct source_options *opts, uint64_t after,
 	nng_socket_set_ms(s->sub, NNG_OPT_RECONNMINT, 100);
 	nng_socket_set_ms(s->sub, NNG_OPT_RECONNMAXT, 2000);
 	nng_pipe_notify(s->sub, NNG_PIPE_EV_ADD_POST, pipe_added, s);
-	if ((rv = nng_dial(s->sub, opts->subscribe_url, NULL,
-	                   NNG_FLAG_NONBLOCK)) != 0) {
+	if ((rv = tlsconf_dial(s->sub, opts->subscribe_url, &opts->tls,
+	                       NNG_FLAG_NONBLOCK, &tls_err, tls_why,
+	                       sizeof(tls_why))) != 0) {
 		snprintf(why, why_len, "cannot subscribe to %s: %s",
-		         opts->subscribe_url, nng_strerror(rv));
+		         opts->subscribe_url,
+		         tls_err != HBMON_OK ? tls_why : nng_strerror(rv));
 		nng_close(s->sub);
 		goto fail;
 	}

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/tlsconf.h"
 #include "hbmon/v1/alert.pb-c.h"
 
 struct source;
@@ -36,6 +37,7 @@ struct source_options {
 	const char *subscribe_url;
 	const void *admin_key; /* admin secret for a tcp:// admin URL; NULL */
 	size_t admin_key_len;
+	struct tlsconf_files tls; /* for tls+tcp:// URLs */
 	uint32_t queue_max;
 	int64_t poll_interval_ms;
 	int64_t retry_ms; /* wait after the outbox could not be read */

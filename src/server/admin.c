@@ -1557,11 +1557,13 @@ admin_start(const struct admin_options *opts, struct recorder *rec,
 	}
 
 	ro.recv_max = opts->recv_max;
+	ro.limits = opts->limits;
 	ro.workers = 8; /* the owner's CLI and a few notifiers */
 	ro.service = &adm->service.base;
 	ro.arg = adm;
 	ro.scratch_size = sizeof(struct call);
 	ro.release = call_release;
+	ro.name = "admin";
 	ro.url = opts->ipc_url;
 	ro.ipc_permissions = 0600;
 	ro.admit = admit_ipc;
@@ -1579,8 +1581,11 @@ admin_start(const struct admin_options *opts, struct recorder *rec,
 			rv = HBMON_EINVAL;
 			goto fail;
 		}
+		ro.name = "admin_tcp";
 		ro.url = opts->tcp_url;
 		ro.ipc_permissions = 0;
+		ro.tls = opts->tls;
+		ro.verify = opts->verify;
 		ro.admit = admit_tcp;
 		if ((rv = rpcserver_start(&ro, &adm->tcp, why, why_len)) !=
 		    HBMON_OK) {
@@ -1609,6 +1614,18 @@ admin_drain(struct admin *adm, int64_t timeout_ms)
 	 * before the recorder they read from stops. */
 	readpool_stop(adm->readers);
 	adm->readers = NULL;
+}
+
+const char *
+admin_ipc_url(const struct admin *adm)
+{
+	return rpcserver_url(adm->ipc);
+}
+
+const char *
+admin_tcp_url(const struct admin *adm)
+{
+	return adm->tcp != NULL ? rpcserver_url(adm->tcp) : NULL;
 }
 
 void

@@ -21,15 +21,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/tlsconf.h"
+#include "server/listener.h"
 #include "server/recorder.h"
 #include "server/registry.h"
 
 struct admin_options {
 	const char *data_dir; /* the database the reads open */
 	const char *ipc_url;  /* always served; mode 0600 */
-	const char *tcp_url;  /* "" or NULL: none */
+	const char *tcp_url;  /* "" or NULL: none; tcp:// or tls+tcp:// */
 	const char *secret;   /* required with tcp_url */
 	size_t recv_max;
+	const struct listener_limits *limits; /* each listener's; required */
+	nng_tls_config *tls;                  /* for a tls+tcp:// tcp_url */
+	enum tlsconf_verify verify;           /* what it asks of clients */
 	uint32_t miss_threshold; /* to report late/down as the engine sees */
 	int64_t interval_max_ms; /* the global one, for RobotSet */
 	int64_t auth_window_ms;
@@ -56,7 +61,12 @@ int admin_start(const struct admin_options *opts, struct recorder *rec,
  */
 void admin_drain(struct admin *adm, int64_t timeout_ms);
 
-/* Closes the sockets and frees everything. NULL is fine. */
+/* The URLs listened on (tcp: NULL when there is none; with the port
+ * chosen for ":0"). */
+const char *admin_ipc_url(const struct admin *adm);
+const char *admin_tcp_url(const struct admin *adm);
+
+/* Closes the listeners and frees everything. NULL is fine. */
 void admin_close(struct admin *adm);
 
 #endif

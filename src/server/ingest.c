@@ -638,9 +638,13 @@ ingest_start(const struct ingest_options *opts, struct registry *reg,
 	ing->reg = reg;
 	ing->rec = rec;
 	ing->batch_items_max = opts->batch_items_max;
+	ro.name = "robots";
 	ro.url = opts->url;
 	ro.recv_max = opts->recv_max;
 	ro.workers = opts->workers;
+	ro.limits = opts->limits;
+	ro.tls = opts->tls;
+	ro.verify = opts->verify;
 	ro.service = &ing->monitor.base;
 	ro.admit = admit;
 	ro.settle = settle;
@@ -660,6 +664,12 @@ size_t
 ingest_drain(struct ingest *ing, int64_t timeout_ms)
 {
 	return rpcserver_drain(ing->srv, timeout_ms);
+}
+
+const char *
+ingest_url(const struct ingest *ing)
+{
+	return rpcserver_url(ing->srv);
 }
 
 void

@@ -1,6 +1,6 @@
 /*
- * The robots' socket: nng REP with a pool of contexts, each an explicit
- * state machine (RECV -> WORK -> SEND) as in nng's async demo, so many
+ * The robots' socket: an SP REP listener (rpcserver.h) with a pool of
+ * workers, each an explicit state machine as in nng's async demo, so many
  * robots are served at once without a thread per request. Requests are
  * authenticated (registry), dispatched through the generated Monitor
  * service descriptor, checked against the state rules and handed to the
@@ -12,22 +12,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/tlsconf.h"
+#include "server/listener.h"
 #include "server/recorder.h"
 #include "server/registry.h"
 
 struct ingest_options {
-	const char *url;  /* tcp:// or ipc:// */
-	size_t recv_max;  /* NNG_OPT_RECVMAXSZ, set before listening */
-	uint32_t workers; /* contexts, i.e. requests in progress at once */
+	const char *url;  /* tcp://, ipc:// or tls+tcp:// */
+	size_t recv_max;  /* largest request accepted */
+	uint32_t workers; /* requests in progress at once */
 	/* Heartbeats one ReportBatch may hold (accounts_max + 1); a larger
 	 * batch is refused before it is decoded. 0: no limit. */
 	uint32_t batch_items_max;
+	const struct listener_limits *limits; /* the listener's; required */
+	nng_tls_config *tls;                  /* for tls+tcp:// */
+	enum tlsconf_verify verify;           /* what it asks of robots */
 };
 
 struct ingest;
 
 /*
- * Opens the socket, starts listening on opts->url and starts the workers.
+ * Starts listening on opts->url and starts the workers.
  * reg and rec must outlive the ingest. why: on failure, a sentence naming
  * the URL. Returns HBMON_OK, HBMON_EINVAL (bad URL), HBMON_EBUSY (address
  * in use), HBMON_ENOMEM or HBMON_EIO.
@@ -54,7 +59,10 @@ size_t ingest_drain(struct ingest *ing, int64_t timeout_ms);
  */
 size_t ingest_batch_items(const uint8_t *p, size_t len, size_t limit);
 
-/* Closes the socket and frees everything. NULL is fine. */
+/* The URL listened on (with the port chosen for ":0"). */
+const char *ingest_url(const struct ingest *ing);
+
+/* Closes the listener and frees everything. NULL is fine. */
 void ingest_close(struct ingest *ing);
 
 #endif

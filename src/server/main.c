@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "common/sdnotify.h"
 #include "hbmon/error.h"
 #include "common/secret.h"
+#include "common/tlsconf.h"
 #include "server/admin.h"
 #include "server/health.h"
 #include "server/ingest.h"
@@ -41,7 +43,8 @@
 
 #define EXIT_CONFIG      2
 #define DRAIN_TIMEOUT_MS 10000
-#define CLOSE_TIMEOUT_MS 3000
+/* fds kept for the database, nng, logs and the rest. */
+#define FD_RESERVE 128
 
 static void
 usage(FILE *f)
@@ -147,38 +150,93 @@ lock_data_dir(const char *data_dir)
 	return fd;
 }
 
-static void *
-close_thread(void *arg)
+/*
+ * Lets the process have as many fds as the system allows it, and keeps
+ * the connection caps within that, with room for the database, nng and
+ * the rest (FD_RESERVE): running out of fds would stop SQLite and nng
+ * too, not only new connections.
+ */
+static void
+fit_fd_limit(struct server_settings *set, bool admin_tcp)
 {
-	ingest_close(arg);
-	return NULL;
+	struct rlimit rl;
+	uint64_t others, need, room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t want = rl.rlim_max;
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			getrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	others = (uint64_t) set->admin_max_connections * (admin_tcp ? 2 : 1) +
+	         set->publish_max_connections;
+	need = (uint64_t) set->max_connections + others + FD_RESERVE;
+	if (rl.rlim_cur == RLIM_INFINITY || need <= (uint64_t) rl.rlim_cur) {
+		return;
+	}
+	room = (uint64_t) rl.rlim_cur > others + FD_RESERVE + 16
+	           ? (uint64_t) rl.rlim_cur - others - FD_RESERVE
+	           : 16;
+	log_warn("the fd limit is lower than the connection caps need; "
+	         "max_connections lowered to fit (raise LimitNOFILE / ulimit "
+	         "-n to keep it)",
+	         "fd_limit=%llu max_connections=%u lowered_to=%llu",
+	         (unsigned long long) rl.rlim_cur, set->max_connections,
+	         (unsigned long long) room);
+	set->max_connections = (uint32_t) room;
+}
+
+/* The limits of one listener from the settings. */
+static void
+edge_limits(const struct server_settings *set, uint32_t max_connections,
+            struct listener_limits *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->handshake_ms = set->handshake_timeout;
+	out->idle_ms = set->idle_timeout;
+	out->message_ms = set->message_timeout;
+	out->max_connections = max_connections;
+	out->max_per_peer = set->max_connections_per_peer;
+	out->accept_rate = set->accept_rate;
+	out->unauth_buffer_max = set->unauth_buffer_max;
+	out->refusal_log_ms = set->refusal_log_interval;
 }
 
 /*
- * Closes the robot socket, but gives up after timeout_ms. nng 1.5.2 can
- * hang in nng_close when a robot connects while the socket shuts down
- * (a pipe is orphaned; nanomsg/nng#1498, fixed after 1.5.2). Everything
- * acknowledged is committed before this runs, so leaving instead of
- * hanging loses nothing. Returns false when the close did not finish.
+ * The TLS config every tls+tcp:// listener shares, or NULL when none is
+ * tls+tcp://. Returns false (message printed) when it cannot be made.
  */
 static bool
-close_bounded(struct ingest *ing, int timeout_ms)
+make_tls(const struct server_settings *set, nng_tls_config **out)
 {
-	struct timespec until;
-	pthread_t thread;
+	char why[1024], warn[512];
 
-	if (pthread_create(&thread, NULL, close_thread, ing) != 0) {
-		ingest_close(ing);
+	*out = NULL;
+	if (!tlsconf_is_tls_url(set->listen) &&
+	    !tlsconf_is_tls_url(set->admin_tcp) &&
+	    !tlsconf_is_tls_url(set->publish)) {
+		if (set->tls_cert_file[0] != '\0') {
+			log_warn("tls_cert_file is set, but no listener is "
+			         "tls+tcp://",
+			         "tls_cert_file=%s", set->tls_cert_file);
+		}
 		return true;
 	}
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long) (timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
+	if (tlsconf_server(set->tls_cert_file, set->tls_key_file,
+	                   set->tls_ca_file,
+	                   (enum tlsconf_verify) set->tls_verify_peer, out, why,
+	                   sizeof(why), warn, sizeof(warn)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-server: %s\n", why);
+		return false;
 	}
-	return pthread_timedjoin_np(thread, NULL, &until) == 0;
+	if (warn[0] != '\0') {
+		log_error("TLS certificate not valid now", "why=%s", warn);
+	}
+	return true;
 }
 
 /*
@@ -255,7 +313,10 @@ main(int argc, char **argv)
 	char admin_secret[REGISTRY_SECRET_MAX] = "";
 	char watch_secret[REGISTRY_SECRET_MAX] = "";
 	struct recorder_options ropts;
-	struct ingest_options iopts;
+	struct ingest_options iopts = { 0 };
+	struct publisher_options popts = { 0 };
+	struct listener_limits robot_limits, admin_limits, publish_limits;
+	nng_tls_config *tls = NULL;
 	sigset_t stop_signals;
 	char why[1024];
 	bool check_only;
@@ -303,7 +364,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "hbmon-server: watch_secret_file: %s\n", why);
 		return EXIT_CONFIG;
 	}
+	/* Certificates and keys are configuration too: checked now. */
+	if (!make_tls(&set, &tls)) {
+		explicit_bzero(admin_secret, sizeof(admin_secret));
+		explicit_bzero(watch_secret, sizeof(watch_secret));
+		return EXIT_CONFIG;
+	}
 	if (check_only) {
+		tlsconf_free(tls);
 		explicit_bzero(admin_secret, sizeof(admin_secret));
 		explicit_bzero(watch_secret, sizeof(watch_secret));
 		config_print_values(&settings_spec, &set, stdout);
@@ -314,6 +382,19 @@ main(int argc, char **argv)
 	 * every large free, after which one huge request's memory stays in
 	 * the heap (and in RSS) for good. */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+
+	fit_fd_limit(&set, set.admin_tcp[0] != '\0');
+	edge_limits(&set, set.max_connections, &robot_limits);
+	edge_limits(&set, set.admin_max_connections, &admin_limits);
+	edge_limits(&set, set.publish_max_connections, &publish_limits);
+	if (set.idle_timeout > 0 && set.idle_timeout <= set.interval_max) {
+		log_warn("idle_timeout is not longer than interval_max: robots "
+		         "that keep their connection between heartbeats will "
+		         "reconnect for each one",
+		         "idle_timeout_ms=%lld interval_max_ms=%lld",
+		         (long long) set.idle_timeout,
+		         (long long) set.interval_max);
+	}
 
 	/* Block the stop signals before any thread exists, so that they are
 	 * delivered only to sigwait below. */
@@ -329,17 +410,21 @@ main(int argc, char **argv)
 	if (dirs_make(set.data_dir) != 0) {
 		fprintf(stderr, "hbmon-server: cannot create data dir %s: %s\n",
 		        set.data_dir, strerror(errno));
+		tlsconf_free(tls);
 		return 1;
 	}
 	if (!data_dir_is_private(set.data_dir)) {
+		tlsconf_free(tls);
 		return 2; /* bad configuration */
 	}
 	if ((lock_fd = lock_data_dir(set.data_dir)) < 0) {
+		tlsconf_free(tls);
 		return 1;
 	}
 	if (store_open(set.data_dir, (enum store_durability) set.durability,
 	               &store, why, sizeof(why)) != HBMON_OK) {
 		fprintf(stderr, "hbmon-server: %s\n", why);
+		tlsconf_free(tls);
 		return 1;
 	}
 	memset(&aopts, 0, sizeof(aopts));
@@ -347,6 +432,7 @@ main(int argc, char **argv)
 	    HBMON_OK) {
 		fprintf(stderr, "hbmon-server: out of memory\n");
 		store_close(store);
+		tlsconf_free(tls);
 		return 1;
 	}
 	if ((rv = store_robots_each(store, load_robot, &reg)) != HBMON_OK) {
@@ -367,8 +453,12 @@ main(int argc, char **argv)
 		         "listen=%s", set.listen);
 	}
 
-	if (publisher_open(set.publish, (int) set.publish_buffer, &pub, why,
-	                   sizeof(why)) != HBMON_OK) {
+	popts.url = set.publish;
+	popts.send_buffer = set.publish_buffer;
+	popts.limits = &publish_limits;
+	popts.tls = tls;
+	popts.verify = (enum tlsconf_verify) set.tls_verify_peer;
+	if (publisher_open(&popts, &pub, why, sizeof(why)) != HBMON_OK) {
 		fprintf(stderr, "hbmon-server: %s\n", why);
 		goto fail;
 	}
@@ -421,7 +511,10 @@ main(int argc, char **argv)
 	aopts.data_dir = set.data_dir;
 	aopts.ipc_url = set.admin;
 	aopts.tcp_url = set.admin_tcp;
-	aopts.recv_max = (size_t) set.recv_max;
+	aopts.recv_max = (size_t) set.admin_recv_max;
+	aopts.limits = &admin_limits;
+	aopts.tls = tls;
+	aopts.verify = (enum tlsconf_verify) set.tls_verify_peer;
 	aopts.miss_threshold = set.miss_threshold;
 	aopts.interval_max_ms = set.interval_max;
 	aopts.auth_window_ms = set.auth_window;
@@ -446,6 +539,9 @@ main(int argc, char **argv)
 	iopts.recv_max = (size_t) set.recv_max;
 	iopts.workers = set.workers;
 	iopts.batch_items_max = set.accounts_max + 1;
+	iopts.limits = &robot_limits;
+	iopts.tls = tls;
+	iopts.verify = (enum tlsconf_verify) set.tls_verify_peer;
 	if (ingest_start(&iopts, &reg, rec, &ing, why, sizeof(why)) !=
 	    HBMON_OK) {
 		fprintf(stderr, "hbmon-server: %s\n", why);
@@ -453,10 +549,17 @@ main(int argc, char **argv)
 	}
 	explicit_bzero(admin_secret, sizeof(admin_secret));
 	sdnotify_ready("serving");
+	/* The listeners hold the TLS config as long as they need it. */
+	tlsconf_free(tls);
+	tls = NULL;
 	log_info("hbmon-server ready",
-	         "version=%s data_dir=%s listen=%s admin=%s publish=%s auth=%s",
-	         HBMON_VERSION, set.data_dir, set.listen, set.admin,
-	         set.publish, set.auth == AUTH_NONE ? "none" : "hmac");
+	         "version=%s data_dir=%s listen=%s admin=%s admin_tcp=%s "
+	         "publish=%s auth=%s tls_verify_peer=%s",
+	         HBMON_VERSION, set.data_dir, ingest_url(ing),
+	         admin_ipc_url(adm),
+	         admin_tcp_url(adm) != NULL ? admin_tcp_url(adm) : "",
+	         publisher_url(pub), set.auth == AUTH_NONE ? "none" : "hmac",
+	         tlsconf_verify_words[set.tls_verify_peer]);
 
 	while (sigwait(&stop_signals, &sig) != 0) {
 	}
@@ -472,13 +575,9 @@ main(int argc, char **argv)
 	recorder_stop(rec);
 	health_close(health);
 	admin_close(adm);
-	if (!close_bounded(ing, CLOSE_TIMEOUT_MS)) {
-		/* exit() would run nng_fini, which can hang the same way. */
-		log_warn("the robot socket did not close in time; everything "
-		         "acknowledged is recorded, exiting anyway",
-		         "timeout_ms=%d", CLOSE_TIMEOUT_MS);
-		_exit(0);
-	}
+	/* No nng socket is left to hang in nng_close (nanomsg/nng#1498):
+	 * the listeners are the server's own, and close in bounded time. */
+	ingest_close(ing);
 	publisher_close(pub);
 	registry_destroy(&reg);
 	log_info("stopped", NULL);
@@ -487,6 +586,7 @@ main(int argc, char **argv)
 
 fail:
 	explicit_bzero(admin_secret, sizeof(admin_secret));
+	tlsconf_free(tls);
 	explicit_bzero(watch_secret, sizeof(watch_secret));
 	selfwatch_stop(sw);
 	watcher_close(watcher);

@@ -1,14 +1,13 @@
-/* REP worker pool: decode, admit, dispatch, reply. */
+/* REP worker pool: decode, admit, dispatch, reply; see rpcserver.h. */
 #include "server/rpcserver.h"
 
+#include <assert.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
 
 #include "common/arena.h"
 #include "common/clock.h"
@@ -16,40 +15,43 @@
 #include "common/log.h"
 #include "common/rpc_status.h"
 #include "hbmon/error.h"
-
-enum worker_state { W_RECV, W_SEND };
+#include "server/sppipe.h"
 
 struct worker {
 	struct rpcserver *srv;
-	nng_aio *aio;
-	nng_ctx ctx;
-	enum worker_state state;
+	struct worker *next_free; /* on srv->free_workers; srv->lock */
 
 	/* The request in progress: */
+	struct sppipe *pipe; /* where the reply goes; held */
+	uint8_t bt[SPWIRE_BT_MAX];
+	uint8_t bt_len;
 	Hbmon__V1__RpcRequest *req;
 	struct rpc_call call;
 	void *principal; /* admitted: settle the reply */
 	bool admitted;
-	bool counted; /* counted in srv->busy until its reply is sent */
+	bool counted; /* counted in srv->busy until its reply is handed on */
 	void *scratch;
 	/* The request, its decoded input and whatever its handler builds for
-	 * the reply live here and go at once when the reply is sent. */
+	 * the reply live here and go at once when the reply is packed. */
 	struct arena arena;
-	/* The reply handed to nng_ctx_send, until its callback says how the
-	 * send went. A send refused because the aio was being stopped never
-	 * calls back: close frees what is left here. */
-	nng_msg *sending;
 };
 
 struct rpcserver {
 	struct rpcserver_options opts;
-	nng_socket sock;
+	struct listener *listener;
 	struct worker *workers;
 	uint32_t n_workers;
 	atomic_bool draining;
 	/* Admitted requests not yet answered: what a drain waits for.
 	 * Refusals are not counted; they need no waiting for. */
 	atomic_size_t busy;
+
+	pthread_mutex_t lock; /* free_workers and the waiting ring */
+	struct worker *free_workers;
+	/* Connections whose next request waits for a worker, oldest
+	 * first; each holds its pipe. */
+	struct sppipe **waiting;
+	size_t wait_cap, wait_head, wait_len;
 };
 
 void *
@@ -68,6 +70,57 @@ struct arena *
 rpcserver_arena(const struct rpc_call *call)
 {
 	return &((struct worker *) call->user)->arena;
+}
+
+const char *
+rpcserver_peer(const struct rpc_call *call)
+{
+	const struct worker *w = call->user;
+
+	return w->pipe != NULL ? sppipe_peer_host(w->pipe) : "";
+}
+
+const char *
+rpcserver_url(const struct rpcserver *srv)
+{
+	return listener_url(srv->listener);
+}
+
+struct listener *
+rpcserver_listener(struct rpcserver *srv)
+{
+	return srv->listener;
+}
+
+/* ---- workers ---- */
+
+/*
+ * Passes w on: to the oldest connection waiting for one, or back to the
+ * free list. Takes srv->lock.
+ */
+static void
+worker_free(struct worker *w)
+{
+	struct rpcserver *srv = w->srv;
+
+	pthread_mutex_lock(&srv->lock);
+	while (srv->wait_len > 0) {
+		struct sppipe *p = srv->waiting[srv->wait_head];
+		bool taken;
+
+		srv->wait_head = (srv->wait_head + 1) % srv->wait_cap;
+		srv->wait_len--;
+		pthread_mutex_unlock(&srv->lock);
+		taken = sppipe_give(p, w);
+		sppipe_release(p);
+		if (taken) {
+			return;
+		}
+		pthread_mutex_lock(&srv->lock);
+	}
+	w->next_free = srv->free_workers;
+	srv->free_workers = w;
+	pthread_mutex_unlock(&srv->lock);
 }
 
 /* Frees what the request in progress holds. */
@@ -93,45 +146,48 @@ uncount(struct worker *w)
 	}
 }
 
-/* Sends msg as the reply and moves to SEND. */
+/* The request is over (m: its reply, or NULL for none): the worker is
+ * free again. */
 static void
-send_reply(struct worker *w, nng_msg *msg)
+finish(struct worker *w, struct sptx *m)
 {
+	struct sppipe *p = w->pipe;
+
 	request_release(w);
-	w->state = W_SEND;
-	w->sending = msg;
-	nng_aio_set_msg(w->aio, msg);
-	nng_ctx_send(w->ctx, w->aio);
+	w->pipe = NULL;
+	if (m != NULL) {
+		memcpy(m->bt, w->bt, w->bt_len);
+		m->bt_len = w->bt_len;
+		sppipe_reply(p, m);
+	} else {
+		sppipe_reply_none(p);
+	}
+	/* Counted until here, so that a drain waits for the reply to be
+	 * queued; rpcserver_drain then waits for it to be written. */
+	uncount(w);
+	sppipe_release(p);
+	worker_free(w);
 }
 
-/* Packs an RpcResponse into a new nng message, or NULL without memory. */
-static nng_msg *
+/* Packs an RpcResponse into a new message, or NULL without memory. */
+static struct sptx *
 pack_reply(int code, const char *message, const ProtobufCMessage *output)
 {
 	size_t size = env_response_size(code, message, output);
-	nng_msg *msg;
+	struct sptx *m = sptx_alloc(size);
 
-	if (nng_msg_alloc(&msg, size) != 0) {
-		return NULL;
+	if (m != NULL) {
+		env_response_pack_to(code, message, output, m->body);
 	}
-	env_response_pack_to(code, message, output, nng_msg_body(msg));
-	return msg;
+	return m;
 }
 
+/* Answers with a status and no payload. */
 static void
 reply_status(struct worker *w, int code, const char *message)
 {
-	nng_msg *msg = pack_reply(code, message, NULL);
-
-	if (msg == NULL) {
-		/* Nothing can be sent; the caller's REQ will resend. */
-		request_release(w);
-		uncount(w);
-		w->state = W_RECV;
-		nng_ctx_recv(w->ctx, w->aio);
-		return;
-	}
-	send_reply(w, msg);
+	/* Without memory nothing can be sent; the caller's REQ resends. */
+	finish(w, pack_reply(code, message, NULL));
 }
 
 /*
@@ -144,46 +200,47 @@ call_done(const ProtobufCMessage *output, void *data)
 	struct rpc_call *call = data;
 	struct worker *w = call->user;
 	const struct rpcserver_options *o = &w->srv->opts;
-	nng_msg *msg;
+	struct sptx *m;
 
 	if (output == NULL && call->code == RPC_OK) {
 		rpc_call_fail(call, RPC_INTERNAL, "handler gave no reply");
 	}
-	msg = pack_reply(call->code, call->message, output);
+	m = pack_reply(call->code, call->message, output);
 	if (w->admitted && o->settle != NULL) {
 		/* A transient failure may be retried; any other answer is
 		 * final and is what a resend gets. */
-		bool final = call->code != RPC_UNAVAILABLE && msg != NULL;
+		bool final = call->code != RPC_UNAVAILABLE && m != NULL;
 		o->settle(o->arg, w->principal, w->req, final,
-		          msg != NULL ? nng_msg_body(msg) : NULL,
-		          msg != NULL ? nng_msg_len(msg) : 0);
+		          m != NULL ? m->body : NULL, m != NULL ? m->len : 0);
 	}
-	if (msg == NULL) {
+	if (m == NULL) {
 		reply_status(w, RPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	send_reply(w, msg);
+	finish(w, m);
 }
 
 static void
-handle_request(struct worker *w, nng_msg *msg)
+handle_request(struct worker *w, const uint8_t *body, size_t len)
 {
 	struct rpcserver *srv = w->srv;
 	const struct rpcserver_options *o = &srv->opts;
+	struct refusal_log *refusals = listener_refusals(srv->listener);
 	char why[512];
 	uint8_t *cached = NULL;
 	size_t cached_len = 0;
 	int code = RPC_OK;
+	struct sptx *m;
 
-	if (env_request_unpack_in(nng_msg_body(msg), nng_msg_len(msg),
-	                          &w->arena.pb, &w->req, why,
+	if (env_request_unpack_in(body, len, &w->arena.pb, &w->req, why,
 	                          sizeof(why)) != HBMON_OK) {
-		nng_msg_free(msg);
 		w->req = NULL;
+		refusal_note(refusals, LOG_INFO, sppipe_peer_host(w->pipe),
+		             "undecodable request", "code=%s why=%s",
+		             rpc_code_name(RPC_INVALID_ARGUMENT), why);
 		reply_status(w, RPC_INVALID_ARGUMENT, why);
 		return;
 	}
-	nng_msg_free(msg);
 	rpc_call_init(&w->call, w->req, w);
 	w->call.allocator = &w->arena.pb;
 	if (atomic_load(&srv->draining)) {
@@ -195,28 +252,31 @@ handle_request(struct worker *w, nng_msg *msg)
 	switch (o->admit(o->arg, w->req, clock_wall_ms(), &w->principal,
 	                 &cached, &cached_len, &code, why, sizeof(why))) {
 	case RPCSERVER_REJECT:
-		log_info("request refused", "robot=%s method=%s code=%s why=%s",
-		         w->req->robot_id, w->req->method, rpc_code_name(code),
-		         why);
+		refusal_note(
+		    refusals, LOG_INFO, sppipe_peer_host(w->pipe),
+		    "request refused", "robot=%s method=%s code=%s why=%s",
+		    w->req->robot_id, w->req->method, rpc_code_name(code), why);
 		reply_status(w, code, why);
 		return;
 	case RPCSERVER_REPLAY:
+		sppipe_prove(w->pipe);
 		if (cached == NULL) {
 			reply_status(w, RPC_OK,
 			             "this request was already recorded");
 			return;
 		}
-		if (nng_msg_alloc(&msg, cached_len) != 0) {
+		if ((m = sptx_alloc(cached_len)) == NULL) {
 			free(cached);
 			reply_status(w, RPC_RESOURCE_EXHAUSTED,
 			             "out of memory");
 			return;
 		}
-		memcpy(nng_msg_body(msg), cached, cached_len);
+		memcpy(m->body, cached, cached_len);
 		free(cached);
-		send_reply(w, msg);
+		finish(w, m);
 		return;
 	case RPCSERVER_NEW:
+		sppipe_prove(w->pipe);
 		w->admitted = true;
 		w->counted = true;
 		atomic_fetch_add(&srv->busy, 1);
@@ -225,131 +285,216 @@ handle_request(struct worker *w, nng_msg *msg)
 	}
 }
 
+/* ---- the listener's hooks ---- */
+
+static void *
+on_take(void *arg, struct sppipe *p)
+{
+	struct rpcserver *srv = arg;
+	struct worker *w;
+
+	pthread_mutex_lock(&srv->lock);
+	if ((w = srv->free_workers) != NULL) {
+		srv->free_workers = w->next_free;
+		w->next_free = NULL;
+		pthread_mutex_unlock(&srv->lock);
+		return w;
+	}
+	if (srv->wait_len == srv->wait_cap) {
+		size_t cap = srv->wait_cap * 2;
+		struct sppipe **q = malloc(cap * sizeof(*q));
+
+		if (q == NULL) {
+			/* It could never be given a worker. */
+			pthread_mutex_unlock(&srv->lock);
+			refusal_note(sppipe_refusals(p), LOG_WARN,
+			             sppipe_peer_host(p), "out of memory",
+			             "connection=%s", sppipe_peer(p));
+			sppipe_close(p, "out of memory");
+			return NULL;
+		}
+		for (size_t i = 0; i < srv->wait_len; i++) {
+			q[i] =
+			    srv->waiting[(srv->wait_head + i) % srv->wait_cap];
+		}
+		free(srv->waiting);
+		srv->waiting = q;
+		srv->wait_cap = cap;
+		srv->wait_head = 0;
+	}
+	sppipe_hold(p);
+	srv->waiting[(srv->wait_head + srv->wait_len) % srv->wait_cap] = p;
+	srv->wait_len++;
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
+}
+
 static void
-worker_cb(void *arg)
+on_serve(void *arg, struct sppipe *p, void *worker, struct spwire_msg *m)
 {
-	struct worker *w = arg;
-	int rv = nng_aio_result(w->aio);
+	struct worker *w = worker;
+	size_t bt_len = 0;
 
-	switch (w->state) {
-	case W_RECV:
-		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
-			return; /* shutting down */
-		}
-		if (rv != 0) {
-			nng_ctx_recv(w->ctx, w->aio);
-			return;
-		}
-		handle_request(w, nng_aio_get_msg(w->aio));
+	(void) arg;
+	assert(w->pipe == NULL);
+	sppipe_hold(p);
+	w->pipe = p;
+	switch (spwire_backtrace(m->body, m->len, &bt_len)) {
+	case SPWIRE_BT_SHORT:
+		/* Not an SP REQ at all: nng's REP closes such a pipe. */
+		free(m->mem);
+		w->bt_len = 0;
+		finish(w, NULL);
+		refusal_note(sppipe_refusals(p), LOG_INFO, sppipe_peer_host(p),
+		             "not an SP request", "connection=%s bytes=%zu",
+		             sppipe_peer(p), m->len);
+		sppipe_close(p, "not an SP request");
 		return;
-	case W_SEND:
-		if (rv != 0) {
-			/* The peer went away; the message is still ours. */
-			nng_msg_free(w->sending);
-		}
-		w->sending = NULL;
-		uncount(w);
-		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
-			return;
-		}
-		w->state = W_RECV;
-		nng_ctx_recv(w->ctx, w->aio);
+	case SPWIRE_BT_HOPS:
+		/* Too many devices on the way: dropped, as nng's REP does. */
+		free(m->mem);
+		w->bt_len = 0;
+		finish(w, NULL);
 		return;
+	case SPWIRE_BT_OK:
+		break;
+	}
+	memcpy(w->bt, m->body, bt_len);
+	w->bt_len = (uint8_t) bt_len;
+	/* protobuf-c copies what it keeps: the bytes can go after. */
+	handle_request(w, m->body + bt_len, m->len - bt_len);
+	free(m->mem);
+}
+
+static void
+on_oversize(void *arg, struct sppipe *p, struct spwire_msg *m)
+{
+	struct rpcserver *srv = arg;
+	size_t bt_len = 0;
+	char why[256];
+	struct sptx *reply;
+
+	snprintf(why, sizeof(why),
+	         "the request is %" PRIu64 " bytes, more than this socket "
+	         "accepts (recv_max %zu bytes); send it in smaller parts "
+	         "(for example fewer accounts per batch)",
+	         m->announced, srv->opts.recv_max);
+	refusal_note(sppipe_refusals(p), LOG_WARN, sppipe_peer_host(p),
+	             "request too large",
+	             "connection=%s bytes=%" PRIu64 " recv_max=%zu",
+	             sppipe_peer(p), m->announced, srv->opts.recv_max);
+	/* Answered, so that an nng REQ peer does not resend it forever
+	 * (and hang in nng_close); then the connection is closed. */
+	if (spwire_backtrace(m->body, m->len, &bt_len) != SPWIRE_BT_OK ||
+	    (reply = pack_reply(RPC_RESOURCE_EXHAUSTED, why, NULL)) == NULL) {
+		free(m->mem);
+		sppipe_reply_none(p);
+		return;
+	}
+	memcpy(reply->bt, m->body, bt_len);
+	reply->bt_len = (uint8_t) bt_len;
+	free(m->mem);
+	sppipe_reply(p, reply);
+}
+
+static void
+on_closed(void *arg, struct sppipe *p)
+{
+	struct rpcserver *srv = arg;
+	bool found = false;
+
+	pthread_mutex_lock(&srv->lock);
+	for (size_t i = 0; i < srv->wait_len && !found; i++) {
+		size_t at = (srv->wait_head + i) % srv->wait_cap;
+		if (srv->waiting[at] == p) {
+			/* Close the gap, keeping the order. */
+			for (size_t j = i; j + 1 < srv->wait_len; j++) {
+				srv->waiting[(srv->wait_head + j) %
+				             srv->wait_cap] =
+				    srv->waiting[(srv->wait_head + j + 1) %
+				                 srv->wait_cap];
+			}
+			srv->wait_len--;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&srv->lock);
+	if (found) {
+		sppipe_release(p);
 	}
 }
 
-static int
-map_nng(int rv)
-{
-	switch (rv) {
-	case 0:
-		return HBMON_OK;
-	case NNG_ENOMEM:
-		return HBMON_ENOMEM;
-	case NNG_EADDRINUSE:
-		return HBMON_EBUSY;
-	case NNG_EADDRINVAL:
-	case NNG_ENOTSUP:
-	case NNG_EINVAL:
-		return HBMON_EINVAL;
-	case NNG_EPERM:
-		return HBMON_EPERM;
-	default:
-		return HBMON_EIO;
-	}
-}
+static const struct listener_ops rep_ops = {
+	.take = on_take,
+	.serve = on_serve,
+	.oversize = on_oversize,
+	.closed = on_closed,
+};
+
+/* ---- start and stop ---- */
 
 int
 rpcserver_start(const struct rpcserver_options *opts, struct rpcserver **out,
                 char *why, size_t why_len)
 {
 	struct rpcserver *srv = calloc(1, sizeof(*srv));
-	nng_listener listener;
+	struct listener_options lo = { 0 };
 	int rv;
 
 	if (srv == NULL) {
 		return HBMON_ENOMEM;
 	}
+	assert(opts->workers > 0 && opts->limits != NULL);
 	srv->opts = *opts;
 	atomic_init(&srv->draining, false);
 	atomic_init(&srv->busy, 0);
-	if ((rv = nng_rep0_open(&srv->sock)) != 0) {
-		snprintf(why, why_len, "cannot open a REP socket: %s",
-		         nng_strerror(rv));
-		free(srv);
-		return map_nng(rv);
-	}
-	/* Before listening: nng's default is no limit at all. */
-	nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, opts->recv_max);
-
+	pthread_mutex_init(&srv->lock, NULL);
 	srv->n_workers = opts->workers;
+	/* Room for every connection; grows if closing ones linger. */
+	srv->wait_cap = (size_t) opts->limits->max_connections + 64;
 	srv->workers = calloc(opts->workers, sizeof(*srv->workers));
-	if (srv->workers == NULL) {
-		rv = NNG_ENOMEM;
+	srv->waiting = calloc(srv->wait_cap, sizeof(*srv->waiting));
+	if (srv->workers == NULL || srv->waiting == NULL) {
+		rv = HBMON_ENOMEM;
 		goto fail;
 	}
-	for (uint32_t i = 0; i < opts->workers; i++) {
+	for (uint32_t i = opts->workers; i-- > 0;) {
 		struct worker *w = &srv->workers[i];
 		w->srv = srv;
 		arena_init(&w->arena, 0);
 		if (opts->scratch_size > 0 &&
 		    (w->scratch = calloc(1, opts->scratch_size)) == NULL) {
-			rv = NNG_ENOMEM;
+			rv = HBMON_ENOMEM;
 			goto fail;
 		}
-		if ((rv = nng_aio_alloc(&w->aio, worker_cb, w)) != 0 ||
-		    (rv = nng_ctx_open(&w->ctx, srv->sock)) != 0) {
-			goto fail;
-		}
+		w->next_free = srv->free_workers;
+		srv->free_workers = w;
 	}
-	if ((rv = nng_listener_create(&listener, srv->sock, opts->url)) != 0) {
-		snprintf(why, why_len, "cannot listen on %s: %s", opts->url,
-		         nng_strerror(rv));
+	lo.limits = *opts->limits;
+	lo.limits.recv_max = opts->recv_max;
+	/* One connection may use every worker, as with nng's REP. */
+	lo.limits.max_outstanding = opts->workers;
+	lo.name = opts->name != NULL ? opts->name : "rpc";
+	lo.url = opts->url;
+	lo.ipc_permissions = opts->ipc_permissions;
+	lo.tls = opts->tls;
+	lo.verify = opts->verify;
+	lo.role = LISTENER_REP;
+	lo.ops = &rep_ops;
+	lo.arg = srv;
+	if ((rv = listener_start(&lo, &srv->listener, why, why_len)) !=
+	    HBMON_OK) {
 		goto fail_quiet;
-	}
-	if (opts->ipc_permissions != 0 &&
-	    strncmp(opts->url, "ipc://", 6) == 0) {
-		nng_listener_set_int(listener, NNG_OPT_IPC_PERMISSIONS,
-		                     opts->ipc_permissions);
-	}
-	if ((rv = nng_listener_start(listener, 0)) != 0) {
-		snprintf(why, why_len, "cannot listen on %s: %s", opts->url,
-		         nng_strerror(rv));
-		goto fail_quiet;
-	}
-	for (uint32_t i = 0; i < opts->workers; i++) {
-		srv->workers[i].state = W_RECV;
-		nng_ctx_recv(srv->workers[i].ctx, srv->workers[i].aio);
 	}
 	*out = srv;
 	return HBMON_OK;
 
 fail:
-	snprintf(why, why_len, "cannot start the socket for %s: %s", opts->url,
-	         nng_strerror(rv));
+	snprintf(why, why_len, "cannot start the server for %s: %s", opts->url,
+	         hbmon_strerror(rv));
 fail_quiet:
 	rpcserver_close(srv);
-	return map_nng(rv);
+	return rv;
 }
 
 size_t
@@ -359,12 +504,16 @@ rpcserver_drain(struct rpcserver *srv, int64_t timeout_ms)
 	struct timespec pause = { 0, 2 * 1000 * 1000 };
 	size_t busy;
 
-	/* The listener stays open until rpcserver_close: closing it on its
-	 * own while peers reconnect can orphan a half-made pipe and hang
-	 * nng_close forever (nng 1.5.2, nanomsg/nng#1498). New requests are
-	 * answered UNAVAILABLE instead. */
+	/* The listener stays open: a request that arrives now is told to
+	 * come back (UNAVAILABLE), which says more than a refused
+	 * connection. */
 	atomic_store(&srv->draining, true);
 	while ((busy = atomic_load(&srv->busy)) > 0 &&
+	       clock_mono_ms() < until) {
+		nanosleep(&pause, NULL);
+	}
+	/* Answered is not yet delivered: let the replies go out. */
+	while (busy == 0 && listener_sending(srv->listener) > 0 &&
 	       clock_mono_ms() < until) {
 		nanosleep(&pause, NULL);
 	}
@@ -377,24 +526,19 @@ rpcserver_close(struct rpcserver *srv)
 	if (srv == NULL) {
 		return;
 	}
-	/* Stop every worker first, so no callback issues new work while the
-	 * socket goes down; closing with workers live can hang nng 1.5.2. */
 	atomic_store(&srv->draining, true);
-	for (uint32_t i = 0; srv->workers != NULL && i < srv->n_workers; i++) {
-		if (srv->workers[i].aio != NULL) {
-			nng_aio_stop(srv->workers[i].aio);
-		}
+	/* Closing the listener ends every connection; requests still in
+	 * a worker finish with their replies dropped, and connections
+	 * waiting for a worker are let go (on_closed). */
+	if (!listener_close(srv->listener)) {
+		/* Something still holds a connection (a handler that never
+		 * finished): its worker may still run, so nothing is
+		 * freed. */
+		return;
 	}
-	nng_close(srv->sock);
 	for (uint32_t i = 0; srv->workers != NULL && i < srv->n_workers; i++) {
 		struct worker *w = &srv->workers[i];
-		if (w->aio != NULL) {
-			nng_aio_free(w->aio);
-		}
-		if (w->sending != NULL) {
-			nng_msg_free(w->sending);
-			w->sending = NULL;
-		}
+		assert(w->pipe == NULL);
 		request_release(w);
 		if (srv->opts.scratch_fini != NULL && w->scratch != NULL) {
 			srv->opts.scratch_fini(w->scratch);
@@ -403,5 +547,7 @@ rpcserver_close(struct rpcserver *srv)
 		arena_fini(&w->arena);
 	}
 	free(srv->workers);
+	free(srv->waiting);
+	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

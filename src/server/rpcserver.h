@@ -1,15 +1,20 @@
 /*
- * An nng REP server for one generated protobuf-c service: a pool of
- * contexts, each an explicit state machine (RECV -> WORK -> SEND) as in
- * nng's async demo, so many peers are served at once without a thread per
- * request. The robots' Monitor service and the owner's Admin service both
- * run on it; they differ in who may call (the admit hook) and what their
- * handlers do.
+ * An SP REP server for one generated protobuf-c service: a listener of the
+ * server's own (listener.h: its accept loop, limits and SP framing, and
+ * why nng's REP socket is not used) and a pool of workers, each an
+ * explicit state machine (WAIT -> WORK -> REPLY) as in nng's async demo,
+ * so many peers are served at once without a thread per request. The
+ * robots' Monitor service and the owner's Admin service both run on it;
+ * they differ in who may call (the admit hook) and what their handlers do.
  *
  * A request is decoded (undecodable bytes still get INVALID_ARGUMENT),
  * admitted, then dispatched through the service descriptor; the handler
  * finishes with the closure protobuf-c gives it, now or later from another
- * thread, and the reply goes out then.
+ * thread, and the reply goes back on the connection that asked, behind
+ * the request's backtrace. A request longer than recv_max is answered
+ * RESOURCE_EXHAUSTED without being read (its connection is then closed).
+ * When every worker is busy, a connection's next request waits, and that
+ * connection reads nothing more until a worker is free.
  */
 #ifndef HBMON_SERVER_RPCSERVER_H
 #define HBMON_SERVER_RPCSERVER_H
@@ -22,7 +27,9 @@
 
 #include "common/arena.h"
 #include "common/dispatch.h"
+#include "common/tlsconf.h"
 #include "hbmon/v1/rpc.pb-c.h"
+#include "server/listener.h"
 
 /* What an admit hook decides. */
 enum rpcserver_admit {
@@ -33,10 +40,16 @@ enum rpcserver_admit {
 };
 
 struct rpcserver_options {
-	const char *url;     /* tcp://, ipc:// */
-	size_t recv_max;     /* NNG_OPT_RECVMAXSZ, set before listening */
+	const char *name;    /* the listener's name in log lines */
+	const char *url;     /* tcp://, ipc://, tls+tcp:// */
+	size_t recv_max;     /* largest request accepted */
 	uint32_t workers;    /* requests in progress at once */
 	int ipc_permissions; /* for ipc:// URLs, e.g. 0600; 0: leave as is */
+	/* The listener's limits (recv_max and max_outstanding come from
+	 * the fields here). Required. */
+	const struct listener_limits *limits;
+	nng_tls_config *tls;        /* for tls+tcp:// (held) */
+	enum tlsconf_verify verify; /* what it asks of clients */
 	ProtobufCService *service;
 	/*
 	 * Decides whether a request is served. now_ms: wall clock.
@@ -70,9 +83,10 @@ struct rpcserver_options {
 struct rpcserver;
 
 /*
- * Opens the socket, listens on opts->url and starts the workers. why: a
- * sentence naming the URL on failure. Returns HBMON_OK, HBMON_EINVAL (bad
- * URL), HBMON_EBUSY (address in use), HBMON_ENOMEM or HBMON_EIO.
+ * Listens on opts->url and starts the workers. why: a sentence naming the
+ * URL on failure. Returns HBMON_OK, HBMON_EINVAL (bad URL, or tls+tcp://
+ * without opts->tls), HBMON_EBUSY (address in use), HBMON_ENOMEM or
+ * HBMON_EIO.
  */
 int rpcserver_start(const struct rpcserver_options *opts,
                     struct rpcserver **out, char *why, size_t why_len);
@@ -91,14 +105,30 @@ void *rpcserver_scratch(const struct rpc_call *call);
 struct arena *rpcserver_arena(const struct rpc_call *call);
 
 /*
+ * For handlers and hooks: who sent the call, for log lines ("192.0.2.7",
+ * "ipc"). Valid while the call is in progress.
+ */
+const char *rpcserver_peer(const struct rpc_call *call);
+
+/* The URL listened on (with the port chosen for ":0"). */
+const char *rpcserver_url(const struct rpcserver *srv);
+
+/* The listener underneath (for its connection count and refusal log). */
+struct listener *rpcserver_listener(struct rpcserver *srv);
+
+/*
  * Stops taking new work: requests that still arrive are answered with
  * UNAVAILABLE so callers send them again later. Then waits up to
- * timeout_ms for admitted requests to be answered. Returns the number
- * still in progress (0 when fully drained).
+ * timeout_ms for admitted requests to be answered and their replies
+ * written out. Returns the number still in progress (0 when fully
+ * drained).
  */
 size_t rpcserver_drain(struct rpcserver *srv, int64_t timeout_ms);
 
-/* Stops the workers, closes the socket, frees everything. NULL is fine. */
+/*
+ * Closes the listener and every connection, waits for the workers, frees
+ * everything. NULL is fine.
+ */
 void rpcserver_close(struct rpcserver *srv);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/paths.h"
+#include "common/tlsconf.h"
 #include "common/url.h"
 #include "server/rules.h"
 #include "hbmon/error.h"
@@ -22,7 +23,7 @@ static const struct config_key keys[] = {
 	  "directory for the database, sockets and lock; "
 	  "empty: " PATHS_DATA_DIR_INSTALLED " (./var from the build tree)" },
 	{ "listen", STR(listen), "tcp://127.0.0.1:7781", 0, 0, NULL, NULL,
-	  "URL robots report to (tcp://, ipc://)" },
+	  "URL robots report to (tcp://, ipc://, tls+tcp://)" },
 	{ "admin", STR(admin), "", 0, 0, NULL, NULL,
 	  "admin URL; empty: ipc://DATA_DIR/admin.sock" },
 	{ "admin_tcp", STR(admin_tcp), "", 0, 0, NULL, NULL,
@@ -65,7 +66,10 @@ static const struct config_key keys[] = {
 	  INT64_C(1099511627776), NULL, NULL,
 	  "free space in the data dir below which DISK_SPACE_LOW warns" },
 	{ "recv_max", CONFIG_SIZE, OFF(recv_max), 0, "1MiB", 1024,
-	  INT64_C(1073741824), NULL, NULL, "largest request accepted" },
+	  INT64_C(1073741824), NULL, NULL,
+	  "largest robot request (a batch of 10,000 accounts fits)" },
+	{ "admin_recv_max", CONFIG_SIZE, OFF(admin_recv_max), 0, "64KiB", 1024,
+	  INT64_C(1073741824), NULL, NULL, "largest admin request" },
 	{ "log_level", CONFIG_ENUM, OFF(log_level), 0, "info", 0, 0,
 	  log_level_words, NULL, "debug, info, warn or error" },
 	{ "workers", CONFIG_UINT, OFF(workers), 0, "256", 1, 65536, NULL, NULL,
@@ -103,6 +107,48 @@ static const struct config_key keys[] = {
 	  INT64_C(17179869184), NULL, NULL,
 	  "the write-ahead log's ceiling: past it the writer waits for a "
 	  "checkpoint" },
+	{ "tls_cert_file", STR(tls_cert_file), "", 0, 0, NULL, NULL,
+	  "PEM certificate (chain) of every tls+tcp:// listener" },
+	{ "tls_key_file", STR(tls_key_file), "", 0, 0, NULL, NULL,
+	  "PEM private key of tls_cert_file" },
+	{ "tls_ca_file", STR(tls_ca_file), "", 0, 0, NULL, NULL,
+	  "PEM CA certificates that sign client certificates" },
+	{ "tls_verify_peer", CONFIG_ENUM, OFF(tls_verify_peer), 0, "none", 0, 0,
+	  tlsconf_verify_words, NULL,
+	  "client certificates: none, optional or required" },
+	{ "handshake_timeout", CONFIG_DURATION, OFF(handshake_timeout), 0, "5s",
+	  10, 600000, NULL, NULL,
+	  "a connection's SP (and TLS) handshake must end within this" },
+	{ "idle_timeout", CONFIG_DURATION, OFF(idle_timeout), 0, "5m", 0,
+	  INT64_C(86400000), NULL, NULL,
+	  "a request connection with nothing to do is closed after this; "
+	  "0: never" },
+	{ "message_timeout", CONFIG_DURATION, OFF(message_timeout), 0, "10s",
+	  10, 3600000, NULL, NULL,
+	  "each message must arrive (or be sent) within this of its first "
+	  "byte" },
+	{ "max_connections", CONFIG_UINT, OFF(max_connections), 0, "1000", 1,
+	  1000000, NULL, NULL, "connections to the robot listener at once" },
+	{ "admin_max_connections", CONFIG_UINT, OFF(admin_max_connections), 0,
+	  "64", 1, 1000000, NULL, NULL,
+	  "connections to each admin listener at once" },
+	{ "publish_max_connections", CONFIG_UINT, OFF(publish_max_connections),
+	  0, "64", 1, 1000000, NULL, NULL,
+	  "subscribers to the alert listener at once" },
+	{ "max_connections_per_peer", CONFIG_UINT,
+	  OFF(max_connections_per_peer), 0, "128", 0, 1000000, NULL, NULL,
+	  "tcp: connections from one address per listener; 0: no cap" },
+	{ "accept_rate", CONFIG_UINT, OFF(accept_rate), 0, "100", 0, 1000000,
+	  NULL, NULL,
+	  "tcp: new connections per second from one address; 0: no limit" },
+	{ "unauth_buffer_max", CONFIG_SIZE, OFF(unauth_buffer_max), 0, "16MiB",
+	  0, INT64_C(1099511627776), NULL, NULL,
+	  "bytes of partial requests unauthenticated connections may hold "
+	  "per listener" },
+	{ "refusal_log_interval", CONFIG_DURATION, OFF(refusal_log_interval), 0,
+	  "10s", 100, INT64_C(86400000), NULL, NULL,
+	  "refusals are logged at most once per level and summarised this "
+	  "often" },
 };
 
 const struct config_spec settings_spec = {
@@ -146,6 +192,39 @@ check_urls(const struct server_settings *s, struct config_error *err)
 		    err->text, sizeof(err->text),
 		    "admin_tcp needs admin_secret_file (requests to it are "
 		    "signed with the admin secret)");
+		return HBMON_EINVAL;
+	}
+	return HBMON_OK;
+}
+
+/* A tls+tcp:// listener needs a certificate; client checks need a CA. */
+static int
+settings_check_tls(const struct server_settings *s, struct config_error *err)
+{
+	const char *const urls[][2] = {
+		{ "listen", s->listen },
+		{ "admin_tcp", s->admin_tcp },
+		{ "publish", s->publish },
+	};
+
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		if (tlsconf_is_tls_url(urls[i][1]) &&
+		    (s->tls_cert_file[0] == '\0' ||
+		     s->tls_key_file[0] == '\0')) {
+			snprintf(err->text, sizeof(err->text),
+			         "%s is %s, but a tls+tcp:// listener needs "
+			         "tls_cert_file and tls_key_file "
+			         "(--tls-cert-file, --tls-key-file)",
+			         urls[i][0], urls[i][1]);
+			return HBMON_EINVAL;
+		}
+	}
+	if (s->tls_verify_peer != TLSCONF_VERIFY_NONE &&
+	    s->tls_ca_file[0] == '\0') {
+		snprintf(err->text, sizeof(err->text),
+		         "tls_verify_peer = %s needs tls_ca_file, the CA that "
+		         "signs client certificates",
+		         tlsconf_verify_words[s->tls_verify_peer]);
 		return HBMON_EINVAL;
 	}
 	return HBMON_OK;
@@ -219,5 +298,8 @@ settings_load(struct server_settings *s, int argc, char **argv, int *out_npos,
 	                                 err)) != HBMON_OK) {
 		return rv;
 	}
-	return check_urls(s, err);
+	if ((rv = check_urls(s, err)) != HBMON_OK) {
+		return rv;
+	}
+	return settings_check_tls(s, err);
 }

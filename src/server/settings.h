@@ -33,7 +33,8 @@ struct server_settings {
 	int64_t clock_skew_max;  /* ms */
 	int durability;          /* enum settings_durability */
 	int64_t retention;       /* ms */
-	uint64_t recv_max;       /* bytes, largest request */
+	uint64_t recv_max;       /* bytes, largest robot request */
+	uint64_t admin_recv_max; /* bytes, largest admin request */
 	int log_level;           /* enum log_level */
 	uint32_t workers;        /* concurrent requests in progress */
 	uint32_t batch_max;      /* requests per group commit, at most */
@@ -53,6 +54,22 @@ struct server_settings {
 	uint64_t wal_max;        /* the WAL's ceiling, bytes */
 	uint64_t disk_free_min;  /* DISK_SPACE_LOW below this many bytes free */
 	int64_t alert_retention; /* ms alerts are kept (past every reader) */
+
+	/* The edge (listener.h, docs/SECURITY.md). */
+	char tls_cert_file[SETTINGS_PATH_MAX];
+	char tls_key_file[SETTINGS_PATH_MAX];
+	char tls_ca_file[SETTINGS_PATH_MAX];
+	int tls_verify_peer;       /* enum tlsconf_verify */
+	int64_t handshake_timeout; /* ms: accept -> SP handshake done */
+	int64_t idle_timeout;      /* ms: REP connection with nothing to do */
+	int64_t message_timeout;   /* ms: one message in or out */
+	uint32_t max_connections;  /* robot listener */
+	uint32_t admin_max_connections;    /* each admin listener */
+	uint32_t publish_max_connections;  /* the alert listener */
+	uint32_t max_connections_per_peer; /* tcp, per address */
+	uint32_t accept_rate;              /* tcp, per address and second */
+	uint64_t unauth_buffer_max;        /* bytes, per listener */
+	int64_t refusal_log_interval;      /* ms */
 };
 
 /* The key table, for config_load and --help. */
@@ -63,9 +80,10 @@ extern const struct config_spec settings_spec;
  * config_load), then checks what no single key can: interval_min <=
  * interval_max, admin_tcp is tls+tcp:// unless admin_tcp_insecure, the
  * form of every URL (url_check; admin is ipc://, admin_tcp needs
- * admin_secret_file), and fills the default data dir (paths.h) and the
- * derived admin/publish URLs. Touches no file but the config file it
- * reads.
+ * admin_secret_file), a tls+tcp:// URL only with tls_cert_file and
+ * tls_key_file, tls_verify_peer other than none only with tls_ca_file;
+ * and fills the default data dir (paths.h) and the derived admin/publish
+ * URLs. Touches no file but the config file it reads.
  * Returns HBMON_OK or an error with err filled. out_npos: positional
  * arguments left at the front of argv + 1.
  */

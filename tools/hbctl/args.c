@@ -30,6 +30,9 @@ enum {
 	G_TIMEOUT,
 	G_NO_COLOR,
 	G_VERSION,
+	G_TLS_CA_FILE,
+	G_TLS_CERT_FILE,
+	G_TLS_KEY_FILE,
 	G_HELP = 'h',
 };
 
@@ -47,6 +50,9 @@ const struct option hbctl_global_options[] = {
 	{ "timeout", required_argument, NULL, G_TIMEOUT },
 	{ "no-color", no_argument, NULL, G_NO_COLOR },
 	{ "version", no_argument, NULL, G_VERSION },
+	{ "tls-ca-file", required_argument, NULL, G_TLS_CA_FILE },
+	{ "tls-cert-file", required_argument, NULL, G_TLS_CERT_FILE },
+	{ "tls-key-file", required_argument, NULL, G_TLS_KEY_FILE },
 	{ "help", no_argument, NULL, G_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -67,6 +73,12 @@ const char hbctl_global_help[] =
     "                       followed), a UTC offset (+07:00, Z), or local\n"
     "                       (default: this machine's zone)\n"
     "  --timeout D          how long to wait for the server (default 5s)\n"
+    "  --tls-ca-file F      for tls+tcp:// URLs: the CA that signed the\n"
+    "                       server's certificate ($HBMON_TLS_CA_FILE)\n"
+    "  --tls-cert-file F, --tls-key-file F\n"
+    "                       a client certificate and its key, for a server\n"
+    "                       that asks for one ($HBMON_TLS_CERT_FILE,\n"
+    "                       $HBMON_TLS_KEY_FILE)\n"
     "  --no-color           no colour (also $NO_COLOR; colour is only ever\n"
     "                       used on a terminal)\n"
     "  --version            hbctl's version (hbctl version: the server's too)\n"
@@ -279,6 +291,15 @@ hbctl_global_flag(struct hbctl *h, int val, const char *value)
 		 * server. */
 		printf("hbctl %s\n", HBMON_VERSION);
 		return HBCTL_EXIT_OK;
+	case G_TLS_CA_FILE:
+		h->tls.ca_file = value;
+		break;
+	case G_TLS_CERT_FILE:
+		h->tls.cert_file = value;
+		break;
+	case G_TLS_KEY_FILE:
+		h->tls.key_file = value;
+		break;
 	default:
 		return hbctl_usage_error(h, "unknown flag");
 	}

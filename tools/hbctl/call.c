@@ -33,6 +33,7 @@ hbctl_open(const struct hbctl *h, const char *url, const char *flag,
 		.key_len = key != NULL ? strlen(key) : 0,
 		.timeout_ms = h->timeout_ms,
 		.background_dial = false,
+		.tls = h->tls,
 	};
 	char reason[512] = "";
 	const char *what = strcmp(flag, "--admin") == 0 ? "admin" : "server";
@@ -47,6 +48,11 @@ hbctl_open(const struct hbctl *h, const char *url, const char *flag,
 		         url, what);
 		return HBCTL_EXIT_UNREACHABLE;
 	case HBMON_EINVAL:
+		if (tlsconf_is_tls_url(url)) {
+			/* The URL is fine; the TLS files are not. */
+			snprintf(why, why_len, "%s", reason);
+			return HBCTL_EXIT_USAGE;
+		}
 		snprintf(why, why_len,
 		         "%s; give %s a URL such as ipc:///var/lib/hbmon/%s or "
 		         "tcp://127.0.0.1:7781",
@@ -57,6 +63,11 @@ hbctl_open(const struct hbctl *h, const char *url, const char *flag,
 	case HBMON_ENOMEM:
 		snprintf(why, why_len, "out of memory");
 		return HBCTL_EXIT_FAILED;
+	case HBMON_EAUTH:
+		snprintf(why, why_len,
+		         "%s (--tls-ca-file, --tls-cert-file, --tls-key-file)",
+		         reason);
+		return HBCTL_EXIT_UNREACHABLE;
 	default:
 		snprintf(why, why_len, "%s (%s%s)", reason,
 		         h->admin_derived && url == h->admin_url

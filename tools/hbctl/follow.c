@@ -163,9 +163,10 @@ newest_seq(struct hbctl *h, uint64_t *out, char *why, size_t why_len)
 
 /* Subscribes to everything on url; false (with a warning) if it fails. */
 static bool
-subscribe(nng_socket *sock, const char *url)
+subscribe(const struct hbctl *h, nng_socket *sock, const char *url)
 {
-	int rv;
+	char why[512];
+	int rv, tls_err;
 
 	if ((rv = nng_sub0_open(sock)) != 0) {
 		hbctl_error("cannot open a SUB socket: %s", nng_strerror(rv));
@@ -175,12 +176,15 @@ subscribe(nng_socket *sock, const char *url)
 	 * only be seen in the unfiltered stream. */
 	nng_socket_set(*sock, NNG_OPT_SUB_SUBSCRIBE, "", 0);
 	nng_socket_set_ms(*sock, NNG_OPT_RECVTIMEO, RECV_SLICE_MS);
-	if ((rv = nng_dial(*sock, url, NULL, 0)) != 0) {
+	if ((rv = tlsconf_dial(*sock, url, &h->tls, 0, &tls_err, why,
+	                       sizeof(why))) != 0) {
 		hbctl_error("cannot subscribe to %s: %s; reading the outbox "
 		            "until it can (--publish URL)",
-		            url, nng_strerror(rv));
+		            url, tls_err != HBMON_OK ? why : nng_strerror(rv));
 		/* Keep dialling in the background: the server may come. */
-		if (nng_dial(*sock, url, NULL, NNG_FLAG_NONBLOCK) != 0) {
+		if (tls_err != HBMON_OK ||
+		    tlsconf_dial(*sock, url, &h->tls, NNG_FLAG_NONBLOCK,
+		                 &tls_err, why, sizeof(why)) != 0) {
 			nng_close(*sock);
 			return false;
 		}
@@ -206,7 +210,7 @@ follow_run(struct hbctl *h, const struct follow_options *o)
 	sigaction(SIGTERM, &sa, NULL);
 
 	if (o->publish_url != NULL) {
-		subscribed = subscribe(&sock, o->publish_url);
+		subscribed = subscribe(h, &sock, o->publish_url);
 	}
 	if (o->start_at_newest &&
 	    (rv = newest_seq(h, &f.last, why, sizeof(why))) != HBCTL_EXIT_OK) {

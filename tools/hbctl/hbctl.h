@@ -57,6 +57,9 @@ struct hbctl {
 	const char *server_url;        /* send: --server, $HBMON_SERVER */
 	const char *robot;             /* send: --robot, $HBMON_ROBOT */
 	const char *secret_file;       /* send: --secret-file */
+	/* --tls-ca-file, --tls-cert-file, --tls-key-file ($HBMON_TLS_*):
+	 * for tls+tcp:// URLs. */
+	struct tlsconf_files tls;
 	bool json;                     /* --json */
 	bool no_color;                 /* --no-color */
 	bool color;                    /* colour on stdout: a TTY, allowed */

@@ -123,6 +123,12 @@ main(int argc, char **argv)
 	    env != NULL && env[0] != '\0' ? env : HBCTL_DEFAULT_SERVER;
 	env = getenv("HBMON_ROBOT");
 	h.robot = env != NULL && env[0] != '\0' ? env : NULL;
+	env = getenv("HBMON_TLS_CA_FILE");
+	h.tls.ca_file = env != NULL && env[0] != '\0' ? env : NULL;
+	env = getenv("HBMON_TLS_CERT_FILE");
+	h.tls.cert_file = env != NULL && env[0] != '\0' ? env : NULL;
+	env = getenv("HBMON_TLS_KEY_FILE");
+	h.tls.key_file = env != NULL && env[0] != '\0' ? env : NULL;
 	h.tz_min = TZ_ZONE; /* the machine's zone, instant by instant */
 	h.timeout_ms = 5000;
 
