@@ -4,9 +4,7 @@
  * durations, unknown subjects, no server, no permission on the socket).
  */
 #include <criterion/criterion.h>
-#include <arpa/inet.h>
 #include <grp.h>
-#include <netinet/in.h>
 #include <jansson.h>
 #include <pty.h>
 #include <pwd.h>
@@ -14,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>

@@ -15,10 +15,10 @@ CC=clang cmake -S . -B "$build" -DHBMON_FUZZ=ON -DHBMON_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" \
   --target fuzz_envelope fuzz_hbjson fuzz_time fuzz_alert fuzz_rules \
-  fuzz_admit fuzz_admin_admit fuzz_batch_items
+  fuzz_admit fuzz_admin_admit fuzz_batch_items fuzz_spwire
 
 corpus=$build/corpus
-mkdir -p "$corpus"/{envelope,hbjson,time,alert,rules,admit,admin_admit,batch_items}
+mkdir -p "$corpus"/{envelope,hbjson,time,alert,rules,admit,admin_admit,batch_items,spwire}
 cp -n tests/fuzz/seeds/hbjson/* "$corpus/hbjson/"
 cp -n tests/fuzz/seeds/time/* "$corpus/time/"
 # Binary seeds come from protoc's own encoder.
@@ -47,7 +47,14 @@ cp "$corpus/rules/seed" "$corpus/batch_items/seed"
     | protoc -Iproto --encode=hbmon.v1.Keepalive hbmon/v1/alert.proto
 } >"$corpus/alert/seed-keepalive"
 
-for target in envelope hbjson time alert rules admit admin_admit batch_items; do
+# SP streams: mode byte, the peer's handshake, then frames (a tcp REQ with
+# two requests, an ipc one, a PUB's SUB peer).
+sp() { printf "$1"'\x00SP\x00'"$2"'\x00\x00'"$3"; }
+sp '\x00' '\x00\x30' '\x00\x00\x00\x00\x00\x00\x00\x06\x80\x00\x00\x01hi\x00\x00\x00\x00\x00\x00\x00\x04\x80\x00\x00\x02' >"$corpus/spwire/tcp"
+sp '\x01' '\x00\x30' '\x01\x00\x00\x00\x00\x00\x00\x00\x08\x00\x00\x00\x07\x80\x00\x00\x01' >"$corpus/spwire/ipc"
+sp '\x02' '\x00\x21' '' >"$corpus/spwire/sub"
+
+for target in envelope hbjson time alert rules admit admin_admit batch_items spwire; do
   echo "fuzz_$target: ${seconds} s"
   (cd "$build" && "./tests/fuzz/fuzz_$target" -max_total_time="$seconds" \
      -max_len=8192 -print_final_stats=1 "corpus/$target" 2>&1 | tail -3)

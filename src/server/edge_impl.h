@@ -130,8 +130,10 @@ struct sppipe {
 
 /*
  * A pipe for stream (taken over: freed with the pipe) on l, from peer
- * (with port) and host (without), both copied. Returns NULL without
- * memory (the stream is then still the caller's).
+ * (with port) and host (without), both copied, with one reference for
+ * the caller (sppipe_release it after sppipe_start: once in l->pipes, it
+ * can be closed by others at any time). Returns NULL without memory (the
+ * stream is then still the caller's).
  */
 struct sppipe *sppipe_new(struct listener *l, nng_stream *stream,
                           const char *peer, const char *host);

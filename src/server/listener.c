@@ -335,6 +335,9 @@ admit(struct listener *l, nng_stream *s, const char *peer, const char *host,
 			return "connection cap";
 		}
 		unproven_remove(l, v);
+		/* Held until it is closed, after l->lock is let go: it may
+		 * close by itself meanwhile, and must not be freed. */
+		sppipe_hold(v);
 		*victim = v;
 	}
 	if ((p = sppipe_new(l, s, peer, host)) == NULL) {
@@ -417,6 +420,7 @@ accept_cb(void *arg)
 		             sppipe_peer(victim),
 		             (unsigned) l->o.limits.max_connections);
 		sppipe_close(victim, "closed to make room");
+		sppipe_release(victim);
 	}
 	if (why != NULL) {
 		refusal_note(&l->refusals, LOG_WARN, host, why,
@@ -430,6 +434,7 @@ accept_cb(void *arg)
 		return;
 	}
 	sppipe_start(p, now);
+	sppipe_release(p);
 }
 
 /* ---- the listener's thread ---- */
@@ -639,6 +644,9 @@ listener_start(const struct listener_options *o, struct listener **out,
 	l->o.name = l->name;
 	l->o.url = l->url;
 	l->ipc = strncmp(l->url, "ipc://", 6) == 0;
+	if (!tlsconf_is_tls_url(l->url)) {
+		l->o.tls = NULL; /* shared by the server's listeners */
+	}
 	l->tcp =
 	    strncmp(l->url, "tcp://", 6) == 0 || tlsconf_is_tls_url(l->url);
 	l->peers_max = (size_t) o->limits.max_connections * 2 + 64;
@@ -678,8 +686,9 @@ listener_start(const struct listener_options *o, struct listener **out,
 		err = map_nng(rv);
 		goto fail;
 	}
-	if (o->tls != NULL && (rv = nng_stream_listener_set_ptr(
-	                           l->sl, NNG_OPT_TLS_CONFIG, o->tls)) != 0) {
+	if (l->o.tls != NULL &&
+	    (rv = nng_stream_listener_set_ptr(l->sl, NNG_OPT_TLS_CONFIG,
+	                                      l->o.tls)) != 0) {
 		snprintf(why, why_len, "cannot use TLS on %s: %s", l->url,
 		         nng_strerror(rv));
 		err = map_nng(rv);
@@ -756,6 +765,14 @@ listener_close(struct listener *l)
 		 * than freeing what a callback may still touch. */
 		log_warn("connections still in use at close; left as they are",
 		         "listener=%s connections=%zu", l->name, left);
+		for (struct sppipe *p = l->pipes; p != NULL; p = p->next) {
+			log_warn("connection still in use",
+			         "listener=%s "
+			         "peer=%s refs=%u ready=%d reading=%d "
+			         "sending=%d outstanding=%u",
+			         l->name, p->peer, p->refs, p->ready,
+			         p->rx_busy, p->tx_busy, p->outstanding);
+		}
 		return false;
 	}
 	nng_aio_free(l->accept_aio);

@@ -102,9 +102,9 @@ struct listener_ops {
 	              struct spwire_msg *m);
 	/*
 	 * REP: a request longer than recv_max arrived; m holds its first
-	 * bytes (m->announced: its length). The owner may answer it with
-	 * sppipe_reply (or sppipe_reply_none); p is closed once that is
-	 * sent and the rest of the request has been read and thrown away.
+	 * bytes (m->announced: its length). The owner ends it like any
+	 * other request (sppipe_reply or sppipe_reply_none) while p reads
+	 * the rest and throws it away, within the message deadline.
 	 */
 	void (*oversize)(void *arg, struct sppipe *p, struct spwire_msg *m);
 	/*

@@ -384,7 +384,7 @@ on_oversize(void *arg, struct sppipe *p, struct spwire_msg *m)
 	             "connection=%s bytes=%" PRIu64 " recv_max=%zu",
 	             sppipe_peer(p), m->announced, srv->opts.recv_max);
 	/* Answered, so that an nng REQ peer does not resend it forever
-	 * (and hang in nng_close); then the connection is closed. */
+	 * (and hang in nng_close). */
 	if (spwire_backtrace(m->body, m->len, &bt_len) != SPWIRE_BT_OK ||
 	    (reply = pack_reply(RPC_RESOURCE_EXHAUSTED, why, NULL)) == NULL) {
 		free(m->mem);

@@ -12,7 +12,8 @@
  * finishes with the closure protobuf-c gives it, now or later from another
  * thread, and the reply goes back on the connection that asked, behind
  * the request's backtrace. A request longer than recv_max is answered
- * RESOURCE_EXHAUSTED without being read (its connection is then closed).
+ * RESOURCE_EXHAUSTED from its first bytes; the rest is read and thrown
+ * away, never held.
  * When every worker is busy, a connection's next request waits, and that
  * connection reads nothing more until a worker is free.
  */

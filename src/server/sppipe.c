@@ -65,6 +65,7 @@ sppipe_new(struct listener *l, nng_stream *stream, const char *peer,
 	}
 	p->l = l;
 	p->stream = stream;
+	p->refs = 1; /* the creator's, until it has started the pipe */
 	snprintf(p->peer, sizeof(p->peer), "%s", peer);
 	snprintf(p->peer_host, sizeof(p->peer_host), "%s", host);
 	pthread_mutex_init(&p->lock, NULL);
@@ -320,7 +321,13 @@ rx_resume(struct sppipe *p)
 	}
 }
 
-/* Posts a recv into the buffer's room. Lock held, rx_busy set. */
+/*
+ * Posts a recv into the buffer's room. Lock held, rx_busy set, p open:
+ * nothing may be posted on a closed stream, since nng 1.5.2's ipc and tcp
+ * streams then leave the operation pending for good (sppipe_close sets
+ * closed under the lock before closing the stream, and every post checks
+ * it under the lock).
+ */
 static void
 post_recv(struct sppipe *p, uint8_t *room, size_t len)
 {
@@ -343,6 +350,9 @@ io_reason(int rv)
 		return "TLS peer not verified";
 	case NNG_ECONNSHUT:
 	case NNG_ECLOSED:
+	case NNG_ECONNREFUSED:
+		/* ECONNREFUSED: nng 1.5.2's mbedTLS binding reports a TLS
+		 * close_notify from the peer as this. */
 		return "closed by peer";
 	case NNG_ECONNRESET:
 		return "reset by peer";
@@ -393,10 +403,6 @@ rep_step(struct sppipe *p, size_t n)
 			look = rx_stop(p);
 			break;
 		}
-		if (p->oversize && p->skipped) {
-			look = rx_stop(p);
-			break;
-		}
 		if (!p->oversize &&
 		    p->outstanding >= p->l->o.limits.max_outstanding) {
 			/* A reply going out resumes reading. */
@@ -423,9 +429,11 @@ rep_step(struct sppipe *p, size_t n)
 			}
 			goto serve;
 		case SPWIRE_RX_OVERSIZE:
-			/* Answered by the owner, then closed when the rest
-			 * has been read and thrown away, all within the
-			 * message deadline. */
+			/* Answered by the owner while the rest is read and
+			 * thrown away, within the message deadline. The
+			 * connection then carries on: closing it right after
+			 * the answer would race nng's REQ, which can take the
+			 * close before the reply and lose it. */
 			p->oversize = true;
 			p->outstanding++;
 			if (p->rx_deadline == 0) {
@@ -437,13 +445,8 @@ rep_step(struct sppipe *p, size_t n)
 			pthread_mutex_lock(&p->lock);
 			continue;
 		case SPWIRE_RX_SKIPPED:
-			p->skipped = true;
-			if (p->outstanding == 0 && p->txq_len == 0) {
-				look = rx_stop(p);
-				pthread_mutex_unlock(&p->lock);
-				sppipe_close(p, "request too large");
-				goto out;
-			}
+			p->oversize = false;
+			p->rx_deadline = 0;
 			continue;
 		case SPWIRE_RX_BADTYPE:
 			look = rx_stop(p);
@@ -685,6 +688,13 @@ rx_cb(void *arg)
 			return;
 		}
 		p->hello_got += n;
+		if (p->hello_got < SPWIRE_HELLO_LEN && p->closed) {
+			/* Never post on a closed stream: nng 1.5.2 would
+			 * leave the operation pending for good. */
+			pthread_mutex_unlock(&p->lock);
+			hs_fail(p, HS_RECEIVING, NNG_ECLOSED);
+			return;
+		}
 		if (p->hello_got < SPWIRE_HELLO_LEN) {
 			nng_iov iov = { .iov_buf = p->hello_in + p->hello_got,
 				        .iov_len =
@@ -711,7 +721,9 @@ rx_cb(void *arg)
 		} else if (rv == 0) {
 			refuse(p, LOG_INFO, "subscriber sent data",
 			       "an SP SUB peer never sends");
-		} else if (rv == NNG_ECONNSHUT || rv == NNG_ECONNRESET) {
+		} else if (rv == NNG_ECONNSHUT || rv == NNG_ECONNRESET ||
+		           rv == NNG_ECONNREFUSED) {
+			/* The peer went away: not a refusal. */
 			sppipe_close(p, io_reason(rv));
 		} else {
 			refuse(p, LOG_INFO, io_reason(rv), nng_strerror(rv));
@@ -784,7 +796,7 @@ txq_push(struct sppipe *p, struct sptx *m)
 static void
 tx_kick(struct sppipe *p)
 {
-	if (!p->tx_busy && p->txq_len > 0) {
+	if (!p->tx_busy && p->txq_len > 0 && !p->closed) {
 		p->tx_busy = true;
 		p->refs++;
 		tx_prepare(p);
@@ -792,35 +804,26 @@ tx_kick(struct sppipe *p)
 	}
 }
 
-/* A request of p is over (answered or not). Lock held. Returns whether
- * p should now be closed: an oversize request answered and skipped. */
-static bool
+/* A request of p is over (answered or not): reading may go on. Lock
+ * held. */
+static void
 request_over(struct sppipe *p)
 {
 	assert(p->outstanding > 0);
 	p->outstanding--;
-	if (p->oversize) {
-		return p->skipped && p->outstanding == 0 && p->txq_len == 0;
-	}
 	if (p->outstanding < p->l->o.limits.max_outstanding && !p->waiting) {
 		rx_resume(p);
 	}
-	return false;
 }
 
 void
 sppipe_reply(struct sppipe *p, struct sptx *m)
 {
-	bool close_now = false;
-
 	pthread_mutex_lock(&p->lock);
 	if (p->closed || !txq_push(p, m)) {
-		close_now = request_over(p);
+		request_over(p);
 		pthread_mutex_unlock(&p->lock);
 		sptx_release(m);
-		if (close_now) {
-			sppipe_close(p, "request too large");
-		}
 		return;
 	}
 	tx_kick(p);
@@ -830,14 +833,9 @@ sppipe_reply(struct sppipe *p, struct sptx *m)
 void
 sppipe_reply_none(struct sppipe *p)
 {
-	bool close_now;
-
 	pthread_mutex_lock(&p->lock);
-	close_now = request_over(p);
+	request_over(p);
 	pthread_mutex_unlock(&p->lock);
-	if (close_now) {
-		sppipe_close(p, "request too large");
-	}
 }
 
 bool
@@ -898,7 +896,7 @@ tx_cb(void *arg)
 	int rv = nng_aio_result(p->tx_aio);
 	size_t n = nng_aio_count(p->tx_aio);
 	bool rep = p->l->o.role == LISTENER_REP;
-	bool look, close_now = false;
+	bool look;
 	struct sptx *done;
 
 	pthread_mutex_lock(&p->lock);
@@ -909,6 +907,11 @@ tx_cb(void *arg)
 			return;
 		}
 		p->hello_sent += n;
+		if (p->hello_sent < SPWIRE_HELLO_LEN && p->closed) {
+			pthread_mutex_unlock(&p->lock);
+			hs_fail(p, HS_SENDING, NNG_ECLOSED);
+			return;
+		}
 		if (p->hello_sent < SPWIRE_HELLO_LEN) {
 			nng_iov iov = { .iov_buf = p->hello_out + p->hello_sent,
 				        .iov_len =
@@ -947,9 +950,30 @@ tx_cb(void *arg)
 		}
 		return;
 	}
-	if (tx_advance(p, n)) {
+	if (tx_advance(p, n) && !p->closed) {
 		tx_post(p);
 		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	if (p->closed) {
+		/* Closed mid-message: drop it and the rest, as on an
+		 * error. */
+		while (p->txq_len > 0) {
+			sptx_release(p->txq[p->txq_head]);
+			p->txq_head = (p->txq_head + 1) % p->txq_cap;
+			p->txq_len--;
+			if (rep) {
+				assert(p->outstanding > 0);
+				p->outstanding--;
+			}
+		}
+		p->tx_busy = false;
+		p->tx_deadline = 0;
+		look = unref_locked(p);
+		pthread_mutex_unlock(&p->lock);
+		if (look) {
+			listener_wake(p->l);
+		}
 		return;
 	}
 	done = p->txq[p->txq_head];
@@ -957,7 +981,7 @@ tx_cb(void *arg)
 	p->txq_len--;
 	p->last_active = clock_mono_ms();
 	if (rep) {
-		close_now = request_over(p);
+		request_over(p);
 	}
 	if (p->txq_len > 0 && !p->closed) {
 		tx_prepare(p);
@@ -970,9 +994,6 @@ tx_cb(void *arg)
 	}
 	pthread_mutex_unlock(&p->lock);
 	sptx_release(done);
-	if (close_now) {
-		sppipe_close(p, "request too large");
-	}
 	if (look) {
 		listener_wake(p->l);
 	}
@@ -1028,6 +1049,12 @@ sppipe_start(struct sppipe *p, int64_t now_ms)
 
 	spwire_hello(self, p->hello_out);
 	pthread_mutex_lock(&p->lock);
+	if (p->closed) {
+		/* Closed before it started (made room for another): nothing
+		 * may be posted on its closed stream. */
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
 	p->hs_deadline = now_ms + p->l->o.limits.handshake_ms;
 	p->hs_left = HS_SENDING | HS_RECEIVING;
 	p->rx_busy = p->tx_busy = true;

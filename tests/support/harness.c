@@ -99,7 +99,9 @@ harness_robot_add(struct harness_server *srv, const char *robot,
 static bool
 answers(const struct harness_server *srv)
 {
-	struct rpc_client_options o = { .url = srv->listen, .timeout_ms = 300 };
+	struct rpc_client_options o = { .url = srv->listen,
+		                        .timeout_ms = 300,
+		                        .tls = srv->tls };
 	struct rpc_client *c;
 	struct rpc_status st;
 	char why[256];
@@ -117,6 +119,57 @@ answers(const struct harness_server *srv)
 
 static bool start_server(struct harness_server *srv, const char *const *extra,
                          const char *const *env, int *status);
+
+/*
+ * The value of key=VALUE in a logfmt line (quotes taken off), copied
+ * into out; false when the line has no such key.
+ */
+static bool
+log_field(const char *line, const char *key, char *out, size_t out_len)
+{
+	char pat[64];
+	const char *p, *end;
+
+	snprintf(pat, sizeof(pat), " %s=", key);
+	if ((p = strstr(line, pat)) == NULL) {
+		return false;
+	}
+	p += strlen(pat);
+	if (*p == '"') {
+		end = strchr(++p, '"');
+	} else {
+		end = p + strcspn(p, " \n");
+	}
+	if (end == NULL || (size_t) (end - p) >= out_len) {
+		return false;
+	}
+	memcpy(out, p, (size_t) (end - p));
+	out[end - p] = '\0';
+	return true;
+}
+
+/* Reads the URLs the server listens on from its ready line, if any yet. */
+static bool
+read_ready_line(struct harness_server *srv)
+{
+	char *log = harness_server_log(srv);
+	char *line = strstr(log, "msg=\"hbmon-server ready\"");
+	bool ok = line != NULL;
+
+	if (ok) {
+		char *nl = strchr(line, '\n');
+		if (nl != NULL) {
+			*nl = '\0';
+		}
+		log_field(line, "listen", srv->listen, sizeof(srv->listen));
+		log_field(line, "admin", srv->admin, sizeof(srv->admin));
+		log_field(line, "admin_tcp", srv->admin_tcp,
+		          sizeof(srv->admin_tcp));
+		log_field(line, "publish", srv->publish, sizeof(srv->publish));
+	}
+	free(log);
+	return ok;
+}
 
 bool
 harness_server_start_status(struct harness_server *srv,
@@ -173,7 +226,7 @@ start_server(struct harness_server *srv, const char *const *extra,
 		_exit(127);
 	}
 	srv->pid = pid;
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 600; i++) {
 		int st;
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			srv->pid = 0;
@@ -182,7 +235,8 @@ start_server(struct harness_server *srv, const char *const *extra,
 			}
 			return false;
 		}
-		if (answers(srv)) {
+		/* The ready line comes when every listener is up. */
+		if (read_ready_line(srv) && answers(srv)) {
 			return true;
 		}
 		usleep(50 * 1000);
@@ -354,6 +408,28 @@ harness_client(const char *url, const char *robot, const char *secret)
 	struct rpc_client *c;
 	char why[512];
 
+	cr_assert_eq(rpc_client_open(&o, &c, why, sizeof(why)), HBMON_OK, "%s",
+	             why);
+	return c;
+}
+
+struct rpc_client *
+harness_client_tls(const char *url, const char *robot, const char *secret,
+                   const struct tlsconf_files *tls)
+{
+	struct rpc_client_options o = {
+		.url = url,
+		.robot_id = robot,
+		.key = secret,
+		.key_len = secret != NULL ? strlen(secret) : 0,
+		.timeout_ms = 5000,
+	};
+	struct rpc_client *c;
+	char why[512];
+
+	if (tls != NULL) {
+		o.tls = *tls;
+	}
 	cr_assert_eq(rpc_client_open(&o, &c, why, sizeof(why)), HBMON_OK, "%s",
 	             why);
 	return c;
@@ -858,6 +934,13 @@ harness_subject(struct rpc_client *admin, const char *subject)
 	return reply;
 }
 
+/* ---- the edge: raw connections, fds, memory ---- */
+
+#include <dirent.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/un.h>
+
 int
 harness_free_port(void)
 {
@@ -939,4 +1022,198 @@ harness_raw_call(struct rpc_client *c, const void *req, size_t req_len,
 	cr_assert_not_null(resp, "the reply does not decode");
 	free(reply);
 	return resp;
+}
+
+int
+harness_raw_try_connect(const char *url, const char *src)
+{
+	int fd = -1;
+
+	if (strncmp(url, "ipc://", 6) == 0) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", url + 6);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 &&
+		    connect(fd, (struct sockaddr *) &a, sizeof(a)) != 0) {
+			close(fd);
+			fd = -1;
+		}
+		return fd;
+	}
+	{
+		const char *hp = strstr(url, "://");
+		struct sockaddr_in a = { .sin_family = AF_INET };
+		char host[64];
+		const char *colon;
+
+		cr_assert_not_null(hp, "%s", url);
+		hp += 3;
+		colon = strrchr(hp, ':');
+		cr_assert_not_null(colon, "%s", url);
+		snprintf(host, sizeof(host), "%.*s", (int) (colon - hp), hp);
+		a.sin_port = htons((uint16_t) atoi(colon + 1));
+		cr_assert_eq(inet_pton(AF_INET, host, &a.sin_addr), 1, "%s",
+		             url);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && src != NULL) {
+			struct sockaddr_in b = { .sin_family = AF_INET };
+			cr_assert_eq(inet_pton(AF_INET, src, &b.sin_addr), 1);
+			cr_assert_eq(
+			    bind(fd, (struct sockaddr *) &b, sizeof(b)), 0,
+			    "bind %s: %s", src, strerror(errno));
+		}
+		if (fd >= 0 &&
+		    connect(fd, (struct sockaddr *) &a, sizeof(a)) != 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	return fd;
+}
+
+int
+harness_raw_connect(const char *url, const char *src)
+{
+	int fd = harness_raw_try_connect(url, src);
+
+	cr_assert_geq(fd, 0, "cannot connect to %s: %s", url, strerror(errno));
+	return fd;
+}
+
+void
+harness_raw_fin_rst(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	shutdown(fd, SHUT_WR);
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+bool
+harness_raw_closed(int fd, int timeout_ms)
+{
+	int64_t until = clock_mono_ms() + timeout_ms;
+	char buf[4096];
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int64_t left = until - clock_mono_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int) left) <= 0) {
+			return false;
+		}
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			return true;
+		}
+	}
+}
+
+void
+harness_tls_certs(const char *dir)
+{
+	const char *src = getenv("HBMON_SOURCE_DIR");
+	char script[1024], *err = NULL;
+	int st;
+
+	cr_assert_not_null(src, "HBMON_SOURCE_DIR is not set (run via ctest)");
+	snprintf(script, sizeof(script), "%s/tests/support/tls_certs.sh", src);
+	st = harness_run((const char *[]){ "/bin/bash", script, dir, NULL },
+	                 NULL, NULL, &err, 60000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	          "tls_certs.sh failed (openssl, faketime installed?): %s",
+	          err);
+	free(err);
+}
+
+void
+harness_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+harness_fd_count(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int) pid);
+	if ((d = opendir(path)) == NULL) {
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		n += e->d_name[0] != '.' ? 1 : 0;
+	}
+	closedir(d);
+	return n;
+}
+
+int
+harness_await_fds(pid_t pid, int max, int timeout_ms)
+{
+	int64_t until = clock_mono_ms() + timeout_ms;
+	int n;
+
+	while ((n = harness_fd_count(pid)) > max && clock_mono_ms() < until) {
+		harness_sleep_ms(20);
+	}
+	return n;
+}
+
+long
+harness_rss_kib(pid_t pid)
+{
+	char path[64], *text, *p;
+	long kib = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+	text = harness_read_file(path);
+	if ((p = strstr(text, "VmRSS:")) != NULL) {
+		kib = strtol(p + 6, NULL, 10);
+	}
+	free(text);
+	return kib;
+}
+
+size_t
+harness_log_count(const struct harness_server *srv, const char *needle)
+{
+	char *log = harness_server_log(srv);
+	size_t n = 0;
+
+	for (char *line = log; line != NULL && *line != '\0';) {
+		char *nl = strchr(line, '\n');
+		if (nl != NULL) {
+			*nl = '\0';
+		}
+		n += strstr(line, needle) != NULL ? 1 : 0;
+		line = nl != NULL ? nl + 1 : NULL;
+	}
+	free(log);
+	return n;
+}
+
+bool
+harness_log_wait(const struct harness_server *srv, const char *needle,
+                 int timeout_ms)
+{
+	int64_t until = clock_mono_ms() + timeout_ms;
+
+	do {
+		if (harness_log_count(srv, needle) > 0) {
+			return true;
+		}
+		harness_sleep_ms(20);
+	} while (clock_mono_ms() < until);
+	return false;
 }

@@ -15,16 +15,20 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "common/rpc_client.h"
+#include "common/tlsconf.h"
 #include "hbmon/v1/rpc.pb-c.h"
 
 struct harness_server {
-	char dir[512];      /* data dir, a fresh temp dir */
-	char listen[600];   /* ipc://DIR/robots.sock */
-	char admin[600];    /* ipc://DIR/admin.sock */
-	char publish[600];  /* ipc://DIR/alerts.sock */
-	char log_path[600]; /* the server's stderr */
-	pid_t pid;          /* 0 when not running */
+	char dir[512];       /* data dir, a fresh temp dir */
+	char listen[600];    /* ipc://DIR/robots.sock */
+	char admin[600];     /* ipc://DIR/admin.sock */
+	char publish[600];   /* ipc://DIR/alerts.sock */
+	char admin_tcp[600]; /* "" unless --admin-tcp is among the flags */
+	char log_path[600];  /* the server's stderr */
+	pid_t pid;           /* 0 when not running */
 	bool tmpfs; /* dir is a tmpfs of its own (harness_server_tmpfs) */
+	/* For tls+tcp:// URLs: what clients of the harness dial with. */
+	struct tlsconf_files tls;
 };
 
 /* Path of a built program, e.g. harness_bin("src/server/hbmon-server"). */
@@ -36,7 +40,11 @@ void harness_tmpdir(char *out, size_t out_len);
 /* rm -rf dir. */
 void harness_rmrf(const char *dir);
 
-/* Prepares srv with a new data dir and its socket URLs; starts nothing. */
+/*
+ * Prepares srv with a new data dir and its socket URLs; starts nothing.
+ * Tests may change listen, admin and publish before starting: a tcp URL
+ * may end in ":0", and start then fills in the port the server chose.
+ */
 void harness_server_init(struct harness_server *srv);
 
 /*
@@ -49,8 +57,10 @@ void harness_robot_add(struct harness_server *srv, const char *robot,
 
 /*
  * Starts hbmon-server on srv's addresses with extra flags (NULL-terminated
- * list, may be NULL) and waits until it answers on srv->listen (10 s at
- * most). Returns true when it is serving.
+ * list, may be NULL) and waits for its "hbmon-server ready" line (30 s at
+ * most), from which the URLs it listens on are read back into srv
+ * (listen, admin, admin_tcp, publish: ports chosen for ":0" filled in).
+ * Then it must answer on srv->listen. Returns true when it is serving.
  */
 bool harness_server_start(struct harness_server *srv, const char *const *extra);
 
@@ -114,6 +124,63 @@ char *harness_server_log(const struct harness_server *srv);
 /* Opens a signed client for robot/secret at url (secret NULL: unsigned). */
 struct rpc_client *harness_client(const char *url, const char *robot,
                                   const char *secret);
+
+/* As harness_client, for a tls+tcp:// url with these files (may be NULL). */
+struct rpc_client *harness_client_tls(const char *url, const char *robot,
+                                      const char *secret,
+                                      const struct tlsconf_files *tls);
+
+/* ---- the edge: raw connections, fds, memory ---- */
+
+/*
+ * A raw stream socket connected to url: tcp:// and tls+tcp:// over tcp
+ * (from source address src, e.g. "127.0.0.2", or NULL for any), ipc://
+ * over AF_UNIX. Fails the test when it cannot connect.
+ */
+int harness_raw_connect(const char *url, const char *src);
+
+/* As harness_raw_connect, returning -1 instead of failing the test. */
+int harness_raw_try_connect(const char *url, const char *src);
+
+/*
+ * Closes fd with FIN then RST: shutdown(SHUT_WR), then close with
+ * SO_LINGER 0, the way nng 1.5.2's SP listeners were killed.
+ */
+void harness_raw_fin_rst(int fd);
+
+/*
+ * Whether the peer has closed fd (EOF or reset) within timeout_ms;
+ * whatever else arrives meanwhile is read and dropped.
+ */
+bool harness_raw_closed(int fd, int timeout_ms);
+
+/*
+ * Makes the test certificates in dir with openssl (tests/support/
+ * tls_certs.sh says which files; ca.pem signs server.pem and client.pem).
+ */
+void harness_tls_certs(const char *dir);
+
+/* Raises this process's soft fd limit to its hard limit. */
+void harness_raise_fd_limit(void);
+
+/* Open fds of process pid (/proc/PID/fd), or -1. */
+int harness_fd_count(pid_t pid);
+
+/*
+ * Waits up to timeout_ms for pid to have at most max open fds; returns
+ * the count last seen.
+ */
+int harness_await_fds(pid_t pid, int max, int timeout_ms);
+
+/* Resident memory of pid in KiB (VmRSS), or -1. */
+long harness_rss_kib(pid_t pid);
+
+/* Lines of the server's log so far that contain needle. */
+size_t harness_log_count(const struct harness_server *srv, const char *needle);
+
+/* Waits up to timeout_ms for a log line containing needle. */
+bool harness_log_wait(const struct harness_server *srv, const char *needle,
+                      int timeout_ms);
 
 /*
  * Heartbeats recorded for robot/account (account "" for the robot's own),
