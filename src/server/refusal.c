@@ -89,7 +89,7 @@ summarise(struct refusal_log *r, int64_t now_ms)
 		log_write(r->level, "refusals since the last report",
 		          "listener=%s seconds=%" PRId64 " refused=%" PRIu64
 		          " peers=%zu groups=%zu ungrouped=%" PRIu64 " top=%s",
-		          r->listener, (now_ms - r->period_start + 999) / 1000,
+		          r->listener, (now_ms - r->period_start + 500) / 1000,
 		          r->counted, peers, r->n_groups, r->others, top);
 	}
 	r->period_start = 0;

@@ -473,9 +473,17 @@ rep_step(struct sppipe *p, size_t n)
 					extra = 0;
 				}
 				if (!recharge(p, extra, true)) {
-					/* The listener's tick tries again. */
+					/* The listener's tick tries again; the
+					 * message deadline runs on meanwhile,
+					 * or waiting would be a way to stay. */
+					int64_t deadline = p->rx_deadline;
 					p->budget_wait = true;
 					look = rx_stop(p);
+					p->rx_deadline =
+					    deadline != 0
+					        ? deadline
+					        : now +
+					              p->l->o.limits.message_ms;
 					break;
 				}
 				if (spwire_rx_grow(&p->rx, want) != HBMON_OK) {

@@ -1111,6 +1111,15 @@ harness_raw_closed(int fd, int timeout_ms)
 	}
 }
 
+bool
+harness_raw_hungup(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&pfd, 1, timeout_ms) > 0 &&
+	       (pfd.revents & (POLLHUP | POLLRDHUP)) != 0;
+}
+
 void
 harness_tls_certs(const char *dir)
 {

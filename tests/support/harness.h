@@ -160,6 +160,12 @@ bool harness_raw_closed(int fd, int timeout_ms);
  */
 void harness_tls_certs(const char *dir);
 
+/*
+ * Whether the peer has closed fd within timeout_ms, without reading
+ * anything (POLLHUP or POLLRDHUP): for a peer that must not be drained.
+ */
+bool harness_raw_hungup(int fd, int timeout_ms);
+
 /* Raises this process's soft fd limit to its hard limit. */
 void harness_raise_fd_limit(void);
 
