@@ -16,8 +16,10 @@ packages=(
   # systemd: sd_notify (READY, WATCHDOG, STOPPING); systemd-analyze checks
   # the units in the tests
   libsystemd-dev systemd
-  # tests: Criterion, a real SMTP server, nngcat, wall-clock jumps
+  # tests: Criterion, a real SMTP server, nngcat, wall-clock jumps,
+  # certificates made at test time
   libcriterion-dev python3 python3-aiosmtpd nng-utils faketime sqlite3
+  openssl
   # packaging: cpack -G DEB (dpkg-shlibdeps) and its check
   dpkg-dev lintian
 )
