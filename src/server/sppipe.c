@@ -374,7 +374,7 @@ rep_step(struct sppipe *p, size_t n)
 	const struct listener_ops *ops = p->l->o.ops;
 	void *arg = p->l->o.arg;
 	int64_t now = clock_mono_ms();
-	bool look = false;
+	bool look = false, nomem = false;
 	struct spwire_msg m;
 	void *w;
 
@@ -527,24 +527,22 @@ serve:
 		look = rx_stop(p);
 	} else if (spwire_rx_pending(&p->rx) > 0) {
 		kick(p);
+	} else if (spwire_rx_grow(&p->rx, spwire_rx_want(&p->rx)) != HBMON_OK) {
+		look = rx_stop(p);
+		nomem = true;
 	} else {
-		size_t want = spwire_rx_want(&p->rx);
 		size_t room_len;
-		uint8_t *room;
-
-		if (want > p->rx.cap &&
-		    spwire_rx_grow(&p->rx, want) != HBMON_OK) {
-			look = rx_stop(p);
-		} else {
-			room = spwire_rx_room(&p->rx, &room_len);
-			post_recv(p, room, room_len);
-		}
+		uint8_t *room = spwire_rx_room(&p->rx, &room_len);
+		post_recv(p, room, room_len);
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (look) {
 		listener_wake(p->l);
 	}
 	ops->serve(arg, p, w, &m);
+	if (nomem) {
+		refuse(p, LOG_WARN, "out of memory", NULL);
+	}
 }
 
 /* The handshake is done both ways: check the peer's and start. */
@@ -933,10 +931,16 @@ tx_cb(void *arg)
 		hs_half(p, HS_SENDING);
 		return;
 	}
-	if (rv != 0) {
+	if (rv == 0 && tx_advance(p, n) && !p->closed) {
+		tx_post(p);
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	if (rv != 0 || p->closed) {
+		/* Nothing more goes out (an error, or closed mid-message):
+		 * every queued message is dropped, and the requests they
+		 * answer are over. */
 		bool by_us = p->closed;
-		/* Nothing more goes out: every queued reply is dropped, and
-		 * the requests they answer are over. */
 		while (p->txq_len > 0) {
 			sptx_release(p->txq[p->txq_head]);
 			p->txq_head = (p->txq_head + 1) % p->txq_cap;
@@ -953,32 +957,6 @@ tx_cb(void *arg)
 		if (!by_us) {
 			sppipe_close(p, io_reason(rv));
 		}
-		if (look) {
-			listener_wake(p->l);
-		}
-		return;
-	}
-	if (tx_advance(p, n) && !p->closed) {
-		tx_post(p);
-		pthread_mutex_unlock(&p->lock);
-		return;
-	}
-	if (p->closed) {
-		/* Closed mid-message: drop it and the rest, as on an
-		 * error. */
-		while (p->txq_len > 0) {
-			sptx_release(p->txq[p->txq_head]);
-			p->txq_head = (p->txq_head + 1) % p->txq_cap;
-			p->txq_len--;
-			if (rep) {
-				assert(p->outstanding > 0);
-				p->outstanding--;
-			}
-		}
-		p->tx_busy = false;
-		p->tx_deadline = 0;
-		look = unref_locked(p);
-		pthread_mutex_unlock(&p->lock);
 		if (look) {
 			listener_wake(p->l);
 		}
