@@ -80,6 +80,7 @@ start(const char *listen, const char *publish, const char *admin_tcp,
 	cr_assert_not_null(f = fopen(admin_secret, "w"));
 	fputs(ADMIN_SECRET "\n", f);
 	fclose(f);
+	cr_assert_eq(chmod(admin_secret, 0600), 0); /* secrets are private */
 	if (listen != NULL) {
 		snprintf(srv.listen, sizeof(srv.listen), "%s", listen);
 	}
@@ -91,6 +92,10 @@ start(const char *listen, const char *publish, const char *admin_tcp,
 		args[n++] = admin_tcp;
 		args[n++] = "--admin-secret-file";
 		args[n++] = admin_secret;
+		if (!tlsconf_is_tls_url(admin_tcp)) {
+			/* Plain tcp on purpose: its listener is tested too. */
+			args[n++] = "--admin-tcp-insecure";
+		}
 	}
 	if (tlsconf_is_tls_url(srv.listen) || tlsconf_is_tls_url(srv.publish) ||
 	    tlsconf_is_tls_url(admin_tcp)) {

@@ -72,6 +72,7 @@ prepare(void)
 	cr_assert_not_null(f = fopen(admin_secret, "w"));
 	fputs(ADMIN_SECRET "\n", f);
 	fclose(f);
+	cr_assert_eq(chmod(admin_secret, 0600), 0); /* secrets are private */
 	snprintf(srv.listen, sizeof(srv.listen), "tls+tcp://127.0.0.1:0");
 }
 

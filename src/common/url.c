@@ -45,7 +45,7 @@ host_char(char c)
 
 /* HOST:PORT after the scheme; why gets the reason on failure. */
 static bool
-check_host_port(const char *rest, const char *example, char *why,
+check_host_port(const char *rest, const char *example, bool listen, char *why,
                 size_t why_len)
 {
 	const char *colon, *p;
@@ -92,16 +92,17 @@ check_host_port(const char *rest, const char *example, char *why,
 	for (p = colon + 1; *p >= '0' && *p <= '9' && port <= 65535; p++) {
 		port = port * 10 + (unsigned long) (*p - '0');
 	}
-	if (p == colon + 1 || *p != '\0' || port < 1 || port > 65535) {
+	if (p == colon + 1 || *p != '\0' || port < (listen ? 0u : 1u) ||
+	    port > 65535) {
 		if (strchr(colon + 1, '/') != NULL) {
 			snprintf(why, why_len,
 			         "nothing may follow the port (e.g. %s)",
 			         example);
 		} else {
 			snprintf(why, why_len,
-			         "port '%s' is not a number from 1 to 65535 "
+			         "port '%s' is not a number from %d to 65535 "
 			         "(e.g. %s)",
-			         colon + 1, example);
+			         colon + 1, listen ? 0 : 1, example);
 		}
 		return false;
 	}
@@ -145,7 +146,8 @@ url_check(const char *url, unsigned allowed, const char *key, char *why,
 			} else {
 				return HBMON_OK;
 			}
-		} else if (check_host_port(rest, schemes[i].example, reason,
+		} else if (check_host_port(rest, schemes[i].example,
+		                           (allowed & URL_LISTEN) != 0, reason,
 		                           sizeof(reason))) {
 			return HBMON_OK;
 		}

@@ -15,6 +15,9 @@ enum url_scheme {
 	URL_TCP = 1 << 0, /* tcp://HOST:PORT */
 	URL_TLS = 1 << 1, /* tls+tcp://HOST:PORT */
 	URL_IPC = 1 << 2, /* ipc://PATH */
+	/* Not a scheme: the URL is listened on, so PORT may also be 0 (the
+	 * system chooses; hbmon-server's ready line says which). */
+	URL_LISTEN = 1 << 3,
 };
 
 /* The longest ipc:// path: sun_path holds 108 bytes with its NUL. */
@@ -22,7 +25,8 @@ enum url_scheme {
 
 /*
  * Checks url against the schemes in allowed. tcp:// and tls+tcp:// need
- * HOST:PORT with PORT a number 1..65535 and HOST a name, an IPv4 address,
+ * HOST:PORT with PORT a number 1..65535 (0..65535 with URL_LISTEN in
+ * allowed) and HOST a name, an IPv4 address,
  * [an IPv6 address], "*" or empty (every interface), and nothing after
  * the port. ipc:// needs a path of 1..URL_IPC_PATH_MAX bytes.
  * key: how the setting is named in why ("listen", "--admin").

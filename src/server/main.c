@@ -365,6 +365,12 @@ main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	/* Certificates and keys are configuration too: checked now. */
+	if (settings_check_tls(&set, &err) != HBMON_OK) {
+		explicit_bzero(admin_secret, sizeof(admin_secret));
+		explicit_bzero(watch_secret, sizeof(watch_secret));
+		fprintf(stderr, "hbmon-server: %s\n", err.text);
+		return EXIT_CONFIG;
+	}
 	if (!make_tls(&set, &tls)) {
 		explicit_bzero(admin_secret, sizeof(admin_secret));
 		explicit_bzero(watch_secret, sizeof(watch_secret));

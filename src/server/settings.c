@@ -173,14 +173,15 @@ check_urls(const struct server_settings *s, struct config_error *err)
 		    "it); use admin_tcp for a network listener");
 		return HBMON_EINVAL;
 	}
-	if (url_check(s->listen, any, "listen", err->text, sizeof(err->text)) !=
-	        HBMON_OK ||
+	if (url_check(s->listen, any | URL_LISTEN, "listen", err->text,
+	              sizeof(err->text)) != HBMON_OK ||
 	    url_check(s->admin, URL_IPC, "admin", err->text,
 	              sizeof(err->text)) != HBMON_OK ||
-	    url_check(s->publish, any, "publish", err->text,
+	    url_check(s->publish, any | URL_LISTEN, "publish", err->text,
 	              sizeof(err->text)) != HBMON_OK ||
 	    (s->admin_tcp[0] != '\0' &&
-	     url_check(s->admin_tcp, URL_TCP | URL_TLS, "admin_tcp", err->text,
+	     url_check(s->admin_tcp, URL_TCP | URL_TLS | URL_LISTEN,
+	               "admin_tcp", err->text,
 	               sizeof(err->text)) != HBMON_OK) ||
 	    (s->watch_server[0] != '\0' &&
 	     url_check(s->watch_server, any, "watch_server", err->text,
@@ -197,8 +198,7 @@ check_urls(const struct server_settings *s, struct config_error *err)
 	return HBMON_OK;
 }
 
-/* A tls+tcp:// listener needs a certificate; client checks need a CA. */
-static int
+int
 settings_check_tls(const struct server_settings *s, struct config_error *err)
 {
 	const char *const urls[][2] = {
@@ -298,8 +298,5 @@ settings_load(struct server_settings *s, int argc, char **argv, int *out_npos,
 	                                 err)) != HBMON_OK) {
 		return rv;
 	}
-	if ((rv = check_urls(s, err)) != HBMON_OK) {
-		return rv;
-	}
-	return settings_check_tls(s, err);
+	return check_urls(s, err);
 }

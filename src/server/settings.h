@@ -72,6 +72,16 @@ struct server_settings {
 	int64_t refusal_log_interval;      /* ms */
 };
 
+/*
+ * What TLS needs, checked after settings_load (and after the secret files
+ * are read, so that their errors come first): a tls+tcp:// listener
+ * (listen, admin_tcp, publish) needs tls_cert_file and tls_key_file, and
+ * tls_verify_peer other than none needs tls_ca_file. The files themselves
+ * are read by tlsconf_server. Returns HBMON_OK or HBMON_EINVAL with err.
+ */
+int settings_check_tls(const struct server_settings *s,
+                       struct config_error *err);
+
 /* The key table, for config_load and --help. */
 extern const struct config_spec settings_spec;
 
@@ -80,10 +90,9 @@ extern const struct config_spec settings_spec;
  * config_load), then checks what no single key can: interval_min <=
  * interval_max, admin_tcp is tls+tcp:// unless admin_tcp_insecure, the
  * form of every URL (url_check; admin is ipc://, admin_tcp needs
- * admin_secret_file), a tls+tcp:// URL only with tls_cert_file and
- * tls_key_file, tls_verify_peer other than none only with tls_ca_file;
- * and fills the default data dir (paths.h) and the derived admin/publish
- * URLs. Touches no file but the config file it reads.
+ * admin_secret_file), and fills the default data dir (paths.h) and the
+ * derived admin/publish URLs. Touches no file but the config file it
+ * reads.
  * Returns HBMON_OK or an error with err filled. out_npos: positional
  * arguments left at the front of argv + 1.
  */

@@ -6,14 +6,18 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,28 +99,52 @@ harness_robot_add(struct harness_server *srv, const char *robot,
 	store_close(s);
 }
 
-/* Whether the server answers anything at all on its robot socket. */
+/*
+ * Whether the server answers SP on its robot socket: over tcp and ipc, the
+ * REP side of the SP handshake (not a request: a refused one would take
+ * the first line of the tests' own refusals in the rate-limited log);
+ * over TLS, a TLS handshake (one that fails on certificates is a server
+ * that is up: tests of that start it so on purpose).
+ */
 static bool
 answers(const struct harness_server *srv)
 {
-	struct rpc_client_options o = { .url = srv->listen,
-		                        .timeout_ms = 300,
-		                        .tls = srv->tls };
-	struct rpc_client *c;
-	struct rpc_status st;
-	char why[256];
-	Hbmon__V1__RobotHeartbeat hb = HBMON__V1__ROBOT_HEARTBEAT__INIT;
-	int rv;
+	uint8_t hello[8] = { 0, 'S', 'P', 0, 0, 0x30, 0, 0 }, theirs[8];
+	size_t got = 0;
+	int fd;
 
-	if ((rv = rpc_client_open(&o, &c, why, sizeof(why))) != HBMON_OK) {
-		/* A TLS handshake that fails on certificates is a server
-		 * that is up: tests of that start it so on purpose. */
-		return rv == HBMON_EAUTH;
+	if (tlsconf_is_tls_url(srv->listen)) {
+		struct rpc_client_options o = { .url = srv->listen,
+			                        .timeout_ms = 300,
+			                        .tls = srv->tls };
+		struct rpc_client *c;
+		char why[256];
+		int rv = rpc_client_open(&o, &c, why, sizeof(why));
+
+		rpc_client_close(rv == HBMON_OK ? c : NULL);
+		return rv == HBMON_OK || rv == HBMON_EAUTH;
 	}
-	rv = rpc_client_call(c, "/hbmon.v1.Monitor/ReportRobot", &hb.base, NULL,
-	                     NULL, &st);
-	rpc_client_close(c);
-	return rv == HBMON_OK;
+	if ((fd = harness_raw_try_connect(srv->listen, NULL)) < 0) {
+		return false;
+	}
+	if (send(fd, hello, sizeof(hello), MSG_NOSIGNAL) == sizeof(hello)) {
+		int64_t until = clock_mono_ms() + 1000;
+		while (got < sizeof(theirs) && clock_mono_ms() < until) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			ssize_t n;
+			if (poll(&pfd, 1, 100) <= 0) {
+				continue;
+			}
+			if ((n = recv(fd, theirs + got, sizeof(theirs) - got,
+			              0)) <= 0) {
+				break;
+			}
+			got += (size_t) n;
+		}
+	}
+	close(fd);
+	return got == sizeof(theirs) && theirs[1] == 'S' && theirs[2] == 'P' &&
+	       theirs[5] == 0x31;
 }
 
 static bool start_server(struct harness_server *srv, const char *const *extra,
@@ -937,11 +965,6 @@ harness_subject(struct rpc_client *admin, const char *subject)
 }
 
 /* ---- the edge: raw connections, fds, memory ---- */
-
-#include <dirent.h>
-#include <poll.h>
-#include <sys/resource.h>
-#include <sys/un.h>
 
 int
 harness_free_port(void)
