@@ -45,12 +45,6 @@ static bool health_bad;
 static void
 stop(void)
 {
-	/* EDGE_TEST_LOG=1: the server's log after each test, to see why. */
-	if (getenv("EDGE_TEST_LOG") != NULL && srv.dir[0] != '\0') {
-		char *log = harness_server_log(&srv);
-		fprintf(stderr, "server log:\n%s\n", log);
-		free(log);
-	}
 	harness_server_fini(&srv);
 }
 

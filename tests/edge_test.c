@@ -49,11 +49,6 @@ static bool health_bad; /* what the robot reports next */
 static void
 stop(void)
 {
-	if (getenv("EDGE_TEST_LOG") != NULL && srv.dir[0] != '\0') {
-		char *log = harness_server_log(&srv);
-		fprintf(stderr, "server log:\n%s\n", log);
-		free(log);
-	}
 	harness_server_fini(&srv);
 }
 
@@ -70,17 +65,13 @@ start(const char *listen, const char *publish, const char *admin_tcp,
 {
 	const char *args[32];
 	int n = 0;
-	FILE *f;
 
 	harness_raise_fd_limit();
 	harness_server_init(&srv);
 	harness_robot_add(&srv, "R1", SECRET);
 	snprintf(admin_secret, sizeof(admin_secret), "%s/admin.secret",
 	         srv.dir);
-	cr_assert_not_null(f = fopen(admin_secret, "w"));
-	fputs(ADMIN_SECRET "\n", f);
-	fclose(f);
-	cr_assert_eq(chmod(admin_secret, 0600), 0); /* secrets are private */
+	harness_write_file(admin_secret, ADMIN_SECRET "\n", 0600);
 	if (listen != NULL) {
 		snprintf(srv.listen, sizeof(srv.listen), "%s", listen);
 	}
@@ -430,7 +421,7 @@ assert_no_fd_leak(int before)
 {
 	int after = harness_await_fds(srv.pid, before, 10000);
 
-	if (after > before && getenv("EDGE_TEST_LOG") != NULL) {
+	if (after > before && getenv("HBMON_TEST_LOG") != NULL) {
 		char cmd[128];
 		snprintf(
 		    cmd, sizeof(cmd),

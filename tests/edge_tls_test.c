@@ -60,7 +60,6 @@ cert(const char *name)
 static void
 prepare(void)
 {
-	FILE *f;
 
 	harness_server_init(&srv);
 	harness_robot_add(&srv, "R1", SECRET);
@@ -69,10 +68,7 @@ prepare(void)
 	harness_tls_certs(certs);
 	snprintf(admin_secret, sizeof(admin_secret), "%s/admin.secret",
 	         srv.dir);
-	cr_assert_not_null(f = fopen(admin_secret, "w"));
-	fputs(ADMIN_SECRET "\n", f);
-	fclose(f);
-	cr_assert_eq(chmod(admin_secret, 0600), 0); /* secrets are private */
+	harness_write_file(admin_secret, ADMIN_SECRET "\n", 0600);
 	snprintf(srv.listen, sizeof(srv.listen), "tls+tcp://127.0.0.1:0");
 }
 

@@ -218,6 +218,19 @@ done:
 	return rv;
 }
 
+/* A new nng TLS config for mode. */
+static int
+config_alloc(nng_tls_mode mode, nng_tls_config **out, char *why, size_t why_len)
+{
+	int rv = nng_tls_config_alloc(out, mode);
+
+	if (rv != 0) {
+		snprintf(why, why_len, "TLS: %s", nng_strerror(rv));
+		return rv == NNG_ENOMEM ? HBMON_ENOMEM : HBMON_EIO;
+	}
+	return HBMON_OK;
+}
+
 static bool
 empty(const char *s)
 {
@@ -251,9 +264,9 @@ tlsconf_server(const char *cert_file, const char *key_file, const char *ca_file,
 		         tlsconf_verify_words[verify]);
 		return HBMON_EINVAL;
 	}
-	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) != 0) {
-		snprintf(why, why_len, "TLS: %s", nng_strerror(rv));
-		return rv == NNG_ENOMEM ? HBMON_ENOMEM : HBMON_EIO;
+	if ((rv = config_alloc(NNG_TLS_MODE_SERVER, &cfg, why, why_len)) !=
+	    HBMON_OK) {
+		return rv;
 	}
 	if ((rv = load_own(cfg, cert_file, key_file, why, why_len, warn,
 	                   warn_len)) != HBMON_OK) {
@@ -297,9 +310,9 @@ tlsconf_client(const char *ca_file, const char *cert_file, const char *key_file,
 		         "key (--tls-cert-file and --tls-key-file)");
 		return HBMON_EINVAL;
 	}
-	if ((rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT)) != 0) {
-		snprintf(why, why_len, "TLS: %s", nng_strerror(rv));
-		return rv == NNG_ENOMEM ? HBMON_ENOMEM : HBMON_EIO;
+	if ((rv = config_alloc(NNG_TLS_MODE_CLIENT, &cfg, why, why_len)) !=
+	    HBMON_OK) {
+		return rv;
 	}
 	if ((rv = load_ca(cfg, ca_file, why, why_len)) != HBMON_OK) {
 		goto fail;

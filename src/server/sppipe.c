@@ -678,6 +678,49 @@ hs_fail(struct sppipe *p, unsigned which, int rv)
 	}
 }
 
+/*
+ * One half of the handshake (which) moved n bytes, or failed with rv:
+ * goes on with the rest of the 8 bytes, or ends that half. Lock held on
+ * entry; released.
+ */
+static void
+hs_step(struct sppipe *p, unsigned which, int rv, size_t n)
+{
+	bool sending = which == HS_SENDING;
+	size_t *done = sending ? &p->hello_sent : &p->hello_got;
+	uint8_t *buf = sending ? p->hello_out : p->hello_in;
+	nng_aio *aio = sending ? p->tx_aio : p->rx_aio;
+	nng_iov iov;
+
+	if (rv == 0) {
+		*done += n;
+		if (*done < SPWIRE_HELLO_LEN && p->closed) {
+			/* Never post on a closed stream: nng 1.5.2 would
+			 * leave the operation pending for good. */
+			rv = NNG_ECLOSED;
+		}
+	}
+	if (rv != 0) {
+		pthread_mutex_unlock(&p->lock);
+		hs_fail(p, which, rv);
+		return;
+	}
+	if (*done < SPWIRE_HELLO_LEN) {
+		iov.iov_buf = buf + *done;
+		iov.iov_len = SPWIRE_HELLO_LEN - *done;
+		nng_aio_set_iov(aio, 1, &iov);
+		if (sending) {
+			nng_stream_send(p->stream, aio);
+		} else {
+			nng_stream_recv(p->stream, aio);
+		}
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	pthread_mutex_unlock(&p->lock);
+	hs_half(p, which);
+}
+
 static void
 rx_cb(void *arg)
 {
@@ -688,30 +731,7 @@ rx_cb(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	if (!p->ready) {
-		if (rv != 0) {
-			pthread_mutex_unlock(&p->lock);
-			hs_fail(p, HS_RECEIVING, rv);
-			return;
-		}
-		p->hello_got += n;
-		if (p->hello_got < SPWIRE_HELLO_LEN && p->closed) {
-			/* Never post on a closed stream: nng 1.5.2 would
-			 * leave the operation pending for good. */
-			pthread_mutex_unlock(&p->lock);
-			hs_fail(p, HS_RECEIVING, NNG_ECLOSED);
-			return;
-		}
-		if (p->hello_got < SPWIRE_HELLO_LEN) {
-			nng_iov iov = { .iov_buf = p->hello_in + p->hello_got,
-				        .iov_len =
-				            SPWIRE_HELLO_LEN - p->hello_got };
-			nng_aio_set_iov(p->rx_aio, 1, &iov);
-			nng_stream_recv(p->stream, p->rx_aio);
-			pthread_mutex_unlock(&p->lock);
-			return;
-		}
-		pthread_mutex_unlock(&p->lock);
-		hs_half(p, HS_RECEIVING);
+		hs_step(p, HS_RECEIVING, rv, n); /* unlocks */
 		return;
 	}
 	if (p->rx_kicked) {
@@ -907,28 +927,7 @@ tx_cb(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	if (!p->ready) {
-		if (rv != 0) {
-			pthread_mutex_unlock(&p->lock);
-			hs_fail(p, HS_SENDING, rv);
-			return;
-		}
-		p->hello_sent += n;
-		if (p->hello_sent < SPWIRE_HELLO_LEN && p->closed) {
-			pthread_mutex_unlock(&p->lock);
-			hs_fail(p, HS_SENDING, NNG_ECLOSED);
-			return;
-		}
-		if (p->hello_sent < SPWIRE_HELLO_LEN) {
-			nng_iov iov = { .iov_buf = p->hello_out + p->hello_sent,
-				        .iov_len =
-				            SPWIRE_HELLO_LEN - p->hello_sent };
-			nng_aio_set_iov(p->tx_aio, 1, &iov);
-			nng_stream_send(p->stream, p->tx_aio);
-			pthread_mutex_unlock(&p->lock);
-			return;
-		}
-		pthread_mutex_unlock(&p->lock);
-		hs_half(p, HS_SENDING);
+		hs_step(p, HS_SENDING, rv, n); /* unlocks */
 		return;
 	}
 	if (rv == 0 && tx_advance(p, n) && !p->closed) {

@@ -376,6 +376,12 @@ harness_server_fini(struct harness_server *srv)
 	if (srv->pid > 0) {
 		harness_server_kill(srv);
 	}
+	if (getenv("HBMON_TEST_LOG") != NULL && srv->dir[0] != '\0') {
+		/* To see why a test failed: the server's words. */
+		char *log = harness_server_log(srv);
+		fprintf(stderr, "server log:\n%s\n", log);
+		free(log);
+	}
 	if (srv->tmpfs) {
 		umount2(srv->dir, MNT_DETACH);
 		srv->tmpfs = false;
@@ -395,6 +401,16 @@ harness_server_tmpfs(struct harness_server *srv, const char *size)
 	cr_assert_eq(mount("tmpfs", srv->dir, "tmpfs", 0, opts), 0,
 	             "mount tmpfs on %s: %s", srv->dir, strerror(errno));
 	srv->tmpfs = true;
+}
+
+void
+harness_write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	cr_assert_eq(fputs(text, f) >= 0 && fclose(f) == 0, true, "%s", path);
+	cr_assert_eq(chmod(path, mode), 0, "%s: %s", path, strerror(errno));
 }
 
 char *
@@ -428,19 +444,7 @@ harness_server_log(const struct harness_server *srv)
 struct rpc_client *
 harness_client(const char *url, const char *robot, const char *secret)
 {
-	struct rpc_client_options o = {
-		.url = url,
-		.robot_id = robot,
-		.key = secret,
-		.key_len = secret != NULL ? strlen(secret) : 0,
-		.timeout_ms = 5000,
-	};
-	struct rpc_client *c;
-	char why[512];
-
-	cr_assert_eq(rpc_client_open(&o, &c, why, sizeof(why)), HBMON_OK, "%s",
-	             why);
-	return c;
+	return harness_client_tls(url, robot, secret, NULL);
 }
 
 struct rpc_client *

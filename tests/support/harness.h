@@ -112,8 +112,15 @@ void harness_server_kill(struct harness_server *srv);
  */
 void harness_server_tmpfs(struct harness_server *srv, const char *size);
 
-/* Stops the server if running and removes the data dir (and its tmpfs). */
+/*
+ * Stops the server if running and removes the data dir (and its tmpfs);
+ * with $HBMON_TEST_LOG set, writes the server's log to stderr first.
+ */
 void harness_server_fini(struct harness_server *srv);
+
+/* Writes text to path (created or truncated) with mode, e.g. 0600 for a
+ * secret file. */
+void harness_write_file(const char *path, const char *text, mode_t mode);
 
 /* A whole file, malloc'd; "" when it is missing. */
 char *harness_read_file(const char *path);
