@@ -68,24 +68,12 @@ start(const char *listen, const char *const *flags)
 static int
 heartbeat(void)
 {
-	struct rpc_client *c = harness_client(srv.listen, "R1", SECRET);
-	Hbmon__V1__RobotHeartbeat hb = HBMON__V1__ROBOT_HEARTBEAT__INIT;
-	struct rpc_status st;
-	char ts[RFC3339_MAX];
-	int rv;
+	int health = health_bad
+	                 ? HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_UNHEALTHY
+	                 : HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_HEALTHY;
 
-	rfc3339_format(clock_wall_ms(), 0, ts, sizeof(ts));
-	hb.event = "ROBOT_HEARTBEAT";
-	hb.status = health_bad
-	                ? HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_UNHEALTHY
-	                : HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_HEALTHY;
-	hb.timestamp = ts;
 	health_bad = !health_bad;
-	rv = rpc_client_call(c, "/hbmon.v1.Monitor/ReportRobot", &hb.base, NULL,
-	                     NULL, &st);
-	rpc_client_close(c);
-	cr_assert_eq(rv, HBMON_OK, "heartbeat: %s", st.message);
-	return st.code;
+	return harness_report_robot(srv.listen, NULL, "R1", SECRET, health);
 }
 
 static void

@@ -26,8 +26,6 @@
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/sub.h>
 
-#include "common/clock.h"
-#include "common/rfc3339.h"
 #include "common/rpc_status.h"
 #include "harness.h"
 #include "hbmon/error.h"
@@ -124,27 +122,14 @@ is_ipc(const char *url)
 static void
 heartbeat(void)
 {
-	struct rpc_client *c =
-	    harness_client_tls(srv.listen, "R1", SECRET, &srv.tls);
-	Hbmon__V1__RobotHeartbeat hb = HBMON__V1__ROBOT_HEARTBEAT__INIT;
-	ProtobufCMessage *out = NULL;
-	struct rpc_status st;
-	char ts[RFC3339_MAX];
+	int health = health_bad
+	                 ? HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_UNHEALTHY
+	                 : HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_HEALTHY;
 
-	rfc3339_format(clock_wall_ms(), 0, ts, sizeof(ts));
-	hb.event = "ROBOT_HEARTBEAT";
-	hb.status = health_bad
-	                ? HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_UNHEALTHY
-	                : HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_HEALTHY;
-	hb.timestamp = ts;
 	health_bad = !health_bad;
 	cr_assert_eq(
-	    rpc_client_call(c, "/hbmon.v1.Monitor/ReportRobot", &hb.base,
-	                    &hbmon__v1__report_result__descriptor, &out, &st),
-	    HBMON_OK, "heartbeat: %s", st.message);
-	cr_assert_eq(st.code, RPC_OK, "heartbeat: %s", st.message);
-	protobuf_c_message_free_unpacked(out, NULL);
-	rpc_client_close(c);
+	    harness_report_robot(srv.listen, &srv.tls, "R1", SECRET, health),
+	    RPC_OK);
 }
 
 /* hbctl status over url (the ipc admin socket, or admin_tcp signed). */

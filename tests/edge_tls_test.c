@@ -16,8 +16,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/clock.h"
-#include "common/rfc3339.h"
 #include "common/rpc_status.h"
 #include "harness.h"
 #include "hbmon/client.h"
@@ -125,21 +123,9 @@ robot_open(const struct tlsconf_files *files, char *why, size_t why_len)
 static int
 report(const struct tlsconf_files *files)
 {
-	struct rpc_client *c =
-	    harness_client_tls(srv.listen, "R1", SECRET, files);
-	Hbmon__V1__RobotHeartbeat hb = HBMON__V1__ROBOT_HEARTBEAT__INIT;
-	struct rpc_status st;
-	char ts[RFC3339_MAX];
-
-	rfc3339_format(clock_wall_ms(), 0, ts, sizeof(ts));
-	hb.event = "ROBOT_HEARTBEAT";
-	hb.status = HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_HEALTHY;
-	hb.timestamp = ts;
-	cr_assert_eq(rpc_client_call(c, "/hbmon.v1.Monitor/ReportRobot",
-	                             &hb.base, NULL, NULL, &st),
-	             HBMON_OK, "%s", st.message);
-	rpc_client_close(c);
-	return st.code;
+	return harness_report_robot(
+	    srv.listen, files, "R1", SECRET,
+	    HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_HEALTHY);
 }
 
 /* hbctl status over admin_tcp with extra flags; returns the exit code. */

@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "common/clock.h"
+#include "common/rfc3339.h"
 #include "common/sign.h"
 #include "hbmon/error.h"
 #include "hbmon/v1/monitor.pb-c.h"
@@ -467,6 +468,27 @@ harness_client_tls(const char *url, const char *robot, const char *secret,
 	cr_assert_eq(rpc_client_open(&o, &c, why, sizeof(why)), HBMON_OK, "%s",
 	             why);
 	return c;
+}
+
+int
+harness_report_robot(const char *url, const struct tlsconf_files *tls,
+                     const char *robot, const char *secret, int health)
+{
+	struct rpc_client *c = harness_client_tls(url, robot, secret, tls);
+	Hbmon__V1__RobotHeartbeat hb = HBMON__V1__ROBOT_HEARTBEAT__INIT;
+	struct rpc_status st;
+	char ts[RFC3339_MAX];
+	int rv;
+
+	rfc3339_format(clock_wall_ms(), 0, ts, sizeof(ts));
+	hb.event = "ROBOT_HEARTBEAT";
+	hb.status = health;
+	hb.timestamp = ts;
+	rv = rpc_client_call(c, "/hbmon.v1.Monitor/ReportRobot", &hb.base, NULL,
+	                     NULL, &st);
+	rpc_client_close(c);
+	cr_assert_eq(rv, HBMON_OK, "heartbeat to %s: %s", url, st.message);
+	return st.code;
 }
 
 int64_t

@@ -137,6 +137,14 @@ struct rpc_client *harness_client_tls(const char *url, const char *robot,
                                       const char *secret,
                                       const struct tlsconf_files *tls);
 
+/*
+ * One robot heartbeat (HealthStatus health, stamped now) from robot with
+ * secret on a new connection to url (tls: for tls+tcp://, may be NULL).
+ * Asserts a reply came; returns its code.
+ */
+int harness_report_robot(const char *url, const struct tlsconf_files *tls,
+                         const char *robot, const char *secret, int health);
+
 /* ---- the edge: raw connections, fds, memory ---- */
 
 /*
