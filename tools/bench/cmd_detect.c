@@ -27,7 +27,7 @@
 #define VERB          "detect" /* for messages */
 #define EXIT_USAGE    2
 #define SUBJECTS_MAX  10000000
-#define ACCOUNTS_MAX  5000 /* a batch of 5,000 stays under recv_max 512 KiB */
+#define ACCOUNTS_MAX  5000 /* a batch of 5,000 stays under recv_max 1 MiB */
 #define INFLIGHT_MAX  1024
 #define REPLY_TIMEOUT 10000 /* ms */
 #define SETTLE_MS     500   /* after start-up, before the base RSS */

@@ -26,7 +26,7 @@
 #define EXIT_USAGE     2
 #define INFLIGHT_MAX   1024
 #define INFLIGHT_LISTS 16
-#define BATCH_MAX      8000 /* 8,000 accounts stay under recv_max 512 KiB */
+#define BATCH_MAX      10000 /* 10,000 accounts stay under recv_max 1 MiB */
 #define REPEAT_MAX     99
 #define REPLY_TIMEOUT  10000 /* ms; a reply later than this is an error */
 
@@ -61,7 +61,7 @@ static const char usage_text[] =
     "  --duration D    measured time per run (default 5s)\n"
     "  --warmup D      unmeasured time before it (default duration/5, from\n"
     "                  100ms to 1s; longer until every slot had a reply)\n"
-    "  --batch N       send ReportBatch with N account heartbeats (1..8000)\n"
+    "  --batch N       send ReportBatch with N account heartbeats (1..10000)\n"
     "                  instead of ReportAccount\n"
     "  --repeat N      runs per figure, alternating echo and hbmon; the\n"
     "                  median is shown (default 1)\n"
