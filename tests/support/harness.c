@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -222,7 +223,7 @@ start_server(struct harness_server *srv, const char *const *extra,
 {
 	const char *argv[64];
 	int n = 0;
-	pid_t pid;
+	pid_t pid, parent;
 
 	argv[n++] = harness_bin("src/server/hbmon-server");
 	argv[n++] = "--data-dir";
@@ -238,11 +239,18 @@ start_server(struct harness_server *srv, const char *const *extra,
 	}
 	argv[n] = NULL;
 
+	parent = getpid();
 	pid = fork();
 	cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
 	if (pid == 0) {
-		int fd =
-		    open(srv->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int fd;
+		/* A test that dies (a timeout, a skip that runs no .fini)
+		 * takes its server with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent) {
+			_exit(127);
+		}
+		fd = open(srv->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0) {
 			/* stdout too: a server left running must not hold the
 			 * test's output pipe open. */
