@@ -543,9 +543,10 @@ Test(limits, refused_connections_make_a_few_log_lines)
 
 /* ---- requests over recv_max ---- */
 
-Test(limits, a_request_over_recv_max_is_answered_unread)
+Test(limits, a_request_over_recv_max_is_read_thrown_away_and_answered)
 {
-	const char *flags[] = { "--recv-max", "64KiB", NULL };
+	const char *flags[] = { "--recv-max", "64KiB", "--message-timeout",
+		                "1s", NULL };
 	uint8_t *big = calloc(1, 100 * 1024);
 	uint32_t id = 0x80000007u, got = 0;
 	Hbmon__V1__RpcResponse *r;
@@ -555,9 +556,15 @@ Test(limits, a_request_over_recv_max_is_answered_unread)
 
 	start(NULL, flags);
 	fd = req_connect(srv.listen, NULL);
-	/* 100 KiB sent: answered from its first bytes, the rest read and
-	 * thrown away; then the connection carries on. */
-	send_request(fd, true, &id, 1, big, 100 * 1024);
+	/* 100 KiB: read and thrown away, and answered only at its end (an
+	 * nng 1.5.2 REQ that gets its reply in mid-write and closes hangs
+	 * in nng_close); then the connection carries on. */
+	spwire_frame_head(true, 4 + 100 * 1024, head);
+	send_all(fd, head, 9);
+	send_all(fd, (const uint8_t[]){ 0x80, 0, 0, 7 }, 4);
+	send_all(fd, big, 100 * 1024 - 1);
+	cr_assert(!recv_all(fd, head, 1, 300), "answered before its end");
+	send_all(fd, big, 1);
 	cr_assert_not_null(r = read_reply(fd, true, &got, 1));
 	cr_assert_eq(got, id);
 	cr_assert_eq(r->code, RPC_RESOURCE_EXHAUSTED);
@@ -574,18 +581,16 @@ Test(limits, a_request_over_recv_max_is_answered_unread)
 	hbmon__v1__rpc_response__free_unpacked(r, NULL);
 	close(fd);
 
-	/* 2^62 bytes announced: answered, nothing of it allocated, and cut
-	 * off by the message deadline. */
+	/* 2^62 bytes announced: nothing of it allocated, never answered
+	 * (it cannot end), and cut off by the message deadline. */
 	rss0 = harness_rss_kib(srv.pid);
 	fd = req_connect(srv.listen, NULL);
 	spwire_frame_head(true, UINT64_C(1) << 62, head);
 	send_all(fd, head, 9);
 	send_all(fd, (const uint8_t[]){ 0x80, 0, 0, 9 }, 4);
 	send_all(fd, big, 28);
-	cr_assert_not_null(r = read_reply(fd, true, &got, 1));
-	cr_assert_eq(got, 0x80000009u);
-	cr_assert_eq(r->code, RPC_RESOURCE_EXHAUSTED);
-	hbmon__v1__rpc_response__free_unpacked(r, NULL);
+	cr_assert(!recv_all(fd, head, 1, 3000), "a reply to 2^62 bytes");
+	cr_assert(harness_raw_closed(fd, 100), "still open after 3 s");
 	cr_assert_lt(harness_rss_kib(srv.pid) - rss0, 2048);
 	close(fd);
 	free(big);

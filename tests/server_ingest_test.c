@@ -558,9 +558,9 @@ Test(ingest, oversized_request_is_answered_and_server_keeps_serving)
 	int rv;
 
 	cr_assert_eq(rpc_client_open(&o, &c, why, sizeof(why)), HBMON_OK);
-	/* Answered from its first bytes, the rest read and thrown away, so
-	 * that nng's REQ does not resend it forever; the connection carries
-	 * on. */
+	/* Read to its end, thrown away and answered, so that nng's REQ
+	 * does not resend it forever, nor hang in rpc_client_close (nng
+	 * 1.5.2, when closed in mid-write); the connection carries on. */
 	rv = rpc_client_call_raw(c, junk, big, &reply, &reply_len);
 	cr_assert_eq(rv, HBMON_OK, "no reply to 2 MiB: %s", hbmon_strerror(rv));
 	resp = hbmon__v1__rpc_response__unpack(NULL, reply_len, reply);

@@ -105,9 +105,11 @@ struct sppipe {
 	void *given;          /* ... and here is its worker */
 	bool budget_wait;     /* growth waits for unauth budget */
 	uint32_t outstanding; /* REP: requests not yet answered */
-	bool oversize;        /* REP: close once answered and skipped */
-	bool skipped;         /* ... the rest has been read */
+	bool oversize;        /* REP: an oversize request is being skipped */
 	size_t charged;       /* against l->unauth_used */
+	/* REP: the first bytes of that oversize request, answered once
+	 * the rest has been skipped. */
+	struct spwire_msg too_big;
 
 	/* Sending: a ring of messages; the first is being sent. */
 	nng_aio *tx_aio;

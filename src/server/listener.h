@@ -101,10 +101,10 @@ struct listener_ops {
 	void (*serve)(void *arg, struct sppipe *p, void *worker,
 	              struct spwire_msg *m);
 	/*
-	 * REP: a request longer than recv_max arrived; m holds its first
-	 * bytes (m->announced: its length). The owner ends it like any
-	 * other request (sppipe_reply or sppipe_reply_none) while p reads
-	 * the rest and throws it away, within the message deadline.
+	 * REP: a request longer than recv_max arrived and p has read it
+	 * to its end, throwing it away (within the message deadline); m
+	 * holds its first bytes (m->announced: its length). The owner ends
+	 * it like any other request (sppipe_reply or sppipe_reply_none).
 	 */
 	void (*oversize)(void *arg, struct sppipe *p, struct spwire_msg *m);
 	/*

@@ -11,9 +11,8 @@
  * admitted, then dispatched through the service descriptor; the handler
  * finishes with the closure protobuf-c gives it, now or later from another
  * thread, and the reply goes back on the connection that asked, behind
- * the request's backtrace. A request longer than recv_max is answered
- * RESOURCE_EXHAUSTED from its first bytes; the rest is read and thrown
- * away, never held.
+ * the request's backtrace. A request longer than recv_max is read to its
+ * end and thrown away, never held, and then answered RESOURCE_EXHAUSTED.
  * When every worker is busy, a connection's next request waits, and that
  * connection reads nothing more until a worker is free.
  */

@@ -183,6 +183,7 @@ sppipe_free(struct sppipe *p)
 	nng_stream_free(p->stream);
 	spwire_rx_fini(&p->rx);
 	free(p->parked.mem);
+	free(p->too_big.mem);
 	for (uint32_t i = 0; i < p->txq_len; i++) {
 		sptx_release(p->txq[(p->txq_head + i) % p->txq_cap]);
 	}
@@ -429,24 +430,35 @@ rep_step(struct sppipe *p, size_t n)
 			}
 			goto serve;
 		case SPWIRE_RX_OVERSIZE:
-			/* Answered by the owner while the rest is read and
-			 * thrown away, within the message deadline. The
-			 * connection then carries on: closing it right after
-			 * the answer would race nng's REQ, which can take the
-			 * close before the reply and lose it. */
+			/* The rest is read and thrown away, within the
+			 * message deadline, and only then answered: a reply
+			 * that comes while an nng 1.5.2 peer is still writing
+			 * the request lets it close in mid-write, which hangs
+			 * its nng_close (the write goes on after the close
+			 * and never ends). The connection then carries on:
+			 * closing it right after the answer would race nng's
+			 * REQ, which can take the close before the reply. */
 			p->oversize = true;
 			p->outstanding++;
+			p->too_big = m;
 			if (p->rx_deadline == 0) {
 				p->rx_deadline =
 				    now + p->l->o.limits.message_ms;
 			}
-			pthread_mutex_unlock(&p->lock);
-			ops->oversize(arg, p, &m);
-			pthread_mutex_lock(&p->lock);
-			continue;
+			if (p->rx.discard > 0) {
+				continue;
+			}
+			/* Nothing to skip (a recv_max under the kept
+			 * bytes): answered now. */
+			__attribute__((fallthrough));
 		case SPWIRE_RX_SKIPPED:
 			p->oversize = false;
 			p->rx_deadline = 0;
+			m = p->too_big;
+			memset(&p->too_big, 0, sizeof(p->too_big));
+			pthread_mutex_unlock(&p->lock);
+			ops->oversize(arg, p, &m);
+			pthread_mutex_lock(&p->lock);
 			continue;
 		case SPWIRE_RX_BADTYPE:
 			look = rx_stop(p);
