@@ -126,6 +126,26 @@ back_seen(void *arg)
 	return count_lines(is_back) > 0;
 }
 
+/*
+ * Whether the notifier's contact state records the episode with no
+ * notice left to deliver (the state file is replaced atomically).
+ */
+static bool
+notice_recorded(void *arg)
+{
+	char path[700];
+	char *text;
+	bool yes;
+
+	(void) arg;
+	snprintf(path, sizeof(path), "%s/notify-stdout.contact", nt.dir);
+	text = harness_read_file(path);
+	yes = strstr(text, "\nepisode ") != NULL &&
+	      strstr(text, "\npending ") == NULL;
+	free(text);
+	return yes;
+}
+
 /* Whether the notifier's log holds text. */
 static bool
 logged(void *arg)
@@ -289,6 +309,10 @@ Test(notify_watch, restarted_notifier_does_not_repeat_it)
 	start_stdout_notifier();
 	harness_server_kill(&srv);
 	cr_assert(nt_wait(unreachable_seen, NULL, TIMEOUT_MS + 5000));
+	/* Delivery is recorded after the sink took the notice (a kill in
+	 * between repeats it: at least once, never lost); wait for the
+	 * record, then kill. */
+	cr_assert(nt_wait(notice_recorded, NULL, 5000));
 	/* Killed itself, and started again while the server is still
 	 * away: the episode it already told of goes on silently. */
 	nt_kill(&nt.pid);
