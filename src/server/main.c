@@ -32,6 +32,8 @@
 #include "common/tlsconf.h"
 #include "server/admin.h"
 #include "server/health.h"
+#include "server/http.h"
+#include "server/http_health.h"
 #include "server/ingest.h"
 #include "server/publisher.h"
 #include "server/recorder.h"
@@ -206,6 +208,60 @@ edge_limits(const struct server_settings *set, uint32_t max_connections,
 	out->refusal_log_ms = set->refusal_log_interval;
 }
 
+/* The HTTP listener's limits from the settings. */
+static void
+http_limits_of(const struct server_settings *set, struct http_limits *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->max_connections = set->http_max_connections;
+	out->max_per_peer = set->max_connections_per_peer;
+	out->header_max = (size_t) set->http_header_max;
+	out->body_max = (size_t) set->http_body_max;
+	out->body_budget = (size_t) set->unauth_buffer_max;
+	out->header_ms = set->http_header_timeout;
+	out->body_ms = set->http_body_timeout;
+	/* idle_timeout 0 means "never"; a day stands for it here. */
+	out->idle_ms = set->idle_timeout > 0 ? set->idle_timeout : 86400000;
+	out->send_ms = set->message_timeout;
+	out->refusal_log_ms = set->refusal_log_interval;
+}
+
+/*
+ * Opens the HTTP listener (http_listen), adds its handlers and starts
+ * it. Returns HBMON_OK (also when http_listen is empty: *out NULL) or
+ * an error with a message printed.
+ */
+static int
+start_http(const struct server_settings *set, nng_tls_config *tls,
+           const struct http_health *hh, struct http_server **out)
+{
+	struct http_limits lim;
+	struct http_options ho = { 0 };
+	char why[1024];
+	int rv;
+
+	*out = NULL;
+	if (set->http_listen[0] == '\0') {
+		return HBMON_OK;
+	}
+	http_limits_of(set, &lim);
+	ho.url = set->http_listen;
+	ho.limits = &lim;
+	ho.tls = tls;
+	if ((rv = http_open(&ho, out, why, sizeof(why))) != HBMON_OK) {
+		fprintf(stderr, "hbmon-server: %s\n", why);
+		return rv;
+	}
+	if ((rv = http_health_register(*out, hh)) != HBMON_OK ||
+	    (rv = http_start(*out, why, sizeof(why))) != HBMON_OK) {
+		fprintf(stderr, "hbmon-server: %s\n",
+		        rv == HBMON_OK ? "cannot add the HTTP handlers" : why);
+		http_close(*out);
+		*out = NULL;
+	}
+	return rv;
+}
+
 /*
  * The TLS config every tls+tcp:// listener shares, or NULL when none is
  * tls+tcp://. Returns false (message printed) when it cannot be made.
@@ -218,7 +274,8 @@ make_tls(const struct server_settings *set, nng_tls_config **out)
 	*out = NULL;
 	if (!tlsconf_is_tls_url(set->listen) &&
 	    !tlsconf_is_tls_url(set->admin_tcp) &&
-	    !tlsconf_is_tls_url(set->publish)) {
+	    !tlsconf_is_tls_url(set->publish) &&
+	    strncmp(set->http_listen, "https://", 8) != 0) {
 		if (set->tls_cert_file[0] != '\0') {
 			log_warn("tls_cert_file is set, but no listener is "
 			         "tls+tcp://",
@@ -302,6 +359,8 @@ main(int argc, char **argv)
 	struct store *store = NULL;
 	struct recorder *rec = NULL;
 	struct ingest *ing = NULL;
+	struct http_server *http = NULL;
+	struct http_health hh = { 0 };
 	struct publisher *pub = NULL;
 	struct admin *adm = NULL;
 	struct health *health = NULL;
@@ -553,6 +612,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "hbmon-server: %s\n", why);
 		goto fail;
 	}
+	hh.health = health;
+	hh.rec = rec;
+	if (start_http(&set, tls, &hh, &http) != HBMON_OK) {
+		goto fail;
+	}
 	explicit_bzero(admin_secret, sizeof(admin_secret));
 	sdnotify_ready("serving");
 	/* The listeners hold the TLS config as long as they need it. */
@@ -560,11 +624,12 @@ main(int argc, char **argv)
 	tls = NULL;
 	log_info("hbmon-server ready",
 	         "version=%s data_dir=%s listen=%s admin=%s admin_tcp=%s "
-	         "publish=%s auth=%s tls_verify_peer=%s",
+	         "publish=%s http=%s auth=%s tls_verify_peer=%s",
 	         HBMON_VERSION, set.data_dir, ingest_url(ing),
 	         admin_ipc_url(adm),
 	         admin_tcp_url(adm) != NULL ? admin_tcp_url(adm) : "",
-	         publisher_url(pub), set.auth == AUTH_NONE ? "none" : "hmac",
+	         publisher_url(pub), http != NULL ? http_url(http) : "",
+	         set.auth == AUTH_NONE ? "none" : "hmac",
 	         tlsconf_verify_words[set.tls_verify_peer]);
 
 	while (sigwait(&stop_signals, &sig) != 0) {
@@ -574,10 +639,12 @@ main(int argc, char **argv)
 	selfwatch_stop(sw);
 	watcher_close(watcher);
 	admin_drain(adm, DRAIN_TIMEOUT_MS);
-	if (ingest_drain(ing, DRAIN_TIMEOUT_MS) > 0) {
+	if (http_drain(http, DRAIN_TIMEOUT_MS) > 0 ||
+	    ingest_drain(ing, DRAIN_TIMEOUT_MS) > 0) {
 		log_warn("requests still in progress after the drain timeout",
 		         "timeout_ms=%d", DRAIN_TIMEOUT_MS);
 	}
+	http_close(http);
 	recorder_stop(rec);
 	health_close(health);
 	admin_close(adm);
@@ -596,6 +663,7 @@ fail:
 	explicit_bzero(watch_secret, sizeof(watch_secret));
 	selfwatch_stop(sw);
 	watcher_close(watcher);
+	http_close(http);
 	admin_close(adm);
 	recorder_stop(rec);
 	health_close(health);

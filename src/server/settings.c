@@ -149,6 +149,23 @@ static const struct config_key keys[] = {
 	  "10s", 100, INT64_C(86400000), NULL, NULL,
 	  "refusals are logged at most once per level and summarised this "
 	  "often" },
+	{ "http_listen", STR(http_listen), "", 0, 0, NULL, NULL,
+	  "HTTP listener (http://HOST:PORT or https://HOST:PORT with the "
+	  "tls_* keys); empty: off" },
+	{ "http_max_connections", CONFIG_UINT, OFF(http_max_connections), 0,
+	  "256", 1, 1000000, NULL, NULL,
+	  "connections to the HTTP listener at once" },
+	{ "http_header_max", CONFIG_SIZE, OFF(http_header_max), 0, "8KiB", 1024,
+	  1048576, NULL, NULL, "largest HTTP request head (431 beyond)" },
+	{ "http_body_max", CONFIG_SIZE, OFF(http_body_max), 0, "1MiB", 1024,
+	  INT64_C(1073741824), NULL, NULL,
+	  "largest HTTP request body (413 beyond)" },
+	{ "http_header_timeout", CONFIG_DURATION, OFF(http_header_timeout), 0,
+	  "10s", 10, 600000, NULL, NULL,
+	  "an HTTP request's head must arrive within this" },
+	{ "http_body_timeout", CONFIG_DURATION, OFF(http_body_timeout), 0,
+	  "30s", 10, 3600000, NULL, NULL,
+	  "an HTTP request's body must arrive within this after its head" },
 };
 
 const struct config_spec settings_spec = {
@@ -156,6 +173,38 @@ const struct config_spec settings_spec = {
 	sizeof(keys) / sizeof(keys[0]),
 	"server",
 };
+
+/*
+ * http_listen: http:// or https:// and then HOST:PORT as for tcp://,
+ * port 0 allowed.
+ */
+static int
+check_http_url(const struct server_settings *s, struct config_error *err)
+{
+	const char *u = s->http_listen;
+	const char *rest = strncmp(u, "http://", 7) == 0    ? u + 7
+	                   : strncmp(u, "https://", 8) == 0 ? u + 8
+	                                                    : NULL;
+	char tcp[SETTINGS_URL_MAX + 8];
+
+	if (rest == NULL) {
+		snprintf(err->text, sizeof(err->text),
+		         "http_listen: '%s' is not an http:// or https:// URL "
+		         "(e.g. http://127.0.0.1:7780); empty turns it off",
+		         u);
+		return HBMON_EINVAL;
+	}
+	snprintf(tcp, sizeof(tcp), "tcp://%s", rest);
+	if (url_check(tcp, URL_TCP | URL_LISTEN, "http_listen", err->text,
+	              sizeof(err->text)) != HBMON_OK) {
+		snprintf(err->text, sizeof(err->text),
+		         "http_listen: '%s' is not SCHEME://HOST:PORT with a "
+		         "port from 0 to 65535 (e.g. http://127.0.0.1:7780)",
+		         u);
+		return HBMON_EINVAL;
+	}
+	return HBMON_OK;
+}
 
 /*
  * Every URL's form, so that a typo stops start-up as bad configuration
@@ -188,6 +237,9 @@ check_urls(const struct server_settings *s, struct config_error *err)
 	               sizeof(err->text)) != HBMON_OK)) {
 		return HBMON_EINVAL;
 	}
+	if (s->http_listen[0] != '\0' && check_http_url(s, err) != HBMON_OK) {
+		return HBMON_EINVAL;
+	}
 	if (s->admin_tcp[0] != '\0' && s->admin_secret_file[0] == '\0') {
 		snprintf(
 		    err->text, sizeof(err->text),
@@ -207,6 +259,14 @@ settings_check_tls(const struct server_settings *s, struct config_error *err)
 		{ "publish", s->publish },
 	};
 
+	if (strncmp(s->http_listen, "https://", 8) == 0 &&
+	    (s->tls_cert_file[0] == '\0' || s->tls_key_file[0] == '\0')) {
+		snprintf(err->text, sizeof(err->text),
+		         "http_listen is %s, but https:// needs tls_cert_file "
+		         "and tls_key_file (--tls-cert-file, --tls-key-file)",
+		         s->http_listen);
+		return HBMON_EINVAL;
+	}
 	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		if (tlsconf_is_tls_url(urls[i][1]) &&
 		    (s->tls_cert_file[0] == '\0' ||

@@ -70,14 +70,23 @@ struct server_settings {
 	uint32_t accept_rate;              /* tcp, per address and second */
 	uint64_t unauth_buffer_max;        /* bytes, per listener */
 	int64_t refusal_log_interval;      /* ms */
+
+	/* The HTTP listener (http.h, docs/http.md). */
+	char http_listen[SETTINGS_URL_MAX]; /* "" off; http:// or https:// */
+	uint32_t http_max_connections;      /* at once */
+	uint64_t http_header_max;           /* bytes of a request head */
+	uint64_t http_body_max;             /* bytes of a request body */
+	int64_t http_header_timeout;        /* ms: a request head arrives */
+	int64_t http_body_timeout;          /* ms: its body arrives */
 };
 
 /*
  * What TLS needs, checked after settings_load (and after the secret files
  * are read, so that their errors come first): a tls+tcp:// listener
- * (listen, admin_tcp, publish) needs tls_cert_file and tls_key_file, and
- * tls_verify_peer other than none needs tls_ca_file. The files themselves
- * are read by tlsconf_server. Returns HBMON_OK or HBMON_EINVAL with err.
+ * (listen, admin_tcp, publish; an https:// http_listen) needs tls_cert_file and
+ * tls_key_file, and tls_verify_peer other than none needs tls_ca_file. The
+ * files themselves are read by tlsconf_server. Returns HBMON_OK or HBMON_EINVAL
+ * with err.
  */
 int settings_check_tls(const struct server_settings *s,
                        struct config_error *err);
