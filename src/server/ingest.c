@@ -666,6 +666,12 @@ ingest_drain(struct ingest *ing, int64_t timeout_ms)
 	return rpcserver_drain(ing->srv, timeout_ms);
 }
 
+void
+ingest_submit(struct ingest *ing, struct rpcserver_local *lr)
+{
+	rpcserver_submit(ing->srv, lr);
+}
+
 const char *
 ingest_url(const struct ingest *ing)
 {

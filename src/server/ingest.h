@@ -16,6 +16,7 @@
 #include "server/listener.h"
 #include "server/recorder.h"
 #include "server/registry.h"
+#include "server/rpcserver.h"
 
 struct ingest_options {
 	const char *url;  /* tcp://, ipc:// or tls+tcp:// */
@@ -58,6 +59,16 @@ size_t ingest_drain(struct ingest *ing, int64_t timeout_ms);
  * INVALID_ARGUMENT). Thread-safe, no allocation.
  */
 size_t ingest_batch_items(const uint8_t *p, size_t len, size_t limit);
+
+/*
+ * Serves a Monitor request that came another way (the HTTP door) through
+ * the same admission (the registry), handlers, rules and recorder as one
+ * from the robot socket; see rpcserver_submit. lr->request->method is a
+ * Monitor method; lr->signed_method and signed_payload what its
+ * signature covers. Never blocks. Close whoever submits before
+ * ingest_close.
+ */
+void ingest_submit(struct ingest *ing, struct rpcserver_local *lr);
 
 /* The URL listened on (with the port chosen for ":0"). */
 const char *ingest_url(const struct ingest *ing);

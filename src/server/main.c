@@ -34,6 +34,7 @@
 #include "server/health.h"
 #include "server/http.h"
 #include "server/http_health.h"
+#include "server/http_ingest.h"
 #include "server/ingest.h"
 #include "server/publisher.h"
 #include "server/recorder.h"
@@ -233,7 +234,8 @@ http_limits_of(const struct server_settings *set, struct http_limits *out)
  */
 static int
 start_http(const struct server_settings *set, nng_tls_config *tls,
-           const struct http_health *hh, struct http_server **out)
+           const struct http_health *hh, const struct http_ingest *hi,
+           struct http_server **out)
 {
 	struct http_limits lim;
 	struct http_options ho = { 0 };
@@ -253,6 +255,7 @@ start_http(const struct server_settings *set, nng_tls_config *tls,
 		return rv;
 	}
 	if ((rv = http_health_register(*out, hh)) != HBMON_OK ||
+	    (rv = http_ingest_register(*out, hi)) != HBMON_OK ||
 	    (rv = http_start(*out, why, sizeof(why))) != HBMON_OK) {
 		fprintf(stderr, "hbmon-server: %s\n",
 		        rv == HBMON_OK ? "cannot add the HTTP handlers" : why);
@@ -361,6 +364,7 @@ main(int argc, char **argv)
 	struct ingest *ing = NULL;
 	struct http_server *http = NULL;
 	struct http_health hh = { 0 };
+	struct http_ingest hi = { 0 };
 	struct publisher *pub = NULL;
 	struct admin *adm = NULL;
 	struct health *health = NULL;
@@ -614,7 +618,10 @@ main(int argc, char **argv)
 	}
 	hh.health = health;
 	hh.rec = rec;
-	if (start_http(&set, tls, &hh, &http) != HBMON_OK) {
+	hi.ingest = ing;
+	hi.batch_items_max = set.accounts_max + 1;
+	hi.auth_none = set.auth == AUTH_NONE;
+	if (start_http(&set, tls, &hh, &hi, &http) != HBMON_OK) {
 		goto fail;
 	}
 	explicit_bzero(admin_secret, sizeof(admin_secret));

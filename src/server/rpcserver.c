@@ -22,7 +22,8 @@ struct worker {
 	struct worker *next_free; /* on srv->free_workers; srv->lock */
 
 	/* The request in progress: */
-	struct sppipe *pipe; /* where the reply goes; held */
+	struct sppipe *pipe;           /* where the reply goes; held */
+	struct rpcserver_local *local; /* or here, when not from a pipe */
 	uint8_t bt[SPWIRE_BT_MAX];
 	uint8_t bt_len;
 	Hbmon__V1__RpcRequest *req;
@@ -52,7 +53,13 @@ struct rpcserver {
 	 * first; each holds its pipe. */
 	struct sppipe **waiting;
 	size_t wait_cap, wait_head, wait_len;
+	/* Submitted requests waiting for a worker, oldest first, and whose
+	 * turn it is when both kinds wait. */
+	struct rpcserver_local *local_head, *local_tail;
+	bool local_turn;
 };
+
+static void serve_local(struct worker *w, struct rpcserver_local *lr);
 
 void *
 rpcserver_principal(const struct rpc_call *call)
@@ -77,7 +84,16 @@ rpcserver_peer(const struct rpc_call *call)
 {
 	const struct worker *w = call->user;
 
-	return w->pipe != NULL ? sppipe_peer_host(w->pipe) : "";
+	return w->pipe != NULL    ? sppipe_peer_host(w->pipe)
+	       : w->local != NULL ? w->local->peer
+	                          : "";
+}
+
+/* The peer of w's request, for refusal lines. */
+static const char *
+peer_host(const struct worker *w)
+{
+	return rpcserver_peer(&w->call);
 }
 
 const char *
@@ -104,9 +120,24 @@ worker_free(struct worker *w)
 	struct rpcserver *srv = w->srv;
 
 	pthread_mutex_lock(&srv->lock);
-	while (srv->wait_len > 0) {
-		struct sppipe *p = srv->waiting[srv->wait_head];
+	while (srv->wait_len > 0 || srv->local_head != NULL) {
+		struct sppipe *p;
 		bool taken;
+
+		/* Both kinds waiting: they take turns. */
+		if (srv->local_head != NULL &&
+		    (srv->wait_len == 0 || srv->local_turn)) {
+			struct rpcserver_local *lr = srv->local_head;
+			if ((srv->local_head = lr->next) == NULL) {
+				srv->local_tail = NULL;
+			}
+			srv->local_turn = false;
+			pthread_mutex_unlock(&srv->lock);
+			serve_local(w, lr);
+			return;
+		}
+		srv->local_turn = true;
+		p = srv->waiting[srv->wait_head];
 
 		srv->wait_head = (srv->wait_head + 1) % srv->wait_cap;
 		srv->wait_len--;
@@ -152,9 +183,19 @@ static void
 finish(struct worker *w, struct sptx *m)
 {
 	struct sppipe *p = w->pipe;
+	struct rpcserver_local *lr = w->local;
 
 	request_release(w);
 	w->pipe = NULL;
+	w->local = NULL;
+	if (lr != NULL) {
+		lr->reply(lr->arg, m != NULL ? m->body : NULL,
+		          m != NULL ? m->len : 0);
+		sptx_release(m);
+		uncount(w);
+		worker_free(w);
+		return;
+	}
 	if (m != NULL) {
 		memcpy(m->bt, w->bt, w->bt_len);
 		m->bt_len = w->bt_len;
@@ -220,26 +261,38 @@ call_done(const ProtobufCMessage *output, void *data)
 	finish(w, m);
 }
 
+/* The peer has proved who it is: a connection stops counting as
+ * unauthenticated (a submitted request has no connection here). */
 static void
-handle_request(struct worker *w, const uint8_t *body, size_t len)
+prove(struct worker *w)
+{
+	if (w->pipe != NULL) {
+		sppipe_prove(w->pipe);
+	}
+}
+
+/* w->req is decoded: admit and dispatch it, or answer it at once. */
+static void
+serve_decoded(struct worker *w)
 {
 	struct rpcserver *srv = w->srv;
 	const struct rpcserver_options *o = &srv->opts;
 	struct refusal_log *refusals = listener_refusals(srv->listener);
+	struct rpcserver_local *lr = w->local;
+	Hbmon__V1__RpcRequest signed_view;
+	const Hbmon__V1__RpcRequest *shown = w->req;
 	char why[512];
 	uint8_t *cached = NULL;
 	size_t cached_len = 0;
 	int code = RPC_OK;
 	struct sptx *m;
 
-	if (env_request_unpack_in(body, len, &w->arena.pb, &w->req, why,
-	                          sizeof(why)) != HBMON_OK) {
-		w->req = NULL;
-		refusal_note(refusals, LOG_INFO, sppipe_peer_host(w->pipe),
-		             "undecodable request", "code=%s why=%s",
-		             rpc_code_name(RPC_INVALID_ARGUMENT), why);
-		reply_status(w, RPC_INVALID_ARGUMENT, why);
-		return;
+	if (lr != NULL && lr->signed_method != NULL) {
+		signed_view = *w->req;
+		signed_view.method = (char *) lr->signed_method;
+		signed_view.payload.data = (uint8_t *) lr->signed_payload;
+		signed_view.payload.len = lr->signed_len;
+		shown = &signed_view;
 	}
 	rpc_call_init(&w->call, w->req, w);
 	w->call.allocator = &w->arena.pb;
@@ -249,17 +302,17 @@ handle_request(struct worker *w, const uint8_t *body, size_t len)
 		             "a moment");
 		return;
 	}
-	switch (o->admit(o->arg, w->req, clock_wall_ms(), &w->principal,
-	                 &cached, &cached_len, &code, why, sizeof(why))) {
+	switch (o->admit(o->arg, shown, clock_wall_ms(), &w->principal, &cached,
+	                 &cached_len, &code, why, sizeof(why))) {
 	case RPCSERVER_REJECT:
 		refusal_note(
-		    refusals, LOG_INFO, sppipe_peer_host(w->pipe),
-		    "request refused", "robot=%s method=%s code=%s why=%s",
-		    w->req->robot_id, w->req->method, rpc_code_name(code), why);
+		    refusals, LOG_INFO, peer_host(w), "request refused",
+		    "robot=%s method=%s code=%s why=%s", w->req->robot_id,
+		    shown->method, rpc_code_name(code), why);
 		reply_status(w, code, why);
 		return;
 	case RPCSERVER_REPLAY:
-		sppipe_prove(w->pipe);
+		prove(w);
 		if (cached == NULL) {
 			reply_status(w, RPC_OK,
 			             "this request was already recorded");
@@ -276,13 +329,66 @@ handle_request(struct worker *w, const uint8_t *body, size_t len)
 		finish(w, m);
 		return;
 	case RPCSERVER_NEW:
-		sppipe_prove(w->pipe);
+		prove(w);
 		w->admitted = true;
 		w->counted = true;
 		atomic_fetch_add(&srv->busy, 1);
 		rpc_dispatch(o->service, &w->call, call_done);
 		return;
 	}
+}
+
+static void
+handle_request(struct worker *w, const uint8_t *body, size_t len)
+{
+	char why[512];
+
+	if (env_request_unpack_in(body, len, &w->arena.pb, &w->req, why,
+	                          sizeof(why)) != HBMON_OK) {
+		w->req = NULL;
+		refusal_note(listener_refusals(w->srv->listener), LOG_INFO,
+		             peer_host(w), "undecodable request",
+		             "code=%s why=%s",
+		             rpc_code_name(RPC_INVALID_ARGUMENT), why);
+		reply_status(w, RPC_INVALID_ARGUMENT, why);
+		return;
+	}
+	serve_decoded(w);
+}
+
+/* ---- submitted requests ---- */
+
+static void
+serve_local(struct worker *w, struct rpcserver_local *lr)
+{
+	assert(w->pipe == NULL && w->local == NULL);
+	w->local = lr;
+	/* The caller keeps it until the reply; nothing of it is freed. */
+	w->req = (Hbmon__V1__RpcRequest *) lr->request;
+	serve_decoded(w);
+}
+
+void
+rpcserver_submit(struct rpcserver *srv, struct rpcserver_local *lr)
+{
+	struct worker *w;
+
+	lr->next = NULL;
+	pthread_mutex_lock(&srv->lock);
+	if ((w = srv->free_workers) != NULL) {
+		srv->free_workers = w->next_free;
+		w->next_free = NULL;
+		pthread_mutex_unlock(&srv->lock);
+		serve_local(w, lr);
+		return;
+	}
+	if (srv->local_tail != NULL) {
+		srv->local_tail->next = lr;
+	} else {
+		srv->local_head = lr;
+	}
+	srv->local_tail = lr;
+	pthread_mutex_unlock(&srv->lock);
 }
 
 /* ---- the listener's hooks ---- */
@@ -527,6 +633,9 @@ rpcserver_close(struct rpcserver *srv)
 		return;
 	}
 	atomic_store(&srv->draining, true);
+	/* Whoever submits requests closed before (main.c closes the HTTP
+	 * listener first): none waits that could never be answered. */
+	assert(srv->local_head == NULL);
 	/* Closing the listener ends every connection; requests still in
 	 * a worker finish with their replies dropped, and connections
 	 * waiting for a worker are let go (on_closed). */

@@ -52,7 +52,9 @@ struct rpcserver_options {
 	enum tlsconf_verify verify; /* what it asks of clients */
 	ProtobufCService *service;
 	/*
-	 * Decides whether a request is served. now_ms: wall clock.
+	 * Decides whether a request is served. now_ms: wall clock. For a
+	 * request from rpcserver_submit, req shows the method and payload
+	 * in the form they were signed in (struct rpcserver_local).
 	 * principal: whatever the handler should know about the caller.
 	 * reply: on REPLAY, malloc'd bytes to send (freed by the server), or
 	 * NULL for an OK with no payload. code, why: on REJECT.
@@ -109,6 +111,40 @@ struct arena *rpcserver_arena(const struct rpc_call *call);
  * "ipc"). Valid while the call is in progress.
  */
 const char *rpcserver_peer(const struct rpc_call *call);
+
+/*
+ * A request that reached the server another way than its SP listener
+ * (the HTTP door, http_ingest.h): served by the same workers, admit and
+ * settle hooks and handlers as one from a connection, and answered to a
+ * callback instead of a connection. The caller fills it and keeps it,
+ * and everything it points to, until reply has been called.
+ */
+struct rpcserver_local {
+	/* What is dispatched: method, payload (the packed input), robot_id,
+	 * seq, sent_at_ms, signature. */
+	const Hbmon__V1__RpcRequest *request;
+	/* The method and payload as the signature covers them, shown to
+	 * the admit hook in their place (NULL: the request's own). */
+	const char *signed_method;
+	const uint8_t *signed_payload;
+	size_t signed_len;
+	const char *peer; /* who sent it, for log lines */
+	/*
+	 * The reply: a packed RpcResponse (len bytes, valid during the
+	 * call), or NULL and 0 when there was no memory for one. Called
+	 * exactly once, on any thread, possibly before rpcserver_submit
+	 * returns.
+	 */
+	void (*reply)(void *arg, const uint8_t *response, size_t len);
+	void *arg;
+	struct rpcserver_local *next; /* the server's while it waits */
+};
+
+/*
+ * Serves lr on a free worker now, or on the next one to come free (in
+ * turn with connections waiting for one). Never blocks.
+ */
+void rpcserver_submit(struct rpcserver *srv, struct rpcserver_local *lr);
 
 /* The URL listened on (with the port chosen for ":0"). */
 const char *rpcserver_url(const struct rpcserver *srv);
