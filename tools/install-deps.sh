@@ -20,6 +20,8 @@ packages=(
   # certificates made at test time
   libcriterion-dev python3 python3-aiosmtpd nng-utils faketime sqlite3
   openssl
+  # tests: the HTTP door driven by the real curl and Python requests
+  curl python3-requests
   # packaging: cpack -G DEB (dpkg-shlibdeps) and its check
   dpkg-dev lintian
 )

@@ -1029,8 +1029,8 @@ accept_cb(void *arg)
 	s->accept_errors = 0;
 	pthread_mutex_unlock(&s->lock);
 	stream = nng_aio_get_output(s->accept_aio, 0);
-	accept_next(s);
 	if ((c = conn_new(s, stream)) == NULL) {
+		accept_next(s);
 		refusal_note(&s->refusals, LOG_WARN, "-", "out of memory",
 		             NULL);
 		nng_stream_free(stream);
@@ -1039,6 +1039,9 @@ accept_cb(void *arg)
 	pthread_mutex_lock(&s->lock);
 	why = admit(s, c, &victim);
 	pthread_mutex_unlock(&s->lock);
+	/* Only now: connections are listed in the order they came, which
+	 * is how the oldest is found to make room. */
+	accept_next(s);
 	if (victim != NULL) {
 		refusal_note(&s->refusals, LOG_WARN, victim->peer,
 		             "closed to make room", "http_max_connections=%u",
