@@ -15,10 +15,10 @@ CC=clang cmake -S . -B "$build" -DHBMON_FUZZ=ON -DHBMON_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" \
   --target fuzz_envelope fuzz_hbjson fuzz_time fuzz_alert fuzz_rules \
-  fuzz_admit fuzz_admin_admit fuzz_batch_items fuzz_spwire
+  fuzz_admit fuzz_admin_admit fuzz_batch_items fuzz_spwire fuzz_httpmsg
 
 corpus=$build/corpus
-mkdir -p "$corpus"/{envelope,hbjson,time,alert,rules,admit,admin_admit,batch_items,spwire}
+mkdir -p "$corpus"/{envelope,hbjson,time,alert,rules,admit,admin_admit,batch_items,spwire,httpmsg}
 cp -n tests/fuzz/seeds/hbjson/* "$corpus/hbjson/"
 cp -n tests/fuzz/seeds/time/* "$corpus/time/"
 # Binary seeds come from protoc's own encoder.
@@ -54,7 +54,12 @@ sp '\x00' '\x00\x30' '\x00\x00\x00\x00\x00\x00\x00\x06\x80\x00\x00\x01hi\x00\x00
 sp '\x01' '\x00\x30' '\x01\x00\x00\x00\x00\x00\x00\x00\x08\x00\x00\x00\x07\x80\x00\x00\x01' >"$corpus/spwire/ipc"
 sp '\x02' '\x00\x21' '' >"$corpus/spwire/sub"
 
-for target in envelope hbjson time alert rules admit admin_admit batch_items spwire; do
+# HTTP heads: the limit byte, then a signed heartbeat's head and body.
+printf '\xffPOST /v1/heartbeat HTTP/1.1\r\nHost: x\r\nX-Hbmon-Robot: R1\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}' \
+  >"$corpus/httpmsg/post"
+printf '\x10GET /healthz?x=1 HTTP/1.0\n\n' >"$corpus/httpmsg/get"
+
+for target in envelope hbjson time alert rules admit admin_admit batch_items spwire httpmsg; do
   echo "fuzz_$target: ${seconds} s"
   (cd "$build" && "./tests/fuzz/fuzz_$target" -max_total_time="$seconds" \
      -max_len=8192 -print_final_stats=1 "corpus/$target" 2>&1 | tail -3)

@@ -71,6 +71,20 @@ static const char set_usage[] =
     "design; `default` goes back to the server's interval_max. Deadlines\n"
     "move at once.\n";
 
+/*
+ * How to send a first heartbeat over HTTP (docs/http.md), for robots that
+ * do not speak nng: the shell function there, with this robot's file.
+ */
+static void
+print_http_hint(const char *robot, const char *secret_file)
+{
+	printf("Over HTTP (with http_listen set on the server), the shell "
+	       "function hbmon_post in docs/http.md sends a first "
+	       "heartbeat:\n"
+	       "  hbmon_post http://127.0.0.1:7780 %s %s robot.json\n",
+	       robot, secret_file);
+}
+
 /* Prints a robot's new secret: JSON exactly as SPEC §6, or for people. */
 static void
 print_secret(const struct hbctl *h, const Hbmon__V1__RobotAddReply *r,
@@ -96,6 +110,7 @@ print_secret(const struct hbctl *h, const Hbmon__V1__RobotAddReply *r,
 	       "(--secret-file F writes it to F, mode 0600, instead.)\n%s",
 	       added ? "Registered" : "New secret for", r->robot, r->secret,
 	       r->robot, added ? "" : "The old secret no longer works.\n");
+	print_http_hint(r->robot, "F");
 }
 
 /*
@@ -230,6 +245,7 @@ print_secret_file(const struct hbctl *h, const char *robot, const char *path,
 	       "--secret-file %s ...\n",
 	       added ? "Registered" : "New secret for", robot, path,
 	       added ? "" : "The old secret no longer works.\n", robot, path);
+	print_http_hint(robot, path);
 }
 
 static int
