@@ -61,6 +61,16 @@ struct rpcserver {
 
 static void serve_local(struct worker *w, struct rpcserver_local *lr);
 
+/* The peer of w's request, for log lines (also before its call is set
+ * up). */
+static const char *
+peer_host(const struct worker *w)
+{
+	return w->pipe != NULL    ? sppipe_peer_host(w->pipe)
+	       : w->local != NULL ? w->local->peer
+	                          : "";
+}
+
 void *
 rpcserver_principal(const struct rpc_call *call)
 {
@@ -82,18 +92,7 @@ rpcserver_arena(const struct rpc_call *call)
 const char *
 rpcserver_peer(const struct rpc_call *call)
 {
-	const struct worker *w = call->user;
-
-	return w->pipe != NULL    ? sppipe_peer_host(w->pipe)
-	       : w->local != NULL ? w->local->peer
-	                          : "";
-}
-
-/* The peer of w's request, for refusal lines. */
-static const char *
-peer_host(const struct worker *w)
-{
-	return rpcserver_peer(&w->call);
+	return peer_host(call->user);
 }
 
 const char *
