@@ -255,26 +255,51 @@ hbctl_accounts(void)
 	return out;
 }
 
+/* The seed's two examples, a batch and R1's secret, as files. */
+struct examples {
+	char robot[600], account[600], batch[600], secret[600];
+};
+
+static void
+write_examples(struct examples *ex)
+{
+	write_file(srv.dir, "robot.json", robot_json, ex->robot,
+	           sizeof(ex->robot));
+	write_file(srv.dir, "account.json", account_json, ex->account,
+	           sizeof(ex->account));
+	write_file(srv.dir, "batch.json", batch_json, ex->batch,
+	           sizeof(ex->batch));
+	write_file(srv.dir, "r1.secret", SECRET_R1 "\n", ex->secret,
+	           sizeof(ex->secret));
+}
+
+/* hbctl accounts R1 shows both accounts the examples reported. */
+static void
+assert_accounts_shown(void)
+{
+	char *accounts = hbctl_accounts();
+
+	cr_assert_not_null(strstr(accounts, "ACC_003"), "%s", accounts);
+	cr_assert_not_null(strstr(accounts, "ACC_004"), "%s", accounts);
+	free(accounts);
+}
+
 TestSuite(http, .init = NULL, .fini = stop, .timeout = 60);
 
 Test(http, curl_posts_the_seed_examples_and_a_batch)
 {
-	char robot[600], account[600], batch[600], secret[600], script[2048];
-	char *out = NULL, *accounts;
+	struct examples ex;
+	char script[2048];
+	char *out = NULL;
 	int st;
 
 	start(NULL);
-	write_file(srv.dir, "robot.json", robot_json, robot, sizeof(robot));
-	write_file(srv.dir, "account.json", account_json, account,
-	           sizeof(account));
-	write_file(srv.dir, "batch.json", batch_json, batch, sizeof(batch));
-	write_file(srv.dir, "r1.secret", SECRET_R1 "\n", secret,
-	           sizeof(secret));
+	write_examples(&ex);
 	snprintf(script, sizeof(script),
 	         ". %s/tests/support/hbmon_post.sh && for f in %s %s %s; do "
 	         "hbmon_post %s R1 %s $f; echo; done",
-	         getenv("HBMON_SOURCE_DIR"), robot, account, batch, url,
-	         secret);
+	         getenv("HBMON_SOURCE_DIR"), ex.robot, ex.account, ex.batch,
+	         url, ex.secret);
 	{
 		const char *argv[] = { "/bin/sh", "-c", script, NULL };
 		st = harness_run(argv, NULL, &out, NULL, 20000);
@@ -287,26 +312,19 @@ Test(http, curl_posts_the_seed_examples_and_a_batch)
 	cr_assert_not_null(strstr(out, "\"subject\":\"R1/ACC_004\",\"code\":0"),
 	                   "%s", out);
 	free(out);
-	accounts = hbctl_accounts();
-	cr_assert_not_null(strstr(accounts, "ACC_003"), "%s", accounts);
-	cr_assert_not_null(strstr(accounts, "ACC_004"), "%s", accounts);
-	free(accounts);
+	assert_accounts_shown();
 	cr_assert_eq(harness_heartbeats(&srv, "R1", ""), 2);
 }
 
 Test(http, python_requests_posts_the_seed_examples_and_a_batch)
 {
-	char robot[600], account[600], batch[600], secret[600], prog[600];
-	char *out = NULL, *accounts;
+	struct examples ex;
+	char prog[600];
+	char *out = NULL;
 	int st;
 
 	start(NULL);
-	write_file(srv.dir, "robot.json", robot_json, robot, sizeof(robot));
-	write_file(srv.dir, "account.json", account_json, account,
-	           sizeof(account));
-	write_file(srv.dir, "batch.json", batch_json, batch, sizeof(batch));
-	write_file(srv.dir, "r1.secret", SECRET_R1 "\n", secret,
-	           sizeof(secret));
+	write_examples(&ex);
 	snprintf(prog, sizeof(prog), "%s/tests/support/http_post.py",
 	         getenv("HBMON_SOURCE_DIR"));
 	{
@@ -314,20 +332,17 @@ Test(http, python_requests_posts_the_seed_examples_and_a_batch)
 			               prog,
 			               url,
 			               "R1",
-			               secret,
-			               robot,
-			               account,
-			               batch,
+			               ex.secret,
+			               ex.robot,
+			               ex.account,
+			               ex.batch,
 			               NULL };
 		st = harness_run(argv, NULL, &out, NULL, 20000);
 	}
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", out);
 	cr_assert_str_eq(out, "200 0 1\n200 0 1\n200 0 2\n");
 	free(out);
-	accounts = hbctl_accounts();
-	cr_assert_not_null(strstr(accounts, "ACC_003"), "%s", accounts);
-	cr_assert_not_null(strstr(accounts, "ACC_004"), "%s", accounts);
-	free(accounts);
+	assert_accounts_shown();
 }
 
 Test(http, every_refusal_has_its_code_and_status)
