@@ -77,17 +77,22 @@ finish(struct call *c, int status)
 
 /* ---- the shape of every handler ---- */
 
-/* Writes: on the recorder thread, after the commit (or its failure). */
+/* Writes: on the writer, once the write is durable. */
 static void
-job_done(struct recorder_job *job)
+job_committed(struct recorder_job *job)
 {
 	struct call *c = job->arg;
 
-	if (job->status == HBMON_OK && c->rpc->code == RPC_OK &&
-	    c->apply != NULL) {
+	if (c->rpc->code == RPC_OK && c->apply != NULL) {
 		c->apply(c);
 	}
-	finish(c, job->status);
+}
+
+/* Writes: the reply, once committed (or failed); recorder.h says where. */
+static void
+job_done(struct recorder_job *job)
+{
+	finish(job->arg, job->status);
 }
 
 static int
@@ -145,6 +150,7 @@ admin_submit_write(Hbmon__V1__Admin_Service *svc, void *data,
 		return;
 	}
 	c->job.exec = job_exec;
+	c->job.committed = job_committed;
 	c->job.done = job_done;
 	c->job.arg = c;
 	if (recorder_submit(c->adm->rec, &c->job) != HBMON_OK) {

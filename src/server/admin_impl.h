@@ -13,9 +13,10 @@
  * be opened); it touches the recorder's memory (subjects, engine, clocks,
  * the registry's robots) only inside a function given to
  * admin_from_memory, which runs on the recorder thread. A write's run
- * function runs on the recorder thread inside the transaction; its apply
- * function, after the commit, also there. Either way the reply is sent
- * once, by finish() in admin.c.
+ * function runs on the writer (recorder.h) inside the transaction; its
+ * apply function, after the commit, also there. Either way the reply is
+ * sent once, by finish() in admin.c: for a read on its reader thread,
+ * for a write from the job's done (recorder.h, "Completion").
  */
 #ifndef HBMON_SERVER_ADMIN_IMPL_H
 #define HBMON_SERVER_ADMIN_IMPL_H
@@ -68,7 +69,7 @@ struct call {
 	ProtobufCMessage *output;
 	int (*run)(struct call *c);
 	/* Writes: what changes in memory once the write is committed (on the
-	 * recorder thread, before the reply). NULL: nothing. */
+	 * writer, before the reply). NULL: nothing. */
 	void (*apply)(struct call *c);
 	struct arena *arena;  /* the worker's: reset after the reply */
 	struct store *reader; /* reads: the thread's connection, or NULL */

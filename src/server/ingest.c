@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nng/nng.h>
-
 #include "common/arena.h"
 #include "common/clock.h"
 #include "common/dispatch.h"
@@ -31,18 +29,17 @@ struct ingest {
  * much larger than itself. */
 #define REPLY_MESSAGES_MAX (64 * 1024)
 
-/* Per-worker state of a Monitor call (the rpcserver's scratch). */
+/*
+ * Per-worker state of a Monitor call (the rpcserver's scratch), one
+ * request's, cleared after its reply. The reply is built by the job's
+ * done (single_done, batch_done), on whichever thread the recorder
+ * finishes it (recorder.h, "Completion").
+ */
 struct worker {
-	/* Lives across requests: how a job written by another thread comes
-	 * back to an nng thread, so its reply is built and sent there and
-	 * not on the writer's. */
-	nng_aio *wake;
-	/* What follows is one request's, cleared after its reply. */
 	struct ingest *ing;
 	struct rpc_call *call;
 	struct robot *robot; /* admitted; NULL when auth is off */
 	ProtobufCClosure done;
-	void (*complete)(struct recorder_job *job); /* builds the reply */
 	struct recorder_job job;
 	struct recorder_item one_item; /* single reports need no malloc */
 	uint8_t *filtered;             /* a batch's valid heartbeats, packed */
@@ -62,19 +59,7 @@ worker_release(void *scratch)
 	w->job.items = NULL;
 	w->job.n_items = 0;
 	free(w->filtered);
-	/* Everything but the wake aio starts afresh. */
-	memset((char *) w + sizeof(w->wake), 0, sizeof(*w) - sizeof(w->wake));
-}
-
-static void
-worker_fini(void *scratch)
-{
-	struct worker *w = scratch;
-
-	if (w->wake != NULL) {
-		nng_aio_free(w->wake);
-		w->wake = NULL;
-	}
+	memset(w, 0, sizeof(*w));
 }
 
 /*
@@ -255,58 +240,6 @@ batch_done(struct recorder_job *job)
 	w->done(&reply.base, w->call);
 }
 
-/*
- * The job a worker is handing to the recorder on this thread, until
- * recorder_submit returns: a worker that finds the recorder idle writes
- * its own job, and its reply is then built on the same thread without
- * waking another.
- */
-static _Thread_local struct {
-	struct recorder_job *job;
-	bool finished; /* by this thread, before recorder_submit returned */
-} submitting;
-
-static void
-wake_cancel(nng_aio *aio, void *arg, int rv)
-{
-	/* Nothing to undo: a queued job is always finished by the recorder
-	 * (recorder_stop runs before the sockets close). */
-	(void) aio;
-	(void) arg;
-	(void) rv;
-}
-
-/* On the thread that wrote the job: it is committed (or failed). */
-static void
-job_finished(struct recorder_job *job)
-{
-	struct worker *w = job->arg;
-
-	if (job == submitting.job) {
-		submitting.finished = true; /* job_submit replies */
-		return;
-	}
-	/* Written by another request's leader or by the ticker: the reply
-	 * is built on an nng thread, not on the writer's. The aio is stopped
-	 * only after the recorder, so begin cannot fail unless that order
-	 * is broken; replying here is still right then. */
-	if (!nng_aio_begin(w->wake)) {
-		w->complete(job);
-		return;
-	}
-	nng_aio_defer(w->wake, wake_cancel, w);
-	nng_aio_finish(w->wake, 0);
-}
-
-/* On an nng thread: reply to a job another thread wrote. */
-static void
-wake_cb(void *arg)
-{
-	struct worker *w = arg;
-
-	w->complete(&w->job);
-}
-
 static void
 job_prepare(struct worker *w, size_t n_items, struct recorder_item *items,
             void (*done)(struct recorder_job *))
@@ -327,9 +260,8 @@ job_prepare(struct worker *w, size_t n_items, struct recorder_item *items,
 	job->n_items = n_items;
 	job->items = items;
 	job->status = HBMON_OK;
-	job->done = job_finished;
+	job->done = done;
 	job->arg = w;
-	w->complete = done;
 }
 
 /*
@@ -365,28 +297,18 @@ record_valid_only(struct worker *w, size_t valid)
 	return HBMON_OK;
 }
 
-/* Hands the job to the recorder, or fails the call if it is stopping. */
+/*
+ * Hands the job to the recorder, or answers at once if it is stopping.
+ * The reply comes from the job's done, maybe before this returns: nothing
+ * of the worker is touched after.
+ */
 static void
 job_submit(struct worker *w)
 {
-	if (w->wake == NULL && nng_aio_alloc(&w->wake, wake_cb, w) != 0) {
-		w->wake = NULL;
-		rpc_call_fail(w->call, RPC_RESOURCE_EXHAUSTED, "out of memory");
-		w->done(NULL, w->call);
-		return;
-	}
-	submitting.job = &w->job;
-	submitting.finished = false;
 	if (recorder_submit(w->ing->rec, &w->job) != HBMON_OK) {
 		/* Not queued: nothing recorded, and the reply says so. */
 		w->job.status = HBMON_ECLOSED;
-		submitting.finished = true;
-	}
-	submitting.job = NULL;
-	/* Otherwise another thread finishes the job and may already have
-	 * replied and cleared the worker: nothing of it is touched here. */
-	if (submitting.finished) {
-		w->complete(&w->job);
+		w->job.done(&w->job);
 	}
 }
 
@@ -651,7 +573,6 @@ ingest_start(const struct ingest_options *opts, struct registry *reg,
 	ro.arg = ing;
 	ro.scratch_size = sizeof(struct worker);
 	ro.release = worker_release;
-	ro.scratch_fini = worker_fini;
 	if ((rv = rpcserver_start(&ro, &ing->srv, why, why_len)) != HBMON_OK) {
 		free(ing);
 		return rv;

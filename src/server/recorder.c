@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <nng/nng.h>
+
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/rfc3339.h"
@@ -87,6 +89,14 @@ struct recorder {
 	size_t queued;
 	size_t writing;
 	bool stopping;
+	bool busy; /* someone is writing (lead) */
+
+	/* Completions for jobs written by another thread than their
+	 * submitter's (deliver): each an aio, reused; all of them on
+	 * all_completions, the idle ones on idle_completions. */
+	pthread_mutex_t completion_lock; /* guards the two lists */
+	struct completion *idle_completions;
+	struct completion *all_completions;
 
 	/* recorder thread only */
 	int64_t now;            /* liveness clock of the current iteration */
@@ -102,7 +112,6 @@ struct recorder {
 	 * nearly every time to the thread's and the ceiling would not hold. */
 	pthread_mutex_t checkpoint_lock;
 	pthread_cond_t idle; /* signalled when a leader is done */
-	bool busy;           /* someone is writing (lead) */
 	bool checkpointing;
 	struct store_state state; /* as last written */
 	int64_t last_request_id;  /* the newest request recorded */
@@ -144,7 +153,37 @@ struct recorder {
 	 * never prunes past the lowest); written with the latest state. */
 	struct reader *readers;
 	size_t n_readers, cap_readers;
+	/* The recorder thread runs (between recorder_start and the end of
+	 * recorder_stop's join): on_writer asks who writes from then on. */
+	bool started;
 };
+
+/* How a finished job reaches an nng thread (deliver). */
+struct completion {
+	nng_aio *aio;
+	struct recorder_job *job; /* being delivered; NULL when idle */
+	struct recorder *rec;
+	struct completion *next_idle;
+	struct completion *next_all;
+};
+
+/*
+ * The recorder this thread is writing for right now (lead), NULL when
+ * none. For assertions only: nothing decides anything by it.
+ */
+static _Thread_local const struct recorder *writing_here;
+
+/*
+ * Whether the calling thread is the writer right now: the state of
+ * memory (subjects, engine, clocks, store) is touched only there. Before
+ * the recorder thread starts and after it stops, the thread starting or
+ * stopping it is the writer.
+ */
+static inline bool
+on_writer(const struct recorder *rec)
+{
+	return !rec->started || writing_here == rec;
+}
 
 /* A notifier and the seq up to which it has delivered everything. */
 struct reader {
@@ -230,6 +269,7 @@ recorder_note_reader(struct recorder *rec, const char *name, uint64_t delivered,
 {
 	struct reader *r = NULL;
 
+	assert(on_writer(rec));
 	for (size_t i = 0; i < rec->n_readers && r == NULL; i++) {
 		if (strcmp(rec->readers[i].name, name) == 0) {
 			r = &rec->readers[i];
@@ -705,6 +745,7 @@ recorder_subject(struct recorder *rec, const char *robot, const char *account,
 	int64_t id;
 	int rv;
 
+	assert(on_writer(rec));
 	if (s != NULL) {
 		*out = s;
 		return HBMON_OK;
@@ -1101,6 +1142,108 @@ storage_ok(struct recorder *rec, int64_t mono)
 
 static void watch_disk(struct recorder *rec, int64_t mono);
 
+/* ---- completions: how a finished job reaches its owner ---- */
+
+/* On an nng thread: the job's done, then the completion is idle again. */
+static void
+completion_cb(void *arg)
+{
+	struct completion *c = arg;
+	struct recorder *rec = c->rec;
+	struct recorder_job *job = c->job;
+
+	/* Idle first: done may free the job, and nothing of it is touched
+	 * after. */
+	pthread_mutex_lock(&rec->completion_lock);
+	c->job = NULL;
+	c->next_idle = rec->idle_completions;
+	rec->idle_completions = c;
+	pthread_mutex_unlock(&rec->completion_lock);
+	job->done(job);
+}
+
+static void
+completion_cancel(nng_aio *aio, void *arg, int rv)
+{
+	/* Nothing to undo: a completion is finished as soon as it begins. */
+	(void) aio;
+	(void) arg;
+	(void) rv;
+}
+
+/* An idle completion, made when none is (NULL without memory). */
+static struct completion *
+completion_take(struct recorder *rec)
+{
+	struct completion *c;
+
+	pthread_mutex_lock(&rec->completion_lock);
+	if ((c = rec->idle_completions) != NULL) {
+		rec->idle_completions = c->next_idle;
+		pthread_mutex_unlock(&rec->completion_lock);
+		return c;
+	}
+	pthread_mutex_unlock(&rec->completion_lock);
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		return NULL;
+	}
+	if (nng_aio_alloc(&c->aio, completion_cb, c) != 0) {
+		free(c);
+		return NULL;
+	}
+	c->rec = rec;
+	pthread_mutex_lock(&rec->completion_lock);
+	c->next_all = rec->all_completions;
+	rec->all_completions = c;
+	pthread_mutex_unlock(&rec->completion_lock);
+	return c;
+}
+
+/*
+ * Hands a finished job to an nng thread, where its done runs: the writer
+ * goes on with the next batch instead of building replies, and replies
+ * are built on as many threads as nng has. Without memory for a
+ * completion, done runs here, which is late but not lost.
+ */
+static void
+deliver(struct recorder *rec, struct recorder_job *job)
+{
+	struct completion *c = completion_take(rec);
+
+	if (c == NULL) {
+		job->done(job);
+		return;
+	}
+	c->job = job;
+	/* A fresh completion always begins (its aio was never stopped);
+	 * one that cannot is given up on, and done runs here. */
+	if (!nng_aio_begin(c->aio)) {
+		completion_cb(c);
+		return;
+	}
+	nng_aio_defer(c->aio, completion_cancel, c);
+	nng_aio_finish(c->aio, 0);
+}
+
+/* At stop, once no job is left: waits for every completion's callback
+ * and frees them. */
+static void
+completions_free(struct recorder *rec)
+{
+	struct completion *c, *next;
+
+	/* nng_aio_free waits for a callback that is running. */
+	for (c = rec->all_completions; c != NULL; c = c->next_all) {
+		nng_aio_free(c->aio);
+	}
+	for (c = rec->all_completions; c != NULL; c = next) {
+		next = c->next_all;
+		free(c);
+	}
+	rec->all_completions = NULL;
+	rec->idle_completions = NULL;
+}
+
 /* ---- one iteration: a batch of jobs and a tick, one transaction ---- */
 
 /*
@@ -1110,12 +1253,18 @@ static void watch_disk(struct recorder *rec, int64_t mono);
  * answered UNAVAILABLE (their requests are not recorded; robots send them
  * again), the store keeps what memory decided for the next transaction,
  * and the alerts go out at once all the same.
+ *
+ * Then each job is finished: committed() on this thread for an exec job
+ * whose writes are durable, and done(): right here for own (the job of
+ * the thread that is writing, which then replies on its own thread) and
+ * through deliver for every other. Returns whether own was among jobs.
  */
-static void
+static bool
 iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
-        bool more_waiting)
+        bool more_waiting, const struct recorder_job *own)
 {
 	int64_t last_request_id = rec->last_request_id;
+	bool own_done = false;
 	struct recorder_job *job, *next;
 	int64_t started = clock_mono_ms();
 	struct flush_mark mark;
@@ -1184,9 +1333,19 @@ iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
 				job->items[i].recorded = false;
 			}
 		}
-		job->done(job);
+		if (written && job->committed != NULL &&
+		    job->status == HBMON_OK) {
+			job->committed(job);
+		}
+		if (job == own) {
+			own_done = true;
+			job->done(job); /* may free it */
+		} else {
+			deliver(rec, job);
+		}
 	}
 	(void) n_jobs;
+	return own_done;
 }
 
 /*
@@ -1428,16 +1587,21 @@ take_jobs(struct recorder *rec, size_t *out_n, bool *out_more)
 }
 
 /*
- * Writes until nothing is queued: everything that queued while a batch was
- * being committed goes into the next one (group commit). Whoever finds the
- * recorder idle does this — the worker whose request just arrived, or the
- * ticker — so a request at light load is recorded on the thread that
- * received it, without waking another. Called and returns with the lock
- * held; one leader at a time (rec->busy).
+ * Writes what is queued: everything that queued while a batch was being
+ * committed goes into the next one (group commit). Whoever finds the
+ * recorder idle does this. A submitter (own: its job) writes until its
+ * own job is finished, then, with more queued, hands the writing to the
+ * recorder thread: a request at light load is recorded and answered on
+ * the thread that received it without waking another, and under load no
+ * nng thread is kept writing for others. The recorder thread (own NULL)
+ * writes until nothing is queued. Called and returns with the lock held;
+ * one writer at a time (rec->busy).
  */
 static void
-lead(struct recorder *rec)
+lead(struct recorder *rec, const struct recorder_job *own)
 {
+	bool own_done = false;
+
 	rec->busy = true;
 	do {
 		struct recorder_job *jobs;
@@ -1446,12 +1610,18 @@ lead(struct recorder *rec)
 
 		jobs = take_jobs(rec, &n, &more);
 		pthread_mutex_unlock(&rec->lock);
-		iterate(rec, jobs, n, more);
+		writing_here = rec;
+		own_done = iterate(rec, jobs, n, more, own);
 		wal_maintain(rec);
+		writing_here = NULL;
 		pthread_mutex_lock(&rec->lock);
 		rec->writing = 0;
-	} while (rec->head != NULL);
+	} while (rec->head != NULL && !own_done);
 	rec->busy = false;
+	if (rec->head != NULL) {
+		pthread_cond_signal(
+		    &rec->wake); /* the recorder thread's turn */
+	}
 	pthread_cond_broadcast(&rec->idle);
 }
 
@@ -1470,11 +1640,13 @@ recorder_main(void *arg)
 	for (;;) {
 		int64_t mono;
 
-		while (!rec->stopping && clock_mono_ms() < next_tick) {
+		/* Until the tick, unless a submitter left work queued. */
+		while (!rec->stopping && clock_mono_ms() < next_tick &&
+		       (rec->head == NULL || rec->busy)) {
 			wait_until(rec, next_tick);
 		}
 		if (!rec->busy) {
-			lead(rec);
+			lead(rec, NULL);
 		}
 		if (rec->stopping) {
 			/* Whatever is left is written by its leader, or now. */
@@ -1482,7 +1654,7 @@ recorder_main(void *arg)
 				pthread_cond_wait(&rec->idle, &rec->lock);
 			}
 			if (rec->head != NULL) {
-				lead(rec);
+				lead(rec, NULL);
 			}
 			break;
 		}
@@ -1492,12 +1664,14 @@ recorder_main(void *arg)
 		    mono >= rec->next_prune_ms) {
 			rec->busy = true;
 			pthread_mutex_unlock(&rec->lock);
+			writing_here = rec;
 			prune_step(rec);
+			writing_here = NULL;
 			pthread_mutex_lock(&rec->lock);
 			rec->busy = false;
 			pthread_cond_broadcast(&rec->idle);
 			if (rec->head != NULL) {
-				lead(rec);
+				lead(rec, NULL);
 			}
 		}
 	}
@@ -1628,6 +1802,7 @@ recorder_start(struct store *store, const struct recorder_options *opts,
 	atomic_init(&rec->storage_failing, rec->db_failing);
 	pthread_mutex_init(&rec->lock, NULL);
 	pthread_mutex_init(&rec->checkpoint_lock, NULL);
+	pthread_mutex_init(&rec->completion_lock, NULL);
 	/* Waits are measured on the monotonic clock: a wall-clock jump must
 	 * not stall or hurry the recorder. */
 	pthread_condattr_init(&attr);
@@ -1636,7 +1811,10 @@ recorder_start(struct store *store, const struct recorder_options *opts,
 	pthread_cond_init(&rec->checkpoint_wake, &attr);
 	pthread_cond_init(&rec->idle, NULL);
 	pthread_condattr_destroy(&attr);
+	rec->started = true;
 	if (pthread_create(&rec->thread, NULL, recorder_main, rec) != 0) {
+		rec->started = false;
+		pthread_mutex_destroy(&rec->completion_lock);
 		pthread_cond_destroy(&rec->wake);
 		pthread_cond_destroy(&rec->checkpoint_wake);
 		pthread_cond_destroy(&rec->idle);
@@ -1681,7 +1859,7 @@ recorder_submit(struct recorder *rec, struct recorder_job *job)
 	rec->tail = job;
 	rec->queued++;
 	if (!rec->busy) {
-		lead(rec);
+		lead(rec, job);
 	}
 	pthread_mutex_unlock(&rec->lock);
 	return HBMON_OK;
@@ -1766,18 +1944,21 @@ recorder_pending(struct recorder *rec)
 struct store *
 recorder_store(struct recorder *rec)
 {
+	assert(on_writer(rec));
 	return rec->store;
 }
 
 struct subjects *
 recorder_subjects(struct recorder *rec)
 {
+	assert(on_writer(rec));
 	return &rec->subjects;
 }
 
 void
 recorder_remove_subject(struct recorder *rec, struct subject *s)
 {
+	assert(on_writer(rec));
 	/* Rare (an owner removing a robot): a scan is cheap enough. */
 	for (size_t i = 0; i < rec->n_dirty; i++) {
 		if (rec->dirty[i] == s) {
@@ -1790,12 +1971,14 @@ recorder_remove_subject(struct recorder *rec, struct subject *s)
 struct engine *
 recorder_engine(struct recorder *rec)
 {
+	assert(on_writer(rec));
 	return rec->engine;
 }
 
 void
 recorder_clock(struct recorder *rec, int64_t *now, int64_t *wall)
 {
+	assert(on_writer(rec));
 	*now = rec->now;
 	*wall = rec->wall;
 }
@@ -1815,6 +1998,9 @@ recorder_stop(struct recorder *rec)
 	if (rec->checkpointing) {
 		pthread_join(rec->checkpointer, NULL);
 	}
+	/* Every job is finished; their completions may still be running. */
+	completions_free(rec);
+	rec->started = false; /* this thread writes the last of it */
 	/* Everything written, and the last moment the server was surely
 	 * alive, for the outage length the next start reports. */
 	if (rec->engine != NULL) {
@@ -1855,6 +2041,7 @@ recorder_stop(struct recorder *rec)
 	pthread_cond_destroy(&rec->checkpoint_wake);
 	pthread_cond_destroy(&rec->idle);
 	pthread_mutex_destroy(&rec->checkpoint_lock);
+	pthread_mutex_destroy(&rec->completion_lock);
 	pthread_mutex_destroy(&rec->lock);
 	free(rec);
 }

@@ -10,10 +10,30 @@
  * and alerts older than `alert_retention` that every notifier has passed,
  * and it watches the free space of the data dir (`disk_free_min`).
  *
- * One writer at a time, but not one fixed thread: whoever submits a job to
- * an idle recorder writes the queue itself (and keeps writing while more
- * arrives), so a request at light load is recorded on the thread that
- * received it; a ticker thread does the ticks when nobody is writing.
+ * Threads. One writer at a time ("the writer" below), but not one fixed
+ * thread:
+ * - A thread that submits a job while nobody writes becomes the writer:
+ *   inside recorder_submit it runs iterations (rules, engine tick,
+ *   commit: an fsync under `durability = full`) until its own job is
+ *   finished, then returns; anything still queued is left to the
+ *   recorder thread. So a request at light load is recorded and
+ *   answered on the nng thread that received it, and recorder_submit
+ *   blocks on the database for about one iteration; a thread that finds
+ *   someone writing only queues its job and returns at once.
+ * - The recorder thread writes what submitters left queued, ticks when
+ *   nobody writes (deadlines, alerts), and prunes when idle.
+ * - A checkpoint thread copies the WAL into the database from a second
+ *   connection (recorder_options.checkpoint_store).
+ * Everything of the recorder's memory (subjects, engine, clocks, store
+ * connection) is touched only by the writer: exec jobs and recorder_read
+ * functions run there; the accessors below assert it.
+ *
+ * Completion: each job ends with exactly one call of its done, after its
+ * transaction committed or failed, never with a recorder lock held. The
+ * writer calls it directly when the job is its own (recorder_submit has
+ * not returned yet); every other job's done runs on an nng task thread,
+ * handed over through an aio of the recorder's. Its owner needs no other
+ * path: ingest and admin reply from done.
  *
  * Its liveness clock is the monotonic clock minus the time the recorder
  * itself was stalled (a paused process, an overloaded machine, a slow
@@ -55,8 +75,8 @@ struct recorder_item {
 struct recorder;
 
 struct recorder_job {
-	/* An operation to run on the recorder thread instead of recording
-	 * heartbeats (the admin service's reads and writes): called inside
+	/* An operation to run on the writer instead of recording
+	 * heartbeats (the admin service's writes, recorder_read): called inside
 	 * the transaction; its return value becomes job->status (an
 	 * hbmon_err; HBMON_EIO rolls the whole batch back). */
 	int (*exec)(struct recorder *rec, struct recorder_job *job);
@@ -81,8 +101,15 @@ struct recorder_job {
 	 * fault in a few words, e.g. "disk full"). */
 	int status;
 	const char *why;
-	/* Called once on the recorder thread after the commit (or failure).
-	 * Must not block; may free the job. */
+	/* An exec job's changes to memory that must wait until its writes
+	 * are durable (a new secret, a removed robot): called on the writer
+	 * after the commit, before done, only when the commit and exec
+	 * succeeded. May be NULL. */
+	void (*committed)(struct recorder_job *job);
+	/* Called exactly once when the job is over (see "Completion" above):
+	 * on the submitting thread inside recorder_submit, or on an nng
+	 * thread. Must not block on the recorder (no recorder_read); may
+	 * free the job. */
 	void (*done)(struct recorder_job *job);
 	void *arg;
 	struct recorder_job *next; /* queue link, recorder's */
@@ -145,9 +172,14 @@ int recorder_start(struct store *store, const struct recorder_options *opts,
                    struct recorder **out);
 
 /*
- * Queues a job. Returns HBMON_OK, or HBMON_ECLOSED once recorder_stop has
- * begun (the job is then not queued and done is not called). Thread-safe;
- * never blocks on the database.
+ * Queues a job. When nobody is writing, the caller writes until the job
+ * is finished (its done has run on this thread before this returns), which
+ * takes about one transaction and its commit; otherwise it returns at
+ * once and done runs later on an nng thread. Either way the caller must
+ * not touch the job after this returns OK unless done told it to.
+ * Returns HBMON_OK, or HBMON_ECLOSED once recorder_stop has begun (the
+ * job is then not queued and done is not called). Thread-safe; not from
+ * an exec job or a done callback of a job this thread is writing.
  */
 int recorder_submit(struct recorder *rec, struct recorder_job *job);
 
@@ -156,18 +188,19 @@ size_t recorder_pending(struct recorder *rec);
 
 /*
  * The one way other threads read the recorder's memory (subjects, engine,
- * clocks): runs fn(arg, rec) on the recorder thread, in order with the
- * jobs queued before it, and returns when it has run. fn must not block
- * and must copy what it needs (nothing of the state may be kept). Works
- * whether or not the database can be written. Returns HBMON_OK or
- * HBMON_ECLOSED (stopping: fn did not run). Thread-safe; blocks the
- * caller, never the recorder.
+ * clocks): runs fn(arg, rec) on the writer, in order with the jobs queued
+ * before it, and returns when it has run. fn must not block and must copy
+ * what it needs (nothing of the state may be kept). Works whether or not
+ * the database can be written. Returns HBMON_OK or HBMON_ECLOSED
+ * (stopping: fn did not run). Thread-safe; blocks the caller until the
+ * writer has run fn (the caller may be that writer, as recorder_submit),
+ * never the recorder.
  */
 int recorder_read(struct recorder *rec,
                   void (*fn)(void *arg, struct recorder *rec), void *arg);
 
 /*
- * On the recorder thread (a recorder_read fn): the notifier reader has
+ * On the writer (a recorder_read fn): the notifier reader has
  * delivered every alert up to delivered (its durable cursor), seen at
  * wall. Kept in memory, written behind with the latest state; pruning
  * never passes the lowest such cursor. Returns HBMON_OK or HBMON_ENOMEM.
@@ -183,8 +216,9 @@ int recorder_note_reader(struct recorder *rec, const char *reader,
 bool recorder_storage_failing(struct recorder *rec);
 
 /*
- * For exec jobs, on the recorder thread only: the state they may read and
- * change, and the current readings of the liveness and wall clocks.
+ * For exec jobs, committed() and recorder_read functions, on the writer
+ * only (asserted): the state they may read and change, and the current
+ * readings of the liveness and wall clocks.
  */
 struct store *recorder_store(struct recorder *rec);
 struct subjects *recorder_subjects(struct recorder *rec);
@@ -192,13 +226,13 @@ struct engine *recorder_engine(struct recorder *rec);
 void recorder_clock(struct recorder *rec, int64_t *now, int64_t *wall);
 
 /*
- * On the recorder thread: removes s from the state (it is freed) and from
+ * On the writer: removes s from the state (it is freed) and from
  * what is waiting to be written. Its engine state must be gone first.
  */
 void recorder_remove_subject(struct recorder *rec, struct subject *s);
 
 /*
- * On the recorder thread: the subject robot/account, created (with no
+ * On the writer: the subject robot/account, created (with no
  * state) when missing. Returns HBMON_OK, HBMON_ENOMEM or HBMON_EIO.
  */
 int recorder_subject(struct recorder *rec, const char *robot,
