@@ -18,6 +18,7 @@
 #include "common/words.h"
 #include "hbmon/error.h"
 #include "server/rules.h"
+#include "server/stored_request.h"
 
 /* Raw heartbeats deleted per pruning step, and how often to prune. */
 #define PRUNE_STEP     1000
@@ -667,6 +668,7 @@ static int
 replay(void *arg, const struct store_request *r)
 {
 	struct recorder *rec = arg;
+	struct stored_request d;
 	struct rfc3339_time ts;
 	struct subject *s;
 	struct robot *robot;
@@ -677,50 +679,20 @@ replay(void *arg, const struct store_request *r)
 	    (robot = registry_find(rec->opts.registry, r->robot)) != NULL) {
 		registry_recorded(robot, r->seq, r->sig);
 	}
-	if (r->kind == STORE_ROBOT || r->kind == STORE_BATCH) {
-		Hbmon__V1__RobotHeartbeat *hb = NULL;
-		Hbmon__V1__HeartbeatBatch *b = NULL;
-
-		if (r->kind == STORE_ROBOT) {
-			hb = hbmon__v1__robot_heartbeat__unpack(
-			    NULL, r->payload_len, r->payload);
-		} else {
-			b = hbmon__v1__heartbeat_batch__unpack(
-			    NULL, r->payload_len, r->payload);
-		}
-		if (b != NULL && b->robot != NULL) {
-			hb = b->robot;
-		}
-		if (hb != NULL &&
-		    (s = subjects_find(&rec->subjects, r->robot, "")) != NULL &&
-		    rfc3339_parse(hb->timestamp, strlen(hb->timestamp), &ts,
-		                  NULL, 0) == HBMON_OK) {
-			take_robot(s, hb, &ts);
-			s->last_seen_ms = r->received_ms;
-			mark_dirty(rec, s);
-		}
-		for (size_t i = 0; b != NULL && i < b->n_accounts; i++) {
-			const Hbmon__V1__AccountHeartbeat *a = b->accounts[i];
-			if ((s = subjects_find(&rec->subjects, r->robot,
-			                       a->account)) != NULL &&
-			    rfc3339_parse(a->timestamp, strlen(a->timestamp),
-			                  &ts, NULL, 0) == HBMON_OK) {
-				take_account(s, a, &ts);
-				s->last_seen_ms = r->received_ms;
-				mark_dirty(rec, s);
-			}
-		}
-		if (b != NULL) {
-			hbmon__v1__heartbeat_batch__free_unpacked(b, NULL);
-		} else if (hb != NULL) {
-			hbmon__v1__robot_heartbeat__free_unpacked(hb, NULL);
-		}
-	} else if (r->kind == STORE_ACCOUNT) {
-		Hbmon__V1__AccountHeartbeat *a =
-		    hbmon__v1__account_heartbeat__unpack(NULL, r->payload_len,
-		                                         r->payload);
-		if (a != NULL &&
-		    (s = subjects_find(&rec->subjects, r->robot, a->account)) !=
+	if (stored_request_decode(r, &d) != HBMON_OK) {
+		return HBMON_OK; /* unreadable: the state stays as flushed */
+	}
+	if (d.robot != NULL &&
+	    (s = subjects_find(&rec->subjects, r->robot, "")) != NULL &&
+	    rfc3339_parse(d.robot->timestamp, strlen(d.robot->timestamp), &ts,
+	                  NULL, 0) == HBMON_OK) {
+		take_robot(s, d.robot, &ts);
+		s->last_seen_ms = r->received_ms;
+		mark_dirty(rec, s);
+	}
+	for (size_t i = 0; i < d.n_accounts; i++) {
+		const Hbmon__V1__AccountHeartbeat *a = d.accounts[i];
+		if ((s = subjects_find(&rec->subjects, r->robot, a->account)) !=
 		        NULL &&
 		    rfc3339_parse(a->timestamp, strlen(a->timestamp), &ts, NULL,
 		                  0) == HBMON_OK) {
@@ -728,10 +700,8 @@ replay(void *arg, const struct store_request *r)
 			s->last_seen_ms = r->received_ms;
 			mark_dirty(rec, s);
 		}
-		if (a != NULL) {
-			hbmon__v1__account_heartbeat__free_unpacked(a, NULL);
-		}
 	}
+	stored_request_free(&d);
 	return HBMON_OK;
 }
 

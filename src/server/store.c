@@ -17,6 +17,7 @@
 
 #include "hbmon/error.h"
 #include "hbmon/v1/heartbeat.pb-c.h"
+#include "server/stored_request.h"
 
 /*
  * Schema migrations, applied in order; migration i brings user_version
@@ -2060,45 +2061,21 @@ walk_request(void *arg, const struct store_request *r)
 {
 	struct hb_walk *w = arg;
 	bool robot = w->account[0] == '\0';
+	struct stored_request d;
 	int stop = 0;
 
 	/* A request the subject cannot be in is not even decoded. */
-	if ((robot && r->kind == STORE_ACCOUNT) ||
-	    (!robot && r->kind == STORE_ROBOT)) {
+	if (!stored_request_can_hold(r->kind, robot) ||
+	    stored_request_decode(r, &d) != HBMON_OK) {
 		return 0;
 	}
-	if (r->kind == STORE_ROBOT) {
-		Hbmon__V1__RobotHeartbeat *hb =
-		    hbmon__v1__robot_heartbeat__unpack(NULL, r->payload_len,
-		                                       r->payload);
-		if (hb != NULL) {
-			stop = walk_robot(w, r->received_ms, hb);
-			hbmon__v1__robot_heartbeat__free_unpacked(hb, NULL);
-		}
-	} else if (r->kind == STORE_ACCOUNT) {
-		Hbmon__V1__AccountHeartbeat *hb =
-		    hbmon__v1__account_heartbeat__unpack(NULL, r->payload_len,
-		                                         r->payload);
-		if (hb != NULL) {
-			stop = walk_account(w, r->received_ms, hb);
-			hbmon__v1__account_heartbeat__free_unpacked(hb, NULL);
-		}
-	} else {
-		Hbmon__V1__HeartbeatBatch *b =
-		    hbmon__v1__heartbeat_batch__unpack(NULL, r->payload_len,
-		                                       r->payload);
-		if (b != NULL) {
-			if (robot && b->robot != NULL) {
-				stop = walk_robot(w, r->received_ms, b->robot);
-			}
-			for (size_t i = 0; !robot && !stop && i < b->n_accounts;
-			     i++) {
-				stop = walk_account(w, r->received_ms,
-				                    b->accounts[i]);
-			}
-			hbmon__v1__heartbeat_batch__free_unpacked(b, NULL);
-		}
+	if (robot && d.robot != NULL) {
+		stop = walk_robot(w, r->received_ms, d.robot);
 	}
+	for (size_t i = 0; !robot && !stop && i < d.n_accounts; i++) {
+		stop = walk_account(w, r->received_ms, d.accounts[i]);
+	}
+	stored_request_free(&d);
 	return stop;
 }
 
