@@ -116,6 +116,8 @@ prepare(struct call *c, Hbmon__V1__Admin_Service *svc, struct rpc_call *rpc,
         const ProtobufCMessage *input, ProtobufCClosure done,
         int (*run)(struct call *c))
 {
+	static_assert(offsetof(struct admin, service) == 0,
+	              "the service struct is the admin's first member");
 	c->adm = (struct admin *) svc;
 	c->rpc = rpc;
 	c->arena = rpcserver_arena(rpc);

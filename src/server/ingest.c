@@ -1,6 +1,8 @@
 /* Robots' socket: registry admission, Monitor handlers, recorder jobs. */
 #include "server/ingest.h"
 
+#include <assert.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +74,8 @@ worker_of(Hbmon__V1__Monitor_Service *svc, struct rpc_call *call)
 	struct worker *w = rpcserver_scratch(call);
 
 	w->call = call;
+	static_assert(offsetof(struct ingest, monitor) == 0,
+	              "the service struct is the ingest's first member");
 	w->ing = (struct ingest *) svc;
 	w->robot = rpcserver_principal(call);
 	return w;

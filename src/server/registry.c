@@ -282,7 +282,7 @@ registry_admit(struct registry *reg, const Hbmon__V1__RpcRequest *req,
 	struct robot *r;
 	struct reply_cache *c;
 	uint8_t sig[32] = { 0 };
-	bool verified;
+	bool verified = false, removed = false;
 	enum admit result;
 	char reason[128];
 	char q[QUOTE_NAME_SIZE];
@@ -312,22 +312,25 @@ registry_admit(struct registry *reg, const Hbmon__V1__RpcRequest *req,
 		*out_robot = r;
 		return ADMIT_NEW;
 	}
-	if (r == NULL || r->removed) {
-		return reject(out_code, RPC_UNAUTHENTICATED, why, why_len,
-		              "robot '%s' is not registered; add it with "
-		              "`hbctl robot add %s`",
-		              req->robot_id, req->robot_id);
-	}
-	{
+	if (r != NULL) {
 		struct sign_fields f = { req->method,       req->robot_id,
 			                 req->seq,          req->sent_at_ms,
 			                 req->payload.data, req->payload.len };
 		/* Under the robot's lock: the context is not shared, and a
-		 * rotation re-keys it. */
+		 * rotation re-keys it; removal is the writer's, read here
+		 * under the lock. */
 		pthread_mutex_lock(&r->lock);
-		verified = sign_ctx_verify(&r->sign, &f, req->signature.data,
+		removed = r->removed;
+		verified = !removed &&
+		           sign_ctx_verify(&r->sign, &f, req->signature.data,
 		                           req->signature.len) == HBMON_OK;
 		pthread_mutex_unlock(&r->lock);
+	}
+	if (r == NULL || removed) {
+		return reject(out_code, RPC_UNAUTHENTICATED, why, why_len,
+		              "robot '%s' is not registered; add it with "
+		              "`hbctl robot add %s`",
+		              req->robot_id, req->robot_id);
 	}
 	if (!verified) {
 		return reject(out_code, RPC_UNAUTHENTICATED, why, why_len,

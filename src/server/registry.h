@@ -5,7 +5,8 @@
  *
  * Robots are loaded from the store at start-up. A struct robot lives until
  * registry_destroy, so workers can hold a pointer without a reference
- * count; a removed robot is only marked.
+ * count; a removed robot is only marked. struct robot says, part by part,
+ * which thread may touch which field.
  */
 #ifndef HBMON_SERVER_REGISTRY_H
 #define HBMON_SERVER_REGISTRY_H
@@ -38,11 +39,21 @@ struct reply_cache {
 	size_t reply_len;
 };
 
+/*
+ * A robot, in four parts by who may touch what. "The writer" is whichever
+ * thread is writing for the recorder (recorder.h).
+ */
 struct robot {
+	/* Set by registry_add before the robot can be found; never changes.
+	 * Any thread, no lock. */
 	char id[RULES_NAME_MAX + 1];
+
+	pthread_mutex_t lock; /* guards the next part */
+
+	/* Any thread, under lock: admission (registry_admit, settle) on
+	 * the workers' threads, rotation on the writer. */
 	char secret[REGISTRY_SECRET_MAX];
 	size_t secret_len;
-	pthread_mutex_t lock; /* guards what follows */
 	/* HMAC keyed with the secret once: verifying a request costs no
 	 * allocation and no re-keying. Not ready while the robot has no
 	 * secret (removed). */
@@ -52,17 +63,22 @@ struct robot {
 	bool has_last_sig;
 	/* The highest seq whose request is committed, and its signature:
 	 * all a resend without a cache slot can be answered "already
-	 * recorded" by (set by the recorder after each commit). */
+	 * recorded" by (set by the writer after each commit). */
 	uint64_t recorded_seq;
 	uint8_t recorded_sig[32];
 	bool has_recorded_sig;
 	struct reply_cache cache[REGISTRY_CACHE];
 	unsigned cache_next;
+
+	/* Written only by the writer (the Admin service's committed
+	 * changes), under lock; the writer reads them without it, every
+	 * other thread under it. */
 	bool removed;
 	int64_t interval_max_ms; /* 0: global setting */
-	/* The recorder thread's own: the highest seq written with a
-	 * request in the transaction under way or before it, and the highest
-	 * written to the robots table. */
+
+	/* The writer's alone, no lock: the highest seq written with a
+	 * request in the transaction under way or before it, and the
+	 * highest written to the robots table. */
 	uint64_t committed_seq;
 	uint8_t committed_sig[32];
 	uint64_t flushed_seq;
@@ -104,20 +120,21 @@ int registry_add(struct registry *reg, const char *id, const char *secret,
  * Gives robot id a new secret, bringing it back if it was removed, or adds
  * it. A new secret also resets the robot's seq floor and reply cache (SPEC
  * §2.3: nothing signed with the old secret verifies any more, so nothing
- * old can be replayed), including the recorder's own seqs: call it on the
- * recorder thread (an exec job). Returns HBMON_OK, HBMON_EINVAL or
- * HBMON_ENOMEM.
+ * old can be replayed), including the writer's own seqs: call it on the
+ * writer (an exec job's committed hook). Returns HBMON_OK, HBMON_EINVAL
+ * or HBMON_ENOMEM.
  */
 int registry_set_secret(struct registry *reg, const char *id,
                         const char *secret);
 
 /*
- * Marks robot id removed: its requests are refused from now on. Returns
- * HBMON_OK or HBMON_ENOENT. Thread-safe.
+ * Marks robot id removed: its requests are refused from now on. On the
+ * writer (it owns `removed`). Returns HBMON_OK or HBMON_ENOENT.
  */
 int registry_remove(struct registry *reg, const char *id);
 
-/* Sets robot id's own interval_max (0: global). HBMON_ENOENT if unknown. */
+/* Sets robot id's own interval_max (0: global), on the writer.
+ * HBMON_ENOENT if unknown. */
 int registry_set_interval(struct registry *reg, const char *id,
                           int64_t interval_max_ms);
 
@@ -156,7 +173,7 @@ enum admit registry_admit(struct registry *reg,
                           size_t why_len);
 
 /*
- * On the recorder thread, after a commit: robot's request seq (with sig)
+ * On the writer, after a commit: robot's request seq (with sig)
  * is durable. Raises what a resend without a cache slot is compared with.
  */
 void registry_recorded(struct robot *robot, uint64_t seq,
