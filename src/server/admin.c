@@ -72,6 +72,9 @@ finish(struct call *c, int status)
 		rpc_call_fail(c->rpc, RPC_RESOURCE_EXHAUSTED,
 		              "out of memory building the reply");
 	}
+	if (c->read.run == NULL) {
+		admin_audit_write(c);
+	}
 	c->done(c->rpc->code == RPC_OK ? c->output : NULL, c->rpc);
 }
 
@@ -148,7 +151,7 @@ admin_submit_write(Hbmon__V1__Admin_Service *svc, void *data,
 		    "the server cannot write its database right now "
 		    "(see STORAGE_FAILING in `hbctl alerts`); nothing "
 		    "was changed: try again when it is resolved");
-		done(NULL, rpc);
+		finish(c, HBMON_OK);
 		return;
 	}
 	c->job.exec = job_exec;
@@ -156,9 +159,7 @@ admin_submit_write(Hbmon__V1__Admin_Service *svc, void *data,
 	c->job.done = job_done;
 	c->job.arg = c;
 	if (recorder_submit(c->adm->rec, &c->job) != HBMON_OK) {
-		rpc_call_fail(rpc, RPC_UNAVAILABLE,
-		              "hbmon-server is shutting down");
-		done(NULL, rpc);
+		finish(c, HBMON_ECLOSED);
 	}
 }
 

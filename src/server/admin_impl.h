@@ -114,6 +114,15 @@ struct store *admin_reader_of(struct call *c);
  */
 struct subject *admin_find_subject(struct call *c, const char *subject);
 
+/*
+ * The audit line of a write (admin_write.c): who asked (the admin peer:
+ * "uid:1000@admin" over ipc, "192.0.2.7@admin" over tcp), what, and the
+ * outcome, at info level, once the reply's code is known; the line's
+ * time is when. Every write is logged, refused ones included; nothing
+ * secret is (a new secret is not in the request).
+ */
+void admin_audit_write(const struct call *c);
+
 /* Hands a prepared call to the reader threads / the recorder. */
 void admin_submit_read(Hbmon__V1__Admin_Service *svc, void *data,
                        const ProtobufCMessage *input, ProtobufCClosure done,

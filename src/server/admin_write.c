@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/quote.h"
 #include "common/rpc_status.h"
 #include "common/sign.h"
@@ -364,4 +365,89 @@ run_robot_set(struct call *c)
 	}
 	c->output = &info->base;
 	return HBMON_OK;
+}
+
+/* ---- the audit line ---- */
+
+/*
+ * Who asked, as the audit line names them: the local user over ipc
+ * ("uid:1000@admin"), the address over tcp ("192.0.2.7@admin").
+ */
+static void
+audit_who(const struct call *c, char *out, size_t out_len)
+{
+	const char *detail = rpcserver_peer_detail(c->rpc);
+
+	if (rpcserver_principal(c->rpc) != NULL) {
+		snprintf(out, out_len, "%s@admin", rpcserver_peer(c->rpc));
+	} else {
+		/* "uid:1000 pid:4242": the user is who; the pid is in
+		 * peer=. */
+		snprintf(out, out_len, "%.*s@admin", (int) strcspn(detail, " "),
+		         detail);
+	}
+}
+
+void
+admin_audit_write(const struct call *c)
+{
+	const ProtobufCMessageDescriptor *d = c->input->descriptor;
+	const char *peer = rpcserver_peer_detail(c->rpc);
+	const char *code = rpc_code_name(c->rpc->code);
+	const char *why = c->rpc->code == RPC_OK ? "" : c->rpc->message;
+	char who[128];
+
+	audit_who(c, who, sizeof(who));
+	if (d == &hbmon__v1__ack_request__descriptor) {
+		const Hbmon__V1__AckRequest *in = (const void *) c->input;
+		log_info("admin write",
+		         "by=%s peer=%s action=ack alert_seq=%" PRIu64
+		         " ack_by=%s code=%s why=%s",
+		         who, peer, in->seq, in->by, code, why);
+	} else if (d == &hbmon__v1__pause_request__descriptor) {
+		const Hbmon__V1__PauseRequest *in = (const void *) c->input;
+		log_info(
+		    "admin write",
+		    "by=%s peer=%s action=pause subject=%s until_ms=%" PRId64
+		    " reason=%s code=%s why=%s",
+		    who, peer, in->subject, in->until_ms, in->reason, code,
+		    why);
+	} else if (d == &hbmon__v1__resume_request__descriptor) {
+		const Hbmon__V1__ResumeRequest *in = (const void *) c->input;
+		log_info(
+		    "admin write",
+		    "by=%s peer=%s action=resume subject=%s code=%s why=%s",
+		    who, peer, in->subject, code, why);
+	} else if (d == &hbmon__v1__robot_add_request__descriptor) {
+		const Hbmon__V1__RobotAddRequest *in = (const void *) c->input;
+		log_info(
+		    "admin write",
+		    "by=%s peer=%s action=robot_add robot=%s code=%s why=%s",
+		    who, peer, in->robot, code, why);
+	} else if (d == &hbmon__v1__robot_rotate_request__descriptor) {
+		const Hbmon__V1__RobotRotateRequest *in =
+		    (const void *) c->input;
+		log_info("admin write",
+		         "by=%s peer=%s action=robot_rotate robot=%s code=%s "
+		         "why=%s",
+		         who, peer, in->robot, code, why);
+	} else if (d == &hbmon__v1__robot_remove_request__descriptor) {
+		const Hbmon__V1__RobotRemoveRequest *in =
+		    (const void *) c->input;
+		log_info("admin write",
+		         "by=%s peer=%s action=robot_remove robot=%s code=%s "
+		         "why=%s",
+		         who, peer, in->robot, code, why);
+	} else if (d == &hbmon__v1__robot_set_request__descriptor) {
+		const Hbmon__V1__RobotSetRequest *in = (const void *) c->input;
+		log_info("admin write",
+		         "by=%s peer=%s action=robot_set robot=%s "
+		         "interval_max_ms=%" PRId64 " code=%s why=%s",
+		         who, peer, in->robot, in->interval_max_ms, code, why);
+	} else {
+		/* A write added without its own line still leaves one. */
+		log_info("admin write",
+		         "by=%s peer=%s action=%s code=%s why=%s", who, peer,
+		         d->name, code, why);
+	}
 }

@@ -157,17 +157,20 @@ peer_of(const struct listener *l, nng_stream *s, char *peer, char *host,
 {
 	nng_sockaddr sa;
 	char ip[INET6_ADDRSTRLEN];
-	uint64_t pid = 0;
+	uint64_t pid = 0, uid = 0;
 
 	*addr_len = 0;
 	strcpy(peer, "unknown");
 	strcpy(host, "unknown");
 	if (l->ipc) {
-		/* Local processes of the socket's owner: named by pid for
-		 * the log, all one peer for the limits. */
+		/* Local processes of the socket's owner: named by user and
+		 * pid for the log (the admin audit names the user), all one
+		 * peer for the limits. */
 		strcpy(host, "ipc");
-		if (nng_stream_get_uint64(s, NNG_OPT_IPC_PEER_PID, &pid) == 0) {
-			snprintf(peer, REFUSAL_PEER_MAX, "pid:%llu",
+		if (nng_stream_get_uint64(s, NNG_OPT_IPC_PEER_UID, &uid) == 0 &&
+		    nng_stream_get_uint64(s, NNG_OPT_IPC_PEER_PID, &pid) == 0) {
+			snprintf(peer, REFUSAL_PEER_MAX, "uid:%llu pid:%llu",
+			         (unsigned long long) uid,
 			         (unsigned long long) pid);
 		} else {
 			strcpy(peer, "ipc");

@@ -96,6 +96,14 @@ rpcserver_peer(const struct rpc_call *call)
 }
 
 const char *
+rpcserver_peer_detail(const struct rpc_call *call)
+{
+	const struct worker *w = call->user;
+
+	return w->pipe != NULL ? sppipe_peer(w->pipe) : "";
+}
+
+const char *
 rpcserver_url(const struct rpcserver *srv)
 {
 	return listener_url(srv->listener);

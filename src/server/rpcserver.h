@@ -113,6 +113,14 @@ struct arena *rpcserver_arena(const struct rpc_call *call);
 const char *rpcserver_peer(const struct rpc_call *call);
 
 /*
+ * The same with what tells one peer of that host from another: the port
+ * over tcp ("192.0.2.7:40312"), the user and process over ipc
+ * ("uid:1000 pid:4242", or "ipc" when the kernel does not say). Valid
+ * while the call is in progress.
+ */
+const char *rpcserver_peer_detail(const struct rpc_call *call);
+
+/*
  * A request that reached the server another way than its SP listener
  * (the HTTP door, http_ingest.h): served by the same workers, admit and
  * settle hooks and handlers as one from a connection, and answered to a

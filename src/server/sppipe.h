@@ -54,7 +54,8 @@ void sppipe_release(struct sppipe *p);
 
 /*
  * The peer, for log lines: "192.0.2.7:40312", "[2001:db8::1]:40312" or
- * "ipc"; and the same without the port (what refusals are grouped by).
+ * "uid:1000 pid:4242" (ipc); and the host alone ("ipc" for every local
+ * process): what refusals and limits are grouped by.
  */
 const char *sppipe_peer(const struct sppipe *p);
 const char *sppipe_peer_host(const struct sppipe *p);
