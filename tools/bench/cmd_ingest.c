@@ -13,12 +13,10 @@
 
 #include <jansson.h>
 
-#include "common/config.h"
 #include "echo.h"
 #include "hbmon/error.h"
 #include "loadgen.h"
 #include "scratch.h"
-#include "server/settings.h"
 #include "server_proc.h"
 #include "util.h"
 
@@ -300,9 +298,15 @@ load_options(const struct options *o, const char *url, uint32_t inflight,
 	lo->reply_timeout_ms = REPLY_TIMEOUT;
 }
 
+/* hbmon-server's own defaults, which the echo server is given. */
+struct server_defaults {
+	uint32_t workers;
+	int64_t recv_max;
+};
+
 /* Loads the echo server: a process of its own, or in this one. */
 static int
-run_echo(const struct options *o, const struct server_settings *defaults,
+run_echo(const struct options *o, const struct server_defaults *defaults,
          const char *transport, uint32_t inflight,
          const struct loadgen_robot *robots, struct loadgen_result *res,
          char *why, size_t why_len)
@@ -379,8 +383,8 @@ run_echo(const struct options *o, const struct server_settings *defaults,
 static int
 run_hbmon(const struct options *o, const char *server_bin,
           const char *transport, uint32_t inflight,
-          const struct loadgen_robot *robots, struct loadgen_result *res,
-          char *why, size_t why_len)
+          struct loadgen_robot *robots, struct loadgen_result *res, char *why,
+          size_t why_len)
 {
 	struct loadgen_options lo;
 	struct server_proc proc;
@@ -390,10 +394,10 @@ run_hbmon(const struct options *o, const char *server_bin,
 
 	if ((rv = server_proc_prepare(&proc, transport, why, why_len)) !=
 	        HBMON_OK ||
-	    (rv = server_proc_add_robots(&proc, robots, inflight, why,
-	                                 why_len)) != HBMON_OK ||
 	    (rv = server_proc_start(&proc, server_bin, why, why_len)) !=
-	        HBMON_OK) {
+	        HBMON_OK ||
+	    (rv = server_proc_add_robots(&proc, robots, inflight, why,
+	                                 why_len)) != HBMON_OK) {
 		goto done;
 	}
 	load_options(o, proc.url, inflight, robots, true, &lo);
@@ -401,11 +405,12 @@ run_hbmon(const struct options *o, const char *server_bin,
 	if ((rv = loadgen_run(&lo, res, why, why_len)) != HBMON_OK) {
 		goto done;
 	}
-	/* A server that fails to stop cleanly, or recorded something other
-	 * than it acknowledged, makes the run invalid like a failed reply. */
-	if (server_proc_stop(&proc, stop_why, sizeof(stop_why)) != HBMON_OK ||
-	    server_proc_heartbeats(&proc, &recorded, stop_why,
-	                           sizeof(stop_why)) != HBMON_OK) {
+	/* A server that recorded something other than it acknowledged, or
+	 * fails to stop cleanly, makes the run invalid like a failed reply.
+	 * Every reply has come back: what is counted now is final. */
+	if (server_proc_heartbeats(&proc, &recorded, stop_why,
+	                           sizeof(stop_why)) != HBMON_OK ||
+	    server_proc_stop(&proc, stop_why, sizeof(stop_why)) != HBMON_OK) {
 		if (res->errors++ == 0) {
 			snprintf(res->first_error, sizeof(res->first_error),
 			         "%s", stop_why);
@@ -691,8 +696,7 @@ int
 cmd_ingest(int argc, char **argv)
 {
 	struct options o;
-	struct server_settings defaults;
-	struct config_error cerr;
+	struct server_defaults defaults;
 	struct loadgen_robot *robots = NULL;
 	struct figure *figs = NULL;
 	const char *transports[2];
@@ -714,8 +718,10 @@ cmd_ingest(int argc, char **argv)
 	}
 	/* The echo server gets hbmon-server's own defaults (workers,
 	 * recv_max), so the two sockets differ only in the work done. */
-	if (config_defaults(&settings_spec, &defaults, &cerr) != HBMON_OK) {
-		fprintf(stderr, "hbmon-bench ingest: %s\n", cerr.text);
+	if (server_proc_defaults(server_path, &defaults.workers,
+	                         &defaults.recv_max, why,
+	                         sizeof(why)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-bench ingest: %s\n", why);
 		return 1;
 	}
 	if (o.ipc) {

@@ -393,9 +393,7 @@ cmd_wal(int argc, char **argv)
 	if ((rv = server_proc_locate(o.server, server_bin, sizeof(server_bin),
 	                             why, sizeof(why))) != HBMON_OK ||
 	    (rv = server_proc_prepare(&proc, o.transport, why, sizeof(why))) !=
-	        HBMON_OK ||
-	    (rv = server_proc_add_robots(&proc, robots, o.inflight + 1, why,
-	                                 sizeof(why))) != HBMON_OK) {
+	        HBMON_OK) {
 		goto done;
 	}
 	if (o.wal_max != NULL) {
@@ -404,7 +402,9 @@ cmd_wal(int argc, char **argv)
 	}
 	proc.extra_args = extra;
 	if ((rv = server_proc_start(&proc, server_bin, why, sizeof(why))) !=
-	    HBMON_OK) {
+	        HBMON_OK ||
+	    (rv = server_proc_add_robots(&proc, robots, o.inflight + 1, why,
+	                                 sizeof(why))) != HBMON_OK) {
 		goto done;
 	}
 	snprintf(side.wal_path, sizeof(side.wal_path), "%s/hbmon.db-wal",

@@ -19,14 +19,18 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include "common/clock.h"
+#include "common/config.h"
+#include "common/rpc_client.h"
+#include "common/rpc_status.h"
 #include "hbmon/error.h"
-#include "server/store.h"
+#include "hbmon/v1/admin.pb-c.h"
 #include "util.h"
 
 #define START_TIMEOUT_MS 10000
 #define STOP_TIMEOUT_MS  30000
 #define LOG_TAIL         600
 #define EXTRA_ARGS_MAX   32
+#define ADMIN_TIMEOUT_MS 10000
 
 /* Appends the last lines of the server's log to why, for a person. */
 static void
@@ -118,31 +122,63 @@ server_proc_prepare(struct server_proc *p, const char *transport, char *why,
 	                   why, why_len);
 }
 
-int
-server_proc_add_robots(struct server_proc *p,
-                       const struct loadgen_robot *robots, uint32_t n,
-                       char *why, size_t why_len)
+/* An Admin client on the server's admin.sock (in its data dir). */
+static int
+admin_open(const struct server_proc *p, struct rpc_client **out, char *why,
+           size_t why_len)
 {
-	struct store *store;
+	struct rpc_client_options ro = { 0 };
+	char url[SCRATCH_PATH_MAX + 32];
+
+	snprintf(url, sizeof(url), "ipc://%s/admin.sock", p->dir);
+	ro.url = url;
+	ro.timeout_ms = ADMIN_TIMEOUT_MS;
+	return rpc_client_open(&ro, out, why, why_len);
+}
+
+int
+server_proc_add_robots(struct server_proc *p, struct loadgen_robot *robots,
+                       uint32_t n, char *why, size_t why_len)
+{
+	struct rpc_client *admin;
 	int rv;
 
-	/* The same call `hbctl robot add` ends in, without a server up:
-	 * the server loads its robots only at start-up. */
-	if ((rv = store_open(p->dir, STORE_NORMAL, &store, why, why_len)) !=
-	    HBMON_OK) {
+	if ((rv = admin_open(p, &admin, why, why_len)) != HBMON_OK) {
 		return rv;
 	}
+	/* What `hbctl robot add` does: the server makes each secret. */
 	for (uint32_t i = 0; i < n && rv == HBMON_OK; i++) {
-		rv = store_robot_add(store, robots[i].id, robots[i].secret,
-		                     clock_wall_ms());
+		Hbmon__V1__RobotAddRequest in =
+		    HBMON__V1__ROBOT_ADD_REQUEST__INIT;
+		Hbmon__V1__RobotAddReply *out = NULL;
+		struct rpc_status st;
+
+		in.robot = robots[i].id;
+		rv =
+		    rpc_client_call(admin, "/hbmon.v1.Admin/RobotAdd", &in.base,
+		                    &hbmon__v1__robot_add_reply__descriptor,
+		                    (ProtobufCMessage **) &out, &st);
+		if (rv == HBMON_OK && st.code != RPC_OK) {
+			rv = HBMON_EIO;
+		}
 		if (rv != HBMON_OK) {
+			snprintf(why, why_len, "cannot register robot %s: %s",
+			         robots[i].id, st.message);
+		} else if (strlen(out->secret) >= sizeof(robots[i].secret)) {
 			snprintf(why, why_len,
-			         "cannot register robot %s: %s (%s)",
-			         robots[i].id, hbmon_strerror(rv),
-			         store_errmsg(store));
+			         "robot %s: the server's secret is longer "
+			         "than %zu bytes",
+			         robots[i].id, sizeof(robots[i].secret) - 1);
+			rv = HBMON_EPROTO;
+		} else {
+			snprintf(robots[i].secret, sizeof(robots[i].secret),
+			         "%s", out->secret);
+		}
+		if (out != NULL) {
+			protobuf_c_message_free_unpacked(&out->base, NULL);
 		}
 	}
-	store_close(store);
+	rpc_client_close(admin);
 	return rv;
 }
 
@@ -283,19 +319,110 @@ int
 server_proc_heartbeats(struct server_proc *p, int64_t *out, char *why,
                        size_t why_len)
 {
-	struct store *store;
+	Hbmon__V1__ServerInfoRequest in = HBMON__V1__SERVER_INFO_REQUEST__INIT;
+	Hbmon__V1__ServerInfoReply *info = NULL;
+	struct rpc_client *admin;
+	struct rpc_status st;
 	int rv;
 
-	if ((rv = store_open_reader(p->dir, &store, why, why_len)) !=
-	    HBMON_OK) {
+	if ((rv = admin_open(p, &admin, why, why_len)) != HBMON_OK) {
 		return rv;
 	}
-	if ((rv = store_count(store, "heartbeats", out)) != HBMON_OK) {
+	rv = rpc_client_call(admin, "/hbmon.v1.Admin/ServerInfo", &in.base,
+	                     &hbmon__v1__server_info_reply__descriptor,
+	                     (ProtobufCMessage **) &info, &st);
+	if (rv == HBMON_OK && st.code == RPC_OK) {
+		*out = (int64_t) info->heartbeats;
+		protobuf_c_message_free_unpacked(&info->base, NULL);
+	} else {
 		snprintf(why, why_len, "cannot count recorded heartbeats: %s",
-		         store_errmsg(store));
+		         st.message);
+		rv = rv != HBMON_OK ? rv : HBMON_EIO;
 	}
-	store_close(store);
+	rpc_client_close(admin);
 	return rv;
+}
+
+/* Reads "key = value" lines of the server's --check-config from fd. */
+static int
+read_settings(int fd, uint32_t *workers, int64_t *recv_max)
+{
+	FILE *f = fdopen(fd, "r");
+	char line[1024];
+	int found = 0;
+
+	if (f == NULL) {
+		close(fd);
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *eq = strstr(line, " = ");
+		uint64_t v;
+
+		if (eq == NULL) {
+			continue;
+		}
+		*eq = '\0';
+		eq[3 + strcspn(eq + 3, "\n")] = '\0';
+		if (strcmp(line, "workers") == 0 &&
+		    config_parse_size(eq + 3, &v) == HBMON_OK && v > 0 &&
+		    v <= UINT32_MAX) {
+			*workers = (uint32_t) v;
+			found |= 1;
+		} else if (strcmp(line, "recv_max") == 0 &&
+		           config_parse_size(eq + 3, &v) == HBMON_OK && v > 0 &&
+		           v <= INT64_MAX) {
+			*recv_max = (int64_t) v;
+			found |= 2;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+int
+server_proc_defaults(const char *server_bin, uint32_t *workers,
+                     int64_t *recv_max, char *why, size_t why_len)
+{
+	/* --check-config creates nothing; a data dir that does not exist
+	 * keeps any hbmon.ini of the working directory out of it. */
+	const char *argv[] = { server_bin, "--check-config", "--data-dir",
+		               "/nonexistent/hbmon-bench", NULL };
+	int fds[2], status = 0, found;
+	pid_t pid;
+
+	if (pipe(fds) != 0) {
+		snprintf(why, why_len, "pipe: %s", strerror(errno));
+		return HBMON_EIO;
+	}
+	if ((pid = fork()) < 0) {
+		snprintf(why, why_len, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return HBMON_EIO;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(fds[1], 1);
+		if (null >= 0) {
+			dup2(null, 2);
+		}
+		close(fds[0]);
+		close(fds[1]);
+		execv(argv[0], (char *const *) argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	found = read_settings(fds[0], workers, recv_max);
+	waitpid(pid, &status, 0);
+	if (found != 3 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(why, why_len,
+		         "%s --check-config did not give workers and recv_max "
+		         "(status %d)",
+		         server_bin, status);
+		return HBMON_EIO;
+	}
+	return HBMON_OK;
 }
 
 int

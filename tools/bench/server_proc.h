@@ -1,8 +1,9 @@
 /*
  * The real hbmon-server as a child process for one benchmark run: a fresh
- * data dir with the benchmark's robots registered in its store before the
- * server starts (it loads robots only at start-up), default settings
- * except where it listens, stderr kept in DIR/server.log.
+ * data dir, default settings except where it listens, stderr kept in
+ * DIR/server.log, and the benchmark's robots registered through its Admin
+ * service once it runs, as an owner would: the bench links none of the
+ * server's code.
  */
 #ifndef HBMON_BENCH_SERVER_PROC_H
 #define HBMON_BENCH_SERVER_PROC_H
@@ -44,21 +45,30 @@ int server_proc_prepare(struct server_proc *p, const char *transport, char *why,
                         size_t why_len);
 
 /*
- * Registers n robots with their secrets in the store (creating the
- * database). Only before server_proc_start. Returns HBMON_OK or an error
- * with why filled.
- */
-int server_proc_add_robots(struct server_proc *p,
-                           const struct loadgen_robot *robots, uint32_t n,
-                           char *why, size_t why_len);
-
-/*
  * Starts server_bin on p's data dir and URL and waits (10 s at most) until
  * it accepts connections. Returns HBMON_OK, or HBMON_EIO with why naming
  * the reason and the end of the server's log.
  */
 int server_proc_start(struct server_proc *p, const char *server_bin, char *why,
                       size_t why_len);
+
+/*
+ * Registers n robots through the running server's Admin service
+ * (RobotAdd on admin.sock in p's data dir, what `hbctl robot add` does):
+ * each robot's secret is replaced by the one the server hands out. Only
+ * after server_proc_start. Returns HBMON_OK or an error with why filled.
+ */
+int server_proc_add_robots(struct server_proc *p, struct loadgen_robot *robots,
+                           uint32_t n, char *why, size_t why_len);
+
+/*
+ * The default workers and recv_max of server_bin, from its own
+ * `--check-config` (so a baseline sized from them matches the server
+ * measured, whichever build that is). Returns HBMON_OK, or HBMON_EIO with
+ * why filled.
+ */
+int server_proc_defaults(const char *server_bin, uint32_t *workers,
+                         int64_t *recv_max, char *why, size_t why_len);
 
 /*
  * Starts argv (argv[0] the program's path, NULL-terminated) as p's server
@@ -78,7 +88,8 @@ int server_proc_spawn(struct server_proc *p, const char *const *argv, char *why,
 int server_proc_stop(struct server_proc *p, char *why, size_t why_len);
 
 /*
- * Counts the raw heartbeats the stopped server recorded. Returns HBMON_OK
+ * Counts the raw heartbeats the running server has recorded (Admin
+ * ServerInfo): after the load, before server_proc_stop. Returns HBMON_OK
  * or an error with why filled.
  */
 int server_proc_heartbeats(struct server_proc *p, int64_t *out, char *why,
