@@ -39,7 +39,7 @@ static const char usage_text[] =
     "usage: hbmon-bench ingest [--transport ipc|tcp|both]\n"
     "         [--inflight 1,8,64] [--duration 5s] [--warmup D] [--batch N]\n"
     "         [--repeat N] [--one-socket] [--echo-in-process]\n"
-    "         [--server PATH] [--json]\n"
+    "         [--server PATH] [--seed-db FILE] [--json]\n"
     "\n"
     "SPEC section 7's ingest bar: hbmon-server must serve at least 0.8x the\n"
     "requests/s of a bare nng REP echo server, same client, same number of\n"
@@ -71,6 +71,9 @@ static const char usage_text[] =
     "                  threads and poller, which no real server does)\n"
     "  --server PATH   hbmon-server to run (default: the one built beside\n"
     "                  hbmon-bench)\n"
+    "  --seed-db FILE  start every hbmon run from a copy of this database\n"
+    "                  (an hbmon.db of a stopped server: alerts and history\n"
+    "                  for readers to load it with) instead of an empty one\n"
     "  --json          one JSON object per line instead of tables\n"
     "  -h, --help      this text\n"
     "\n"
@@ -88,6 +91,7 @@ struct options {
 	bool one_socket;
 	bool echo_in_process;
 	const char *server;
+	const char *seed_db; /* NULL: an empty database */
 	bool json;
 };
 
@@ -175,6 +179,7 @@ parse_args(int argc, char **argv, struct options *o)
 		OPT_ONE_SOCKET,
 		OPT_ECHO_IN_PROCESS,
 		OPT_SERVER,
+		OPT_SEED_DB,
 		OPT_JSON,
 	};
 	static const struct option longopts[] = {
@@ -187,6 +192,7 @@ parse_args(int argc, char **argv, struct options *o)
 		{ "one-socket", no_argument, NULL, OPT_ONE_SOCKET },
 		{ "echo-in-process", no_argument, NULL, OPT_ECHO_IN_PROCESS },
 		{ "server", required_argument, NULL, OPT_SERVER },
+		{ "seed-db", required_argument, NULL, OPT_SEED_DB },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -258,6 +264,9 @@ parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_SERVER:
 			o->server = optarg;
+			break;
+		case OPT_SEED_DB:
+			o->seed_db = optarg;
 			break;
 		case OPT_JSON:
 			o->json = true;
@@ -389,15 +398,20 @@ run_hbmon(const struct options *o, const char *server_bin,
 	struct loadgen_options lo;
 	struct server_proc proc;
 	char stop_why[1200];
-	int64_t recorded = 0;
+	int64_t recorded = 0, seeded = 0; /* seeded: there before the load */
 	int rv;
 
 	if ((rv = server_proc_prepare(&proc, transport, why, why_len)) !=
 	        HBMON_OK ||
+	    (o->seed_db != NULL &&
+	     (rv = server_proc_seed(&proc, o->seed_db, why, why_len)) !=
+	         HBMON_OK) ||
 	    (rv = server_proc_start(&proc, server_bin, why, why_len)) !=
 	        HBMON_OK ||
 	    (rv = server_proc_add_robots(&proc, robots, inflight, why,
-	                                 why_len)) != HBMON_OK) {
+	                                 why_len)) != HBMON_OK ||
+	    (rv = server_proc_heartbeats(&proc, &seeded, why, why_len)) !=
+	        HBMON_OK) {
 		goto done;
 	}
 	load_options(o, proc.url, inflight, robots, true, &lo);
@@ -415,12 +429,14 @@ run_hbmon(const struct options *o, const char *server_bin,
 			snprintf(res->first_error, sizeof(res->first_error),
 			         "%s", stop_why);
 		}
-	} else if ((uint64_t) recorded != res->acked && res->errors == 0) {
+	} else if ((uint64_t) (recorded - seeded) != res->acked &&
+	           res->errors == 0) {
 		res->errors++;
 		snprintf(res->first_error, sizeof(res->first_error),
 		         "the server recorded %lld heartbeats but "
 		         "acknowledged %llu",
-		         (long long) recorded, (unsigned long long) res->acked);
+		         (long long) (recorded - seeded),
+		         (unsigned long long) res->acked);
 	}
 done:
 	server_proc_cleanup(&proc);

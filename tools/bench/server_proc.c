@@ -122,6 +122,44 @@ server_proc_prepare(struct server_proc *p, const char *transport, char *why,
 	                   why, why_len);
 }
 
+int
+server_proc_seed(struct server_proc *p, const char *seed, char *why,
+                 size_t why_len)
+{
+	char path[SCRATCH_PATH_MAX + 16], buf[65536];
+	FILE *in = fopen(seed, "rb"), *out = NULL;
+	size_t n;
+	int rv = HBMON_OK;
+
+	snprintf(path, sizeof(path), "%s/hbmon.db", p->dir);
+	if (in == NULL || (out = fopen(path, "wbx")) == NULL) {
+		snprintf(why, why_len, "cannot copy %s to %s: %s", seed, path,
+		         strerror(errno));
+		rv = HBMON_EIO;
+		goto done;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+		if (fwrite(buf, 1, n, out) != n) {
+			break;
+		}
+	}
+	if (ferror(in) || ferror(out)) {
+		snprintf(why, why_len, "cannot copy %s to %s: %s", seed, path,
+		         strerror(errno));
+		rv = HBMON_EIO;
+	}
+done:
+	if (out != NULL && fclose(out) != 0 && rv == HBMON_OK) {
+		snprintf(why, why_len, "cannot write %s: %s", path,
+		         strerror(errno));
+		rv = HBMON_EIO;
+	}
+	if (in != NULL) {
+		fclose(in);
+	}
+	return rv;
+}
+
 /* An Admin client on the server's admin.sock (in its data dir). */
 static int
 admin_open(const struct server_proc *p, struct rpc_client **out, char *why,

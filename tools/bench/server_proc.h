@@ -53,6 +53,14 @@ int server_proc_start(struct server_proc *p, const char *server_bin, char *why,
                       size_t why_len);
 
 /*
+ * Copies the database file seed into p's data dir as its hbmon.db, so the
+ * server starts with what it holds. Only before server_proc_start.
+ * Returns HBMON_OK, or HBMON_EIO with why filled.
+ */
+int server_proc_seed(struct server_proc *p, const char *seed, char *why,
+                     size_t why_len);
+
+/*
  * Registers n robots through the running server's Admin service
  * (RobotAdd on admin.sock in p's data dir, what `hbctl robot add` does):
  * each robot's secret is replaced by the one the server hands out. Only
