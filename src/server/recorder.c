@@ -1560,16 +1560,19 @@ take_jobs(struct recorder *rec, size_t *out_n, bool *out_more)
  * Writes what is queued: everything that queued while a batch was being
  * committed goes into the next one (group commit). Whoever finds the
  * recorder idle does this. A submitter (own: its job) writes until its
- * own job is finished, then, with more queued, hands the writing to the
+ * own job is finished and, while more is queued, on for at most a tick
+ * (its own reply has gone out by then), then hands what is left to the
  * recorder thread: a request at light load is recorded and answered on
- * the thread that received it without waking another, and under load no
- * nng thread is kept writing for others. The recorder thread (own NULL)
- * writes until nothing is queued. Called and returns with the lock held;
- * one writer at a time (rec->busy).
+ * the thread that received it without waking another, under load the
+ * writing changes threads at most once a tick, and no nng thread is kept
+ * writing for others for longer. The recorder thread (own NULL) writes
+ * until nothing is queued. Called and returns with the lock held; one
+ * writer at a time (rec->busy).
  */
 static void
 lead(struct recorder *rec, const struct recorder_job *own)
 {
+	int64_t until = clock_mono_ms() + rec->opts.tick_ms;
 	bool own_done = false;
 
 	rec->busy = true;
@@ -1581,12 +1584,15 @@ lead(struct recorder *rec, const struct recorder_job *own)
 		jobs = take_jobs(rec, &n, &more);
 		pthread_mutex_unlock(&rec->lock);
 		writing_here = rec;
-		own_done = iterate(rec, jobs, n, more, own);
+		if (iterate(rec, jobs, n, more, own)) {
+			own_done = true;
+		}
 		wal_maintain(rec);
 		writing_here = NULL;
 		pthread_mutex_lock(&rec->lock);
 		rec->writing = 0;
-	} while (rec->head != NULL && !own_done);
+	} while (rec->head != NULL &&
+	         (own == NULL || !own_done || clock_mono_ms() < until));
 	rec->busy = false;
 	if (rec->head != NULL) {
 		pthread_cond_signal(

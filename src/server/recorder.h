@@ -15,11 +15,13 @@
  * - A thread that submits a job while nobody writes becomes the writer:
  *   inside recorder_submit it runs iterations (rules, engine tick,
  *   commit: an fsync under `durability = full`) until its own job is
- *   finished, then returns; anything still queued is left to the
+ *   finished (and answered), and while more is queued on for at most a
+ *   tick (tick_ms) longer; what is still queued then is left to the
  *   recorder thread. So a request at light load is recorded and
- *   answered on the nng thread that received it, and recorder_submit
- *   blocks on the database for about one iteration; a thread that finds
- *   someone writing only queues its job and returns at once.
+ *   answered on the nng thread that received it without waking another,
+ *   and recorder_submit blocks on the database for its own iteration
+ *   plus at most a tick; a thread that finds someone writing only queues
+ *   its job and returns at once.
  * - The recorder thread writes what submitters left queued, ticks when
  *   nobody writes (deadlines, alerts), and prunes when idle.
  * - A checkpoint thread copies the WAL into the database from a second
@@ -173,9 +175,10 @@ int recorder_start(struct store *store, const struct recorder_options *opts,
 
 /*
  * Queues a job. When nobody is writing, the caller writes until the job
- * is finished (its done has run on this thread before this returns), which
- * takes about one transaction and its commit; otherwise it returns at
- * once and done runs later on an nng thread. Either way the caller must
+ * is finished (its done has run on this thread before this returns), one
+ * transaction and its commit, and on for at most tick_ms while more is
+ * queued; otherwise it returns at once and done runs later on an nng
+ * thread. Either way the caller must
  * not touch the job after this returns OK unless done told it to.
  * Returns HBMON_OK, or HBMON_ECLOSED once recorder_stop has begun (the
  * job is then not queued and done is not called). Thread-safe; not from
