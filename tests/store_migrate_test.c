@@ -95,19 +95,7 @@ build_old(const char *sql)
 static int64_t
 query(const char *sql)
 {
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
-	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK,
-	             "%s: %s", sql, sqlite3_errmsg(db));
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		v = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
+	return harness_store_int(dir, sql);
 }
 
 static int
