@@ -1120,16 +1120,14 @@ completion_cb(void *arg)
 {
 	struct completion *c = arg;
 	struct recorder *rec = c->rec;
-	struct recorder_job *job = c->job;
 
-	/* Idle first: done may free the job, and nothing of it is touched
-	 * after. */
+	/* done may free the job; the completion is the recorder's. */
+	c->job->done(c->job);
 	pthread_mutex_lock(&rec->completion_lock);
 	c->job = NULL;
 	c->next_idle = rec->idle_completions;
 	rec->idle_completions = c;
 	pthread_mutex_unlock(&rec->completion_lock);
-	job->done(job);
 }
 
 static void
