@@ -100,7 +100,9 @@ rpcserver_peer_detail(const struct rpc_call *call)
 {
 	const struct worker *w = call->user;
 
-	return w->pipe != NULL ? sppipe_peer(w->pipe) : "";
+	return w->pipe != NULL    ? sppipe_peer(w->pipe)
+	       : w->local != NULL ? w->local->peer
+	                          : "";
 }
 
 const char *
