@@ -89,6 +89,14 @@ details_json(const Hbmon__V1__AlertDetails *d, int tz)
 		json_object_set_new(o, "unclean_stop", json_true());
 	}
 	set_int(o, "alerts_meanwhile", (json_int_t) d->alerts_meanwhile);
+	set_int(o, "accounts_total", d->accounts_total);
+	set_int(o, "accounts_with_orders", d->accounts_with_orders);
+	set_int(o, "active_accounts", d->active_accounts);
+	set_int(o, "accounts_heard", d->accounts_heard);
+	set_int(o, "skew_max_ms", d->skew_max_ms);
+	set_int(o, "interval_max_ms", d->interval_max_ms);
+	set_int(o, "free_min_bytes", d->free_min_bytes);
+	set_str(o, "status", d->status);
 	return o;
 }
 

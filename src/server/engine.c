@@ -1,25 +1,23 @@
 /*
- * The alert engine: liveness deadlines on one wheel, alert episodes, the
- * outbox, and the words a person reads on a phone at 3 a.m.
+ * The alert engine: liveness deadlines on one wheel, alert episodes and
+ * the outbox. What an alert says is decided here; how it is worded is
+ * alert_text.c's.
  */
 #include "server/engine.h"
 
 #include <assert.h>
 #include <inttypes.h>
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/alert_topic.h"
-#include "common/bytes.h"
 #include "common/duration.h"
-#include "common/hbjson.h"
 #include "common/log.h"
-#include "common/utf8.h"
-#include "common/rfc3339.h"
 #include "common/words.h"
 #include "hbmon/error.h"
+#include "server/alert_text.h"
 
 #define H(x)   HBMON__V1__HEALTH_STATUS__HEALTH_STATUS_##x
 #define A(x)   HBMON__V1__ACCOUNT_STATUS__ACCOUNT_STATUS_##x
@@ -34,9 +32,6 @@
 /* At most this many accounts are listed in one alert's details; the
  * summary still counts them all. */
 #define AFFECTED_MAX 1000
-
-/* Names listed in an ACCOUNT_MISMATCH summary before "and N more". */
-#define MISSING_IN_SUMMARY 5
 
 struct episode {
 	struct wheel_entry timer; /* repeats; first member (see fire) */
@@ -56,6 +51,12 @@ struct episode {
 	bool acked;
 };
 
+/* The wheel hands back its entries; fire() casts them to their records. */
+static_assert(offsetof(struct subject, timer) == 0,
+              "a subject's wheel entry is its first member");
+static_assert(offsetof(struct episode, timer) == 0,
+              "an episode's wheel entry is its first member");
+
 /* Alert seqs reserved ahead of use (store_seq_reserve), and how close to
  * the end of the reservation a new one is made. */
 #define SEQ_RESERVE_BLOCK 1000
@@ -63,15 +64,27 @@ struct episode {
 
 /*
  * An alert waiting for engine_flush, then (when its transaction failed)
- * for the database: its packed Alert, then the PUB message (topic + the
- * same bytes).
+ * for the database: the PUB message, its topic then the packed Alert
+ * (the body, which is also what the outbox keeps).
  */
 struct pending {
 	struct pending *next;
 	uint64_t seq;
-	size_t body_len, msg_len;
-	uint8_t data[]; /* body, then msg */
+	size_t topic_len, msg_len;
+	uint8_t msg[]; /* topic, then body */
 };
+
+static const uint8_t *
+pending_body(const struct pending *p)
+{
+	return p->msg + p->topic_len;
+}
+
+static size_t
+pending_body_len(const struct pending *p)
+{
+	return p->msg_len - p->topic_len;
+}
 
 struct engine {
 	struct store *store;
@@ -117,6 +130,7 @@ static struct episode *
 find_episode(const struct subject *s, int kind)
 {
 	for (struct episode *ep = s->episodes; ep != NULL; ep = ep->next) {
+		assert(ep->subject == s);
 		if (ep->kind == kind) {
 			return ep;
 		}
@@ -147,18 +161,6 @@ pause_end(const struct engine *e, const struct subject *s)
 	                until > e->wall ? duration_sub(until, e->wall) : 0, 1));
 }
 
-/* "robot R1" or "account R1/ACC_003". */
-static void
-label(char *buf, size_t len, const struct subject *s)
-{
-	if (subject_is_robot(s)) {
-		snprintf(buf, len, "robot %s", subject_robot(s));
-	} else {
-		snprintf(buf, len, "account %s/%s", subject_robot(s),
-		         subject_account(s));
-	}
-}
-
 /* "R1" or "R1/ACC_003". */
 static void
 path(char *buf, size_t len, const struct subject *s)
@@ -171,38 +173,10 @@ path(char *buf, size_t len, const struct subject *s)
 	}
 }
 
-static const char *
-plural(uint64_t n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
-}
-
-static void appendf(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-appendf(char *buf, size_t len, const char *fmt, ...)
-{
-	size_t used = strlen(buf);
-	va_list ap;
-	int n;
-
-	if (used + 1 >= len) {
-		return;
-	}
-	va_start(ap, fmt);
-	n = vsnprintf(buf + used, len - used, fmt, ap);
-	va_end(ap);
-	if (n > 0 && (size_t) n >= len - used) {
-		/* Cut: never in the middle of an account name's character,
-		 * or the alert's summary is not UTF-8 (proto3, JSON). */
-		buf[utf8_cut(buf, len - 1)] = '\0';
-	}
-}
-
 static void
 schedule(struct engine *e, struct subject *s, int64_t due)
 {
+	assert(s->timer.kind == WHEEL_SUBJECT);
 	wheel_schedule(&e->wheel, &s->timer, due);
 }
 
@@ -231,27 +205,66 @@ engine_misses(const struct engine *e, const struct subject *s, int64_t now)
 	return (uint32_t) (counted / s->interval_ms);
 }
 
+Hbmon__V1__Liveness
+engine_liveness(const struct engine *e, const struct subject *s, int64_t now,
+                int64_t wall, uint32_t *out_misses)
+{
+	uint32_t misses = engine_misses(e, s, now);
+
+	if (out_misses != NULL) {
+		*out_misses = misses;
+	}
+	if (engine_paused(s, wall)) {
+		return HBMON__V1__LIVENESS__LIVENESS_PAUSED;
+	}
+	if (!s->heard) {
+		return HBMON__V1__LIVENESS__LIVENESS_UNKNOWN;
+	}
+	if (s->liveness == LIVE_DOWN || misses > e->opts.miss_threshold) {
+		return HBMON__V1__LIVENESS__LIVENESS_DOWN;
+	}
+	return misses >= 1 || s->liveness == LIVE_LATE
+	           ? HBMON__V1__LIVENESS__LIVENESS_LATE
+	           : HBMON__V1__LIVENESS__LIVENESS_OK;
+}
+
 /* ---- the outbox ---- */
 
+/* One alert the engine has decided to send: what emit needs. */
+struct notice {
+	const struct subject *subject; /* NULL: the server itself */
+	/* The episode it belongs to: the seq of the episode's first alert,
+	 * and the episode's kind (the dedupe key is subject + about +
+	 * episode). episode 0: a one-off (or an episode's first alert),
+	 * whose own seq is its episode. */
+	uint64_t episode;
+	int about;
+	int kind;     /* Hbmon__V1__AlertKind */
+	int severity; /* Hbmon__V1__Severity */
+	int state;    /* Hbmon__V1__AlertState */
+	uint32_t repeat;
+	Hbmon__V1__AlertDetails *details;
+};
+
 /*
- * Writes one alert to the outbox and queues it for publishing. key_kind
- * and episode make the dedupe key (subject + kind + episode); episode 0
- * means a one-off alert whose own seq is its episode. Returns the seq, or
- * 0 with e->error set.
+ * Words the alert (alert_text.c), writes it to the outbox and queues it
+ * for publishing, packed once: the PUB message is its topic then the
+ * bytes the outbox keeps. Returns the seq, or 0 with e->error set.
  */
 static uint64_t
-emit(struct engine *e, const struct subject *s, uint64_t episode, int key_kind,
-     int kind, int severity, int state, uint32_t repeat, const char *summary,
-     Hbmon__V1__AlertDetails *details)
+emit(struct engine *e, const struct notice *n)
 {
 	Hbmon__V1__Alert a = HBMON__V1__ALERT__INIT;
+	const struct subject *s = n->subject;
 	struct store_alert row;
 	struct pending *p;
 	char subject[2 * 64 + 8];
 	char key[2 * 64 + 64];
-	uint8_t *body = NULL, *msg = NULL;
-	size_t body_len, msg_len;
+	char summary[ALERT_TEXT_MAX];
+	char topic[ALERT_TOPIC_MAX];
+	size_t topic_len, body_len;
 	uint64_t seq = e->last_seq + 1;
+	uint64_t episode = n->episode != 0 ? n->episode : seq;
 
 	if (s != NULL) {
 		path(subject, sizeof(subject), s);
@@ -259,27 +272,34 @@ emit(struct engine *e, const struct subject *s, uint64_t episode, int key_kind,
 		snprintf(subject, sizeof(subject), "server");
 	}
 	snprintf(key, sizeof(key), "%s:%s:%" PRIu64, subject,
-	         words_alert_kind(key_kind), episode != 0 ? episode : seq);
+	         words_alert_kind(n->about), episode);
 	a.seq = seq;
 	a.dedupe_key = key;
-	a.kind = kind;
-	a.severity = severity;
-	a.state = state;
+	a.kind = n->kind;
+	a.severity = n->severity;
+	a.state = n->state;
 	a.robot = (char *) (s != NULL ? subject_robot(s) : "");
 	a.account = (char *) (s != NULL ? subject_account(s) : "");
-	a.summary = (char *) summary;
 	a.raised_at_ms = e->wall;
-	a.repeat = repeat;
-	a.details = details;
+	a.repeat = n->repeat;
+	a.details = n->details;
+	alert_text_summary(&a, summary, sizeof(summary));
+	a.summary = summary;
 
+	topic_len = alert_topic_format(topic, sizeof(topic), a.severity, a.kind,
+	                               a.robot);
+	assert(topic_len > 0); /* the engine's kinds and severities */
 	body_len = hbmon__v1__alert__get_packed_size(&a);
-	if ((body = malloc(body_len + 1)) == NULL ||
-	    alert_topic_pack(&a, &msg, &msg_len) != HBMON_OK) {
-		free(body);
+	if ((p = malloc(sizeof(*p) + topic_len + body_len)) == NULL) {
 		e->error = HBMON_ENOMEM;
 		return 0;
 	}
-	hbmon__v1__alert__pack(&a, body);
+	p->next = NULL;
+	p->seq = seq;
+	p->topic_len = topic_len;
+	p->msg_len = topic_len + body_len;
+	memcpy(p->msg, topic, topic_len);
+	hbmon__v1__alert__pack(&a, p->msg + topic_len);
 	if (seq + SEQ_RESERVE_AHEAD > e->reserved) {
 		/* Reserved before it is used, in the same transaction: if
 		 * that fails and the server dies before the backlog is
@@ -289,36 +309,21 @@ emit(struct engine *e, const struct subject *s, uint64_t episode, int key_kind,
 	}
 	row.seq = seq;
 	row.dedupe_key = key;
-	row.kind = kind;
-	row.severity = severity;
-	row.state = state;
+	row.kind = a.kind;
+	row.severity = a.severity;
+	row.state = a.state;
 	row.robot = a.robot;
 	row.account = a.account;
 	row.summary = summary;
 	row.raised_ms = e->wall;
-	row.episode = episode != 0 ? episode : seq;
-	row.body = body;
+	row.episode = episode;
+	row.body = pending_body(p);
 	row.body_len = body_len;
 	if (store_alert_insert(e->store, &row) != HBMON_OK) {
-		free(body);
-		free(msg);
+		free(p);
 		e->error = HBMON_EIO;
 		return 0;
 	}
-	if ((p = malloc(sizeof(*p) + body_len + msg_len)) == NULL) {
-		free(body);
-		free(msg);
-		e->error = HBMON_ENOMEM;
-		return 0;
-	}
-	p->next = NULL;
-	p->seq = seq;
-	p->body_len = body_len;
-	p->msg_len = msg_len;
-	memcpy(p->data, body, body_len);
-	memcpy(p->data + body_len, msg, msg_len);
-	free(body);
-	free(msg);
 	*e->pending_tail = p;
 	e->pending_tail = &p->next;
 	e->last_seq = seq;
@@ -326,41 +331,9 @@ emit(struct engine *e, const struct subject *s, uint64_t episode, int key_kind,
 	log_info("alert",
 	         "seq=%" PRIu64 " kind=%s severity=%s state=%s "
 	         "subject=%s summary=%s",
-	         seq, words_alert_kind(kind), words_severity(severity),
-	         words_alert_state(state), subject, summary);
+	         seq, words_alert_kind(a.kind), words_severity(a.severity),
+	         words_alert_state(a.state), subject, summary);
 	return seq;
-}
-
-/*
- * The latest heartbeat of s as documented JSON, for alert details: from
- * memory, with the heartbeat's own timestamp (the written-behind row may
- * be older, or not written yet).
- */
-static char *
-last_payload(const struct subject *s)
-{
-	char ts[RFC3339_MAX];
-
-	subject_timestamp(s, ts, sizeof(ts));
-	if (subject_is_robot(s)) {
-		Hbmon__V1__RobotHeartbeat hb = HBMON__V1__ROBOT_HEARTBEAT__INIT;
-		hb.event = "ROBOT_HEARTBEAT";
-		hb.status = s->status;
-		hb.active_accounts = s->active_accounts;
-		hb.active_tasks = s->active_tasks;
-		hb.timestamp = ts;
-		return hbjson_robot_text(&hb, HBJSON_COMPACT);
-	} else {
-		Hbmon__V1__AccountHeartbeat hb =
-		    HBMON__V1__ACCOUNT_HEARTBEAT__INIT;
-		hb.event = "ACCOUNT_HEARTBEAT";
-		hb.account = (char *) subject_account(s);
-		hb.status = s->status;
-		hb.session_valid = s->session_valid;
-		hb.open_orders = s->open_orders;
-		hb.timestamp = ts;
-		return hbjson_account_text(&hb, HBJSON_COMPACT);
-	}
 }
 
 /* ---- episodes ---- */
@@ -379,18 +352,23 @@ arm_repeat(struct engine *e, struct episode *ep, int64_t due)
  */
 static struct episode *
 open_episode(struct engine *e, struct subject *s, int kind, int severity,
-             const char *summary, Hbmon__V1__AlertDetails *details)
+             Hbmon__V1__AlertDetails *details)
 {
 	struct episode *ep = calloc(1, sizeof(*ep));
 	struct store_episode row = { 0 };
+	struct notice n = { .subject = s,
+		            .about = kind,
+		            .kind = kind,
+		            .severity = severity,
+		            .state = ST(FIRING),
+		            .details = details };
 	uint64_t seq;
 
 	if (ep == NULL) {
 		e->error = HBMON_ENOMEM;
 		return NULL;
 	}
-	seq = emit(e, s, e->last_seq + 1, kind, kind, severity, ST(FIRING), 0,
-	           summary, details);
+	seq = emit(e, &n);
 	if (seq == 0) {
 		free(ep);
 		return NULL;
@@ -453,17 +431,45 @@ episode_age(const struct engine *e, const struct episode *ep)
 	return ms > 0 ? ms : 0;
 }
 
+/*
+ * Sends one more alert of an open episode: a repeat, or a change while it
+ * is still firing (STATUS_CHANGED). Returns the seq, or 0 with e->error
+ * set.
+ */
+static uint64_t
+emit_again(struct engine *e, const struct episode *ep,
+           Hbmon__V1__AlertDetails *details)
+{
+	struct notice n = { .subject = ep->subject,
+		            .episode = ep->id,
+		            .about = ep->kind,
+		            .kind = ep->kind,
+		            .severity = ep->severity,
+		            .state = ST(FIRING),
+		            .repeat = ep->repeats,
+		            .details = details };
+
+	return emit(e, &n);
+}
+
 /* Resolves an episode with a RECOVERED alert and forgets it. */
 static void
-resolve_episode(struct engine *e, struct episode *ep, const char *summary,
+resolve_episode(struct engine *e, struct episode *ep,
                 Hbmon__V1__AlertDetails *details)
 {
+	struct notice n = { .subject = ep->subject,
+		            .episode = ep->id,
+		            .about = ep->kind,
+		            .kind = K(RECOVERED),
+		            .severity = SEV(INFO),
+		            .state = ST(RESOLVED),
+		            .details = details };
+
 	details->resolves = ep->kind;
 	if (details->duration_ms == 0) {
 		details->duration_ms = episode_age(e, ep);
 	}
-	if (emit(e, ep->subject, ep->id, ep->kind, K(RECOVERED), SEV(INFO),
-	         ST(RESOLVED), 0, summary, details) == 0) {
+	if (emit(e, &n) == 0) {
 		return;
 	}
 	if (store_episode_resolve(e->store, ep->id, e->wall) != HBMON_OK) {
@@ -489,29 +495,34 @@ missed_severity(const struct subject *s)
 	return SEV(WARNING);
 }
 
+/* The word for s's last reported status; "unknown" before the first. */
+static const char *
+status_word(const struct subject *s, int status)
+{
+	const char *w =
+	    subject_is_robot(s) ? words_health(status) : words_account(status);
+	return w != NULL ? w : "unknown";
+}
+
 /*
- * The summary and details of a silence alert. Details point into the
- * caller's affected[] array (of AFFECTED_MAX), which must outlive them.
+ * The details of a silence alert: how long, how many heartbeats missed
+ * (by the wall clock, see silent_ms), and what it leaves exposed. They
+ * point into the caller's affected[] array (of AFFECTED_MAX), which must
+ * outlive them.
  */
 static void
-missed_text(struct engine *e, struct subject *s, bool again, char *buf,
-            size_t len, Hbmon__V1__AlertDetails *d,
-            Hbmon__V1__AffectedAccount *affected,
-            Hbmon__V1__AffectedAccount **affected_ptrs)
+missed_details(struct engine *e, struct subject *s, Hbmon__V1__AlertDetails *d,
+               Hbmon__V1__AffectedAccount *affected,
+               Hbmon__V1__AffectedAccount **affected_ptrs)
 {
-	char who[160], dur[32];
 	int64_t ms = silent_ms(e, s);
-	uint64_t misses =
-	    s->interval_ms > 0 ? (uint64_t) ms / s->interval_ms : 0;
 
-	label(who, sizeof(who), s);
-	duration_human(ms, dur, sizeof(dur));
-	snprintf(buf, len, "%s %ssilent for %s (%" PRIu64 " %s missed)", who,
-	         again ? "still " : "", dur, misses,
-	         plural(misses, "heartbeat", "heartbeats"));
-	d->misses = (uint32_t) misses;
+	d->misses =
+	    (uint32_t) (s->interval_ms > 0 ? (uint64_t) ms / s->interval_ms
+	                                   : 0);
 	d->duration_ms = ms;
 	d->last_seen_ms = s->last_seen_ms;
+	d->status = (char *) (s->status != 0 ? status_word(s, s->status) : "");
 	if (subject_is_robot(s)) {
 		uint32_t with_orders = 0;
 		size_t n = 0;
@@ -532,24 +543,10 @@ missed_text(struct engine *e, struct subject *s, bool again, char *buf,
 		}
 		d->affected = affected_ptrs;
 		d->n_affected = n;
-		if (s->n_accounts > 0) {
-			appendf(buf, len,
-			        "; %u %s affected, %u with open orders",
-			        s->n_accounts,
-			        plural(s->n_accounts, "account", "accounts"),
-			        with_orders);
-		}
+		d->accounts_total = s->n_accounts;
+		d->accounts_with_orders = with_orders;
 	} else {
 		d->open_orders = s->open_orders;
-		if (s->open_orders > 0) {
-			appendf(buf, len, "; %u open %s", s->open_orders,
-			        plural(s->open_orders, "order", "orders"));
-		} else {
-			appendf(buf, len, "; no open orders");
-		}
-		if (s->status == A(EXPIRED)) {
-			appendf(buf, len, ", session expired");
-		}
 	}
 }
 
@@ -559,14 +556,12 @@ raise_missed(struct engine *e, struct subject *s)
 	static Hbmon__V1__AffectedAccount affected[AFFECTED_MAX];
 	static Hbmon__V1__AffectedAccount *ptrs[AFFECTED_MAX];
 	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
-	char summary[512];
-	char *payload = last_payload(s);
+	char *payload = subject_last_json(s);
 
 	/* affected[] is static: the engine runs on one thread only. */
-	missed_text(e, s, false, summary, sizeof(summary), &d, affected, ptrs);
+	missed_details(e, s, &d, affected, ptrs);
 	d.last_payload = payload != NULL ? payload : (char *) "";
-	open_episode(e, s, K(HEARTBEAT_MISSED), missed_severity(s), summary,
-	             &d);
+	open_episode(e, s, K(HEARTBEAT_MISSED), missed_severity(s), &d);
 	free(payload);
 }
 
@@ -645,59 +640,16 @@ status_severity(const struct subject *s)
 	return SEV(WARNING); /* expired, nothing in the market */
 }
 
-static const char *
-status_word(const struct subject *s, int status)
-{
-	const char *w =
-	    subject_is_robot(s) ? words_health(status) : words_account(status);
-	return w != NULL ? w : "unknown";
-}
-
-static void
-status_text(struct subject *s, const char *prefix, char *buf, size_t len)
-{
-	char who[160];
-
-	label(who, sizeof(who), s);
-	if (subject_is_robot(s)) {
-		snprintf(buf, len, "%s %s%s", who, prefix,
-		         status_word(s, s->status));
-		if (s->status == H(DEGRADED)) {
-			appendf(buf, len, " (an issue, still running)");
-		}
-		return;
-	}
-	if (s->status == A(EXPIRED)) {
-		/* "session expired", "now session expired", "session still
-		 * expired": the adverb goes where English puts it. */
-		if (strcmp(prefix, "still ") == 0) {
-			snprintf(buf, len,
-			         "%s session still expired: needs re-login",
-			         who);
-		} else {
-			snprintf(buf, len,
-			         "%s %ssession expired: needs re-login", who,
-			         prefix);
-		}
-	} else {
-		snprintf(buf, len, "%s %sin error", who, prefix);
-	}
-	if (s->open_orders > 0) {
-		appendf(buf, len, "; %u open %s", s->open_orders,
-		        plural(s->open_orders, "order", "orders"));
-	} else {
-		appendf(buf, len, "; no open orders");
-	}
-}
-
 static void
 evaluate_status(struct engine *e, struct subject *s)
 {
 	struct episode *ep = find_episode(s, K(STATUS_CHANGED));
 	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
-	char summary[512];
 	char *payload;
 
+	d.open_orders = s->open_orders;
+	d.to_status = (char *) status_word(s, s->status);
+	d.status = d.to_status;
 	if (status_is_bad(s)) {
 		if (engine_paused(s, e->wall)) {
 			return; /* said when the pause ends */
@@ -705,28 +657,19 @@ evaluate_status(struct engine *e, struct subject *s)
 		if (ep != NULL && ep->status == s->status) {
 			return;
 		}
-		payload = last_payload(s);
+		payload = subject_last_json(s);
 		d.last_payload = payload != NULL ? payload : (char *) "";
-		d.open_orders = s->open_orders;
-		d.to_status = (char *) status_word(s, s->status);
 		if (ep == NULL) {
-			status_text(s, subject_is_robot(s) ? "is " : "",
-			            summary, sizeof(summary));
 			open_episode(e, s, K(STATUS_CHANGED),
-			             status_severity(s), summary, &d);
+			             status_severity(s), &d);
 		} else {
 			/* Worse or better, but still not well: a new notice
 			 * in the same episode. */
 			d.from_status = (char *) status_word(s, ep->status);
-			status_text(s, subject_is_robot(s) ? "is now " : "now ",
-			            summary, sizeof(summary));
-			appendf(summary, sizeof(summary), " (was %s)",
-			        d.from_status);
 			ep->status = s->status;
 			ep->severity = (uint8_t) status_severity(s);
 			ep->last_alert_wall = e->wall;
-			if (emit(e, s, ep->id, ep->kind, ep->kind, ep->severity,
-			         ST(FIRING), ep->repeats, summary, &d) != 0 &&
+			if (emit_again(e, ep, &d) != 0 &&
 			    store_episode_update(e->store, ep->id, ep->severity,
 			                         e->wall,
 			                         ep->repeats) != HBMON_OK) {
@@ -736,16 +679,8 @@ evaluate_status(struct engine *e, struct subject *s)
 		}
 		free(payload);
 	} else if (ep != NULL) {
-		char who[160], dur[32];
-		label(who, sizeof(who), s);
-		duration_human(episode_age(e, ep), dur, sizeof(dur));
-		snprintf(summary, sizeof(summary), "%s is %s again after %s %s",
-		         who, status_word(s, s->status), dur,
-		         status_word(s, ep->status));
 		d.from_status = (char *) status_word(s, ep->status);
-		d.to_status = (char *) status_word(s, s->status);
-		d.open_orders = s->open_orders;
-		resolve_episode(e, ep, summary, &d);
+		resolve_episode(e, ep, &d);
 	}
 }
 
@@ -757,10 +692,9 @@ evaluate_skew(struct engine *e, struct subject *s, int64_t skew)
 	struct episode *ep = find_episode(s, K(CLOCK_SKEW));
 	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
 	int64_t limit = e->opts.clock_skew_max_ms;
-	char who[160], summary[256];
 
-	/* Runs for every heartbeat: words only when something is said. */
 	d.skew_ms = skew;
+	d.skew_max_ms = limit;
 	if (skew > limit || skew < -limit) {
 		if (ep != NULL || engine_paused(s, e->wall)) {
 			if (ep != NULL) {
@@ -768,25 +702,12 @@ evaluate_skew(struct engine *e, struct subject *s, int64_t skew)
 			}
 			return;
 		}
-		label(who, sizeof(who), s);
-		/* Rounded: a timestamp 90 s ahead arrives a few ms later. */
-		snprintf(summary, sizeof(summary),
-		         "%s clock is %" PRId64 " s %s the server's "
-		         "(limit %" PRId64 " s)",
-		         who, ((skew < 0 ? -skew : skew) + 500) / 1000,
-		         skew < 0 ? "behind" : "ahead of", limit / 1000);
-		ep = open_episode(e, s, K(CLOCK_SKEW), SEV(WARNING), summary,
-		                  &d);
+		ep = open_episode(e, s, K(CLOCK_SKEW), SEV(WARNING), &d);
 		if (ep != NULL) {
 			ep->value = skew;
 		}
 	} else if (ep != NULL) {
-		label(who, sizeof(who), s);
-		snprintf(summary, sizeof(summary),
-		         "%s clock is back within %" PRId64
-		         " s of the server's",
-		         who, limit / 1000);
-		resolve_episode(e, ep, summary, &d);
+		resolve_episode(e, ep, &d);
 	}
 }
 
@@ -805,21 +726,14 @@ engine_heard(struct engine *e, struct subject *s,
 
 	if (missed != NULL) {
 		Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
-		char who[160], dur[32], summary[256];
 		int64_t ms = silent_ms(e, s);
-		uint64_t misses =
-		    s->interval_ms > 0 ? (uint64_t) ms / s->interval_ms : 0;
 
-		label(who, sizeof(who), s);
-		duration_human(ms, dur, sizeof(dur));
-		snprintf(summary, sizeof(summary),
-		         "%s is back after %s silent (%" PRIu64 " %s missed)",
-		         who, dur, misses,
-		         plural(misses, "heartbeat", "heartbeats"));
-		d.misses = (uint32_t) misses;
+		d.misses = (uint32_t) (s->interval_ms > 0
+		                           ? (uint64_t) ms / s->interval_ms
+		                           : 0);
 		d.duration_ms = ms;
 		d.last_seen_ms = s->last_seen_ms;
-		resolve_episode(e, missed, summary, &d);
+		resolve_episode(e, missed, &d);
 	}
 	s->heard = true;
 	s->heard_at = now;
@@ -846,16 +760,16 @@ engine_heard(struct engine *e, struct subject *s,
 
 	if (!hb->allowed && was_heard && !engine_paused(s, wall)) {
 		Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
-		char who[160], summary[256];
-		label(who, sizeof(who), s);
+		struct notice n = { .subject = s,
+			            .about = K(INVALID_TRANSITION),
+			            .kind = K(INVALID_TRANSITION),
+			            .severity = SEV(WARNING),
+			            .state = ST(FIRING),
+			            .details = &d };
 		d.from_status = (char *) status_word(s, hb->from_status);
 		d.to_status = (char *) status_word(s, hb->to_status);
-		snprintf(summary, sizeof(summary),
-		         "%s went %s -> %s, a change the documented diagram "
-		         "does not allow",
-		         who, d.from_status, d.to_status);
-		emit(e, s, 0, K(INVALID_TRANSITION), K(INVALID_TRANSITION),
-		     SEV(WARNING), ST(FIRING), 0, summary, &d);
+		d.status = d.to_status;
+		emit(e, &n);
 	}
 	evaluate_status(e, s);
 	/* A robot's clock is judged on its robot heartbeats; an account's
@@ -872,7 +786,6 @@ engine_robot_reported(struct engine *e, struct subject *robot, int64_t now,
 {
 	struct episode *ep = find_episode(robot, K(ACCOUNT_MISMATCH));
 	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
-	char who[160], summary[512];
 	uint32_t heard = 0;
 	int64_t window = robot->interval_ms;
 
@@ -885,14 +798,12 @@ engine_robot_reported(struct engine *e, struct subject *robot, int64_t now,
 			heard++;
 		}
 	}
-	label(who, sizeof(who), robot);
+	d.active_accounts = robot->active_accounts;
+	d.accounts_heard = heard;
 	if (heard == robot->active_accounts) {
 		robot->mismatch_since = 0;
 		if (ep != NULL) {
-			snprintf(summary, sizeof(summary),
-			         "%s active accounts match again (%u)", who,
-			         heard);
-			resolve_episode(e, ep, summary, &d);
+			resolve_episode(e, ep, &d);
 		}
 		return e->error;
 	}
@@ -910,39 +821,18 @@ engine_robot_reported(struct engine *e, struct subject *robot, int64_t now,
 	}
 	{
 		static char *missing[AFFECTED_MAX];
-		size_t n = 0, shown = 0;
+		size_t n = 0;
 
-		snprintf(summary, sizeof(summary),
-		         "%s reports %u active %s but %u %s heard from", who,
-		         robot->active_accounts,
-		         plural(robot->active_accounts, "account", "accounts"),
-		         heard, plural(heard, "was", "were"));
-		for (struct subject *a = robot->accounts; a != NULL;
-		     a = a->next_account) {
-			if (a->heard_at > 0 && now - a->heard_at <= window) {
-				continue;
-			}
-			if (n < AFFECTED_MAX) {
+		for (struct subject *a = robot->accounts;
+		     a != NULL && n < AFFECTED_MAX; a = a->next_account) {
+			if (a->heard_at == 0 || now - a->heard_at > window) {
 				missing[n++] = (char *) subject_account(a);
 			}
-			if (shown < MISSING_IN_SUMMARY) {
-				appendf(summary, sizeof(summary), "%s%s",
-				        shown == 0 ? "; missing: " : ", ",
-				        subject_account(a));
-				shown++;
-			}
-		}
-		if (n > shown) {
-			appendf(summary, sizeof(summary), " and %zu more",
-			        n - shown);
-		} else if (n == 0 && robot->active_accounts > heard) {
-			appendf(summary, sizeof(summary), "; %u never reported",
-			        robot->active_accounts - heard);
 		}
 		d.missing_accounts = missing;
 		d.n_missing_accounts = n;
 		ep = open_episode(e, robot, K(ACCOUNT_MISMATCH), SEV(WARNING),
-		                  summary, &d);
+		                  &d);
 		if (ep != NULL) {
 			ep->value = heard;
 		}
@@ -984,36 +874,17 @@ find_server_episode(const struct engine *e, int kind)
 	return NULL;
 }
 
-/* The sentence of a server condition; again: a repeat. */
+/* The details of a server condition, as it was last seen. */
 static void
-condition_text(const struct engine *e, const struct episode *ep, int kind,
-               int64_t value, int64_t free_bytes, int64_t free_min, char *buf,
-               size_t len)
+condition_details(const struct episode *ep, Hbmon__V1__AlertDetails *d)
 {
-	char free_text[24], min_text[24], dur[32];
-
-	bytes_human(free_bytes, free_text, sizeof(free_text));
-	if (ep != NULL) {
-		duration_human(episode_age(e, ep), dur, sizeof(dur));
-	}
-	if (kind == K(STORAGE_FAILING)) {
-		snprintf(buf, len,
-		         "hbmon-server %scannot write its database: %s (%s "
-		         "free); alerts still go out, heartbeats are refused "
-		         "until it can",
-		         ep != NULL ? "still " : "",
-		         store_fault_text((enum store_fault) value), free_text);
+	if (ep->kind == K(STORAGE_FAILING)) {
+		d->reason =
+		    (char *) store_fault_text((enum store_fault) ep->value);
 	} else {
-		bytes_human(free_min, min_text, sizeof(min_text));
-		snprintf(buf, len,
-		         "hbmon-server's disk %sholds only %s free, below "
-		         "disk_free_min (%s); old heartbeats are pruned as "
-		         "retention allows",
-		         ep != NULL ? "still " : "", free_text, min_text);
+		d->free_min_bytes = ep->free_min;
 	}
-	if (ep != NULL) {
-		appendf(buf, len, " (for %s)", dur);
-	}
+	d->free_bytes = ep->free_bytes;
 }
 
 /* A repeat of a server condition still holding. */
@@ -1021,20 +892,12 @@ static void
 fire_server_episode(struct engine *e, struct episode *ep)
 {
 	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
-	char summary[512];
 
-	condition_text(e, ep, ep->kind, ep->value, ep->free_bytes, ep->free_min,
-	               summary, sizeof(summary));
-	if (ep->kind == K(STORAGE_FAILING)) {
-		d.reason =
-		    (char *) store_fault_text((enum store_fault) ep->value);
-	}
-	d.free_bytes = ep->free_bytes;
+	condition_details(ep, &d);
 	d.duration_ms = episode_age(e, ep);
 	ep->repeats++;
 	ep->last_alert_wall = e->wall;
-	if (emit(e, NULL, ep->id, ep->kind, ep->kind, ep->severity, ST(FIRING),
-	         ep->repeats, summary, &d) != 0) {
+	if (emit_again(e, ep, &d) != 0) {
 		(void) store_episode_update(e->store, ep->id, ep->severity,
 		                            e->wall, ep->repeats);
 	}
@@ -1047,49 +910,34 @@ engine_server_condition(struct engine *e, const struct engine_condition *c,
 {
 	struct episode *ep = find_server_episode(e, c->kind);
 	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
-	char summary[512];
 
 	assert(c->kind == K(STORAGE_FAILING) || c->kind == K(DISK_SPACE_LOW));
 	e->now = now;
 	e->wall = wall;
 	e->error = HBMON_OK;
-	d.free_bytes = c->free_bytes;
 	if (c->holds && ep == NULL) {
-		int64_t value =
-		    c->kind == K(STORAGE_FAILING) ? c->fault : c->free_bytes;
-		condition_text(e, NULL, c->kind, value, c->free_bytes,
-		               c->free_min, summary, sizeof(summary));
 		if (c->kind == K(STORAGE_FAILING)) {
 			d.reason = (char *) store_fault_text(
 			    (enum store_fault) c->fault);
+		} else {
+			d.free_min_bytes = c->free_min;
 		}
+		d.free_bytes = c->free_bytes;
 		ep = open_episode(e, NULL, c->kind,
 		                  c->kind == K(STORAGE_FAILING) ? SEV(CRITICAL)
 		                                                : SEV(WARNING),
-		                  summary, &d);
+		                  &d);
 		if (ep != NULL) {
-			ep->value = value;
+			ep->value = c->kind == K(STORAGE_FAILING)
+			                ? c->fault
+			                : c->free_bytes;
 			ep->free_bytes = c->free_bytes;
 			ep->free_min = c->free_min;
 		}
 	} else if (!c->holds && ep != NULL) {
-		char dur[32], free_text[24];
-		duration_human(episode_age(e, ep), dur, sizeof(dur));
-		bytes_human(c->free_bytes, free_text, sizeof(free_text));
-		if (c->kind == K(STORAGE_FAILING)) {
-			d.reason = (char *) store_fault_text(
-			    (enum store_fault) ep->value);
-			snprintf(summary, sizeof(summary),
-			         "hbmon-server writes its database again after "
-			         "%s (%s); what it held back is written",
-			         dur, d.reason);
-		} else {
-			snprintf(summary, sizeof(summary),
-			         "hbmon-server's disk has room again: %s free "
-			         "(after %s)",
-			         free_text, dur);
-		}
-		resolve_episode(e, ep, summary, &d);
+		condition_details(ep, &d);
+		d.free_bytes = c->free_bytes;
+		resolve_episode(e, ep, &d);
 	} else if (c->holds && c->kind == K(STORAGE_FAILING)) {
 		ep->value = c->fault; /* what a repeat will say */
 		ep->free_bytes = c->free_bytes;
@@ -1113,7 +961,6 @@ fire_episode(struct engine *e, struct episode *ep)
 	static Hbmon__V1__AffectedAccount *ptrs[AFFECTED_MAX];
 	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
 	struct subject *s = ep->subject;
-	char summary[512], who[160], dur[32];
 
 	if (ep->acked) {
 		return;
@@ -1130,39 +977,24 @@ fire_episode(struct engine *e, struct episode *ep)
 		arm_repeat(e, ep, e->now + e->opts.repeat_interval_ms);
 		return;
 	}
-	label(who, sizeof(who), s);
-	duration_human(episode_age(e, ep), dur, sizeof(dur));
 	switch (ep->kind) {
 	case K(HEARTBEAT_MISSED):
-		missed_text(e, s, true, summary, sizeof(summary), &d, affected,
-		            ptrs);
+		missed_details(e, s, &d, affected, ptrs);
 		break;
 	case K(STATUS_CHANGED):
-		status_text(s, "still ", summary, sizeof(summary));
-		appendf(summary, sizeof(summary), " (for %s)", dur);
+		d.open_orders = s->open_orders;
+		d.to_status = (char *) status_word(s, s->status);
+		d.status = d.to_status;
 		break;
 	case K(CLOCK_SKEW):
-		snprintf(
-		    summary, sizeof(summary),
-		    "%s clock still %" PRId64 " s %s the server's (for %s)",
-		    who,
-		    ((ep->value < 0 ? -ep->value : ep->value) + 500) / 1000,
-		    ep->value < 0 ? "behind" : "ahead of", dur);
 		d.skew_ms = ep->value;
+		d.skew_max_ms = e->opts.clock_skew_max_ms;
 		break;
 	case K(ACCOUNT_MISMATCH):
-		snprintf(summary, sizeof(summary),
-		         "%s still reports %u active %s but %" PRId64
-		         " %s heard from (for %s)",
-		         who, s->active_accounts,
-		         plural(s->active_accounts, "account", "accounts"),
-		         ep->value, plural((uint64_t) ep->value, "was", "were"),
-		         dur);
+		d.active_accounts = s->active_accounts;
+		d.accounts_heard = (uint32_t) ep->value;
 		break;
 	default:
-		snprintf(summary, sizeof(summary),
-		         "%s: %s still unresolved (for %s)", who,
-		         words_alert_kind(ep->kind), dur);
 		break;
 	}
 	if (d.duration_ms == 0) {
@@ -1170,8 +1002,7 @@ fire_episode(struct engine *e, struct episode *ep)
 	}
 	ep->repeats++;
 	ep->last_alert_wall = e->wall;
-	if (emit(e, s, ep->id, ep->kind, ep->kind, ep->severity, ST(FIRING),
-	         ep->repeats, summary, &d) == 0) {
+	if (emit_again(e, ep, &d) == 0) {
 		return;
 	}
 	if (store_episode_update(e->store, ep->id, ep->severity, e->wall,
@@ -1186,6 +1017,7 @@ fire(struct wheel_entry *entry, void *arg)
 {
 	struct engine *e = arg;
 
+	assert(entry->kind == WHEEL_SUBJECT || entry->kind == WHEEL_EPISODE);
 	if (entry->kind == WHEEL_SUBJECT) {
 		fire_subject(e, (struct subject *) entry);
 	} else {
@@ -1208,34 +1040,20 @@ engine_server_restarted(struct engine *e, int64_t outage_ms, bool unclean,
                         int64_t interval_max_ms, int64_t wall)
 {
 	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
-	char dur[32], summary[320];
 	bool long_away = outage_ms > interval_max_ms;
+	struct notice n = { .about = K(SERVER_RESTARTED),
+		            .kind = K(SERVER_RESTARTED),
+		            .severity =
+		                unclean || long_away ? SEV(WARNING) : SEV(INFO),
+		            .state = ST(FIRING),
+		            .details = &d };
 
 	e->wall = wall;
 	e->error = HBMON_OK;
-	duration_human(outage_ms, dur, sizeof(dur));
-	if (unclean) {
-		snprintf(
-		    summary, sizeof(summary),
-		    "hbmon-server restarted after an unclean stop (killed, "
-		    "crashed or lost power), %s away; nothing watched "
-		    "robots meanwhile and silence during that time is not "
-		    "counted against them",
-		    dur);
-	} else {
-		snprintf(summary, sizeof(summary),
-		         "hbmon-server restarted after %s away%s; silence "
-		         "during that time is not counted against robots",
-		         dur,
-		         long_away ? ", longer than interval_max: robots went "
-		                     "unwatched meanwhile"
-		                   : "");
-	}
 	d.outage_ms = outage_ms;
 	d.unclean_stop = unclean;
-	emit(e, NULL, 0, K(SERVER_RESTARTED), K(SERVER_RESTARTED),
-	     unclean || long_away ? SEV(WARNING) : SEV(INFO), ST(FIRING), 0,
-	     summary, &d);
+	d.interval_max_ms = interval_max_ms;
+	emit(e, &n);
 	return e->error;
 }
 
@@ -1322,8 +1140,8 @@ publish_not_durable(const struct pending *p,
                     void (*publish)(void *arg, const uint8_t *msg, size_t len),
                     void *arg)
 {
-	Hbmon__V1__Alert *a =
-	    hbmon__v1__alert__unpack(NULL, p->body_len, p->data);
+	Hbmon__V1__Alert *a = hbmon__v1__alert__unpack(
+	    NULL, pending_body_len(p), pending_body(p));
 	uint8_t *msg = NULL;
 	size_t len = 0;
 
@@ -1360,7 +1178,7 @@ engine_flush(struct engine *e,
 		e->pending = p->next;
 		p->next = NULL;
 		if (publish != NULL && written) {
-			publish(arg, p->data + p->body_len, p->msg_len);
+			publish(arg, p->msg, p->msg_len);
 		} else if (publish != NULL) {
 			/* The owner is told at once, and the alert is kept for
 			 * the database and for AlertsAfter (SPEC §3.5). */
@@ -1393,7 +1211,8 @@ engine_unwritten(const struct engine *e, uint64_t after, uint32_t limit,
 		if (p->seq <= after) {
 			continue;
 		}
-		if ((rv = fn(arg, p->seq, p->data, p->body_len)) != 0) {
+		if ((rv = fn(arg, p->seq, pending_body(p),
+		             pending_body_len(p))) != 0) {
 			return rv;
 		}
 		n++;

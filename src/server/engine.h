@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hbmon/v1/admin.pb-c.h"
 #include "server/store.h"
 #include "server/subjects.h"
 
@@ -120,6 +121,20 @@ bool engine_paused(const struct subject *s, int64_t wall);
 /* Whole intervals s has missed at now (0 when heard in time). */
 uint32_t engine_misses(const struct engine *e, const struct subject *s,
                        int64_t now);
+
+/*
+ * What the server concludes of s's timing at now (liveness clock) and
+ * wall (SPEC §3.2), the one rule that status and alerts both follow:
+ * paused (s or its robot) before anything else; unknown when never
+ * heard; down when it is down (its deadline fired, or more than
+ * miss_threshold intervals missed by now, ahead of the next tick); late
+ * with at least one interval missed; ok otherwise. out_misses: whole
+ * intervals missed at now (may be NULL). Reads only: call on the
+ * engine's thread.
+ */
+Hbmon__V1__Liveness engine_liveness(const struct engine *e,
+                                    const struct subject *s, int64_t now,
+                                    int64_t wall, uint32_t *out_misses);
 
 /*
  * After the transaction ended: publishes, in seq order, the alerts it

@@ -1,9 +1,11 @@
 /* In-memory latest state, keyed by "robot\0account". */
 #include "server/subjects.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hbjson.h"
 #include "common/rfc3339.h"
 #include "hbmon/error.h"
 #include "server/rules.h"
@@ -105,6 +107,7 @@ subjects_add(struct subjects *set, const char *robot, const char *account,
 	if (account[0] != '\0') {
 		struct subject *r = subjects_find(set, robot, "");
 		if (r != NULL) {
+			assert(subject_is_robot(r));
 			s->robot = r;
 			s->next_account = r->accounts;
 			r->accounts = s;
@@ -174,4 +177,44 @@ subject_timestamp(const struct subject *s, char *buf, size_t buf_len)
 		               buf_len);
 	}
 	return buf;
+}
+
+char *
+subject_heartbeat_json(const char *account,
+                       const struct store_heartbeat_row *hb)
+{
+	if (account[0] == '\0') {
+		Hbmon__V1__RobotHeartbeat r = HBMON__V1__ROBOT_HEARTBEAT__INIT;
+		r.event = "ROBOT_HEARTBEAT";
+		r.status = hb->status;
+		r.active_accounts = hb->active_accounts;
+		r.active_tasks = hb->active_tasks;
+		r.timestamp = (char *) hb->timestamp;
+		return hbjson_robot_text(&r, HBJSON_COMPACT);
+	} else {
+		Hbmon__V1__AccountHeartbeat a =
+		    HBMON__V1__ACCOUNT_HEARTBEAT__INIT;
+		a.event = "ACCOUNT_HEARTBEAT";
+		a.account = (char *) account;
+		a.status = hb->status;
+		a.session_valid = hb->session_valid;
+		a.open_orders = hb->open_orders;
+		a.timestamp = (char *) hb->timestamp;
+		return hbjson_account_text(&a, HBJSON_COMPACT);
+	}
+}
+
+char *
+subject_last_json(const struct subject *s)
+{
+	struct store_heartbeat_row hb = { 0 };
+	char ts[RFC3339_MAX];
+
+	hb.status = s->status;
+	hb.session_valid = s->session_valid;
+	hb.open_orders = s->open_orders;
+	hb.active_accounts = s->active_accounts;
+	hb.active_tasks = s->active_tasks;
+	hb.timestamp = subject_timestamp(s, ts, sizeof(ts));
+	return subject_heartbeat_json(subject_account(s), &hb);
 }

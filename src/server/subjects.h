@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "server/hashtab.h"
+#include "server/store.h"
 #include "server/wheel.h"
 
 struct episode;
@@ -24,37 +25,70 @@ enum liveness {
 	LIVE_DOWN = 2, /* miss count > miss_threshold */
 };
 
+/*
+ * One robot or account. Every field has one owner that writes it; all of
+ * them run on the recorder thread (the engine is driven by the recorder,
+ * admin reads of memory run there too), so no lock guards a subject.
+ *
+ *   subjects.c   the names, hash and id, and the robot <-> accounts links:
+ *                set by subjects_add, undone by subjects_remove
+ *   recorder.c   what the heartbeats report (status ... timestamp_offset),
+ *                interval_ms, dirty; and, while it loads the state at
+ *                start-up (before engine_start), last_seen_ms and
+ *                paused_until_ms from the store
+ *   engine.c     liveness: timer, episodes, heard, heard_at, count_from,
+ *                liveness, mismatch_since; last_seen_ms once a heartbeat is
+ *                heard (engine_heard); paused_until_ms (engine_pause);
+ *                interval_ms when an admin changes it (engine_set_interval)
+ *   admin        reads only, through engine_liveness and the accessors
+ *                below
+ *
+ * Invariants (asserted in engine.c and subjects.c): timer is the first
+ * member and tagged WHEEL_SUBJECT; an account's robot, when set, is a
+ * robot's subject of the same robot id; every episode in episodes points
+ * back to this subject.
+ */
 struct subject {
-	/* Liveness deadline in the engine's wheel. First member: the wheel
-	 * hands back the entry and the engine casts it to the subject. */
+	/* engine: the liveness deadline in the engine's wheel. First
+	 * member: the wheel hands back the entry and the engine casts it to
+	 * the subject (static_assert in engine.c). */
 	struct wheel_entry timer;
+
+	/* subjects.c */
 	int64_t id;               /* subjects.id in the store */
 	struct subject *robot;    /* accounts: their robot's subject, if any */
 	struct subject *accounts; /* robots: first of their accounts */
 	struct subject *next_account; /* accounts: next of the same robot */
-	struct episode *episodes;     /* open alert episodes */
-	int64_t last_seen_ms;         /* server wall clock; 0: never */
-	int64_t heard_at;             /* liveness clock of the last heartbeat in
-	                                 this run; 0: not heard since start */
+	uint32_t n_accounts;          /* robots: accounts known */
+	uint32_t hash;
+
+	/* engine */
+	struct episode *episodes; /* open alert episodes */
+	int64_t last_seen_ms;     /* server wall clock; 0: never */
+	int64_t heard_at;         /* liveness clock of the last heartbeat in
+	                             this run; 0: not heard since start */
 	int64_t count_from;       /* liveness clock misses are counted from */
 	int64_t paused_until_ms;  /* wall clock; 0: not paused */
 	int64_t mismatch_since;   /* robots: liveness clock the
 	                             active_accounts mismatch began; 0: none */
+
+	/* recorder: the latest heartbeat */
 	int64_t timestamp_ms;     /* the last heartbeat's own timestamp */
 	uint32_t interval_ms;     /* interval_max for this subject */
-	uint32_t n_accounts;      /* robots: accounts known */
 	uint32_t open_orders;     /* accounts */
 	uint32_t active_accounts; /* robots */
 	uint32_t active_tasks;    /* robots */
 	int32_t status;           /* last reported; 0 before the first */
-	uint32_t hash;
 	int16_t timestamp_offset; /* UTC offset of the last timestamp */
-	uint8_t liveness;         /* enum liveness */
-	bool dirty;         /* latest state not yet written to the store */
-	bool session_valid; /* accounts */
-	bool heard;         /* has ever sent a heartbeat */
+	bool session_valid;       /* accounts */
+	bool dirty; /* latest state not yet written to the store */
+
+	/* engine */
+	uint8_t liveness; /* enum liveness */
+	bool heard;       /* has ever sent a heartbeat */
+
+	/* subjects.c: robot id, NUL, account name, NUL */
 	uint8_t robot_len;
-	/* robot id, NUL, account name, NUL */
 	char names[];
 };
 
@@ -120,5 +154,22 @@ size_t subjects_count(const struct subjects *set);
  * it is written yet. Returns buf.
  */
 char *subject_timestamp(const struct subject *s, char *buf, size_t buf_len);
+
+/*
+ * One heartbeat as the documented JSON (compact, the seed's keys), from
+ * the fields the store keeps of it; account "" for a robot heartbeat. The
+ * one place a heartbeat becomes JSON on the server (alert details, History
+ * replies). Returns a malloc'd string the caller frees, or NULL without
+ * memory.
+ */
+char *subject_heartbeat_json(const char *account,
+                             const struct store_heartbeat_row *hb);
+
+/*
+ * The latest heartbeat of s as documented JSON, from memory (with the
+ * heartbeat's own timestamp; the row written behind may be older, or not
+ * written yet). As subject_heartbeat_json.
+ */
+char *subject_last_json(const struct subject *s);
 
 #endif
