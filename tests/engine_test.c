@@ -119,12 +119,13 @@ subject(const char *robot, const char *account)
 }
 
 /* A heartbeat of s reporting status (taken into s as the recorder does),
- * with a timestamp skew_ms off the server's wall clock. */
+ * with a timestamp skew_ms off the server's wall clock, from host. */
 static void
-heard_skewed(struct subject *s, int status, int64_t skew_ms)
+heard_from(struct subject *s, int status, int64_t skew_ms, const char *host)
 {
 	struct engine_heartbeat hb = { 0 };
 
+	hb.host = host;
 	hb.from_status = s->status;
 	hb.to_status = status;
 	hb.allowed = true;
@@ -139,6 +140,12 @@ heard_skewed(struct subject *s, int status, int64_t skew_ms)
 		             HBMON_OK);
 	}
 	commit();
+}
+
+static void
+heard_skewed(struct subject *s, int status, int64_t skew_ms)
+{
+	heard_from(s, status, skew_ms, NULL);
 }
 
 static void
@@ -438,8 +445,8 @@ Test(engine, clock_skew_is_raised_once_and_clears)
 	cr_assert_eq(count(K(CLOCK_SKEW)), 1);
 	cr_assert_eq(last()->details->skew_ms, 90000);
 	cr_assert_eq(last()->details->skew_max_ms, SKEW_MS);
-	expect_summary(last(), "robot R1 clock is 90 s ahead of the server's "
-	                       "(limit 30 s)");
+	expect_summary(last(), "robot R1 clock is 1 min 30 s ahead of the "
+	                       "server's (limit 30 s)");
 	heard_skewed(r, H(HEALTHY), 95000);
 	cr_assert_eq(count(0), 1, "once");
 	heard_skewed(r, H(HEALTHY), 1000);
@@ -470,4 +477,217 @@ Test(engine, a_missing_account_raises_account_mismatch_after_two_intervals)
 	heard(r, H(HEALTHY));
 	cr_assert_eq(last()->kind, K(RECOVERED));
 	expect_summary(last(), "active accounts match again (1)");
+}
+
+/* ---- what people read (issue: "an operator's first week") ---- */
+
+/* A hint of a, or NULL. */
+static const char *
+find_hint(const Hbmon__V1__Alert *a, const char *hint)
+{
+	for (size_t i = 0; i < a->details->n_hints; i++) {
+		if (strcmp(a->details->hints[i], hint) == 0) {
+			return a->details->hints[i];
+		}
+	}
+	return NULL;
+}
+
+Test(engine, a_down_robot_lists_accounts_with_orders_first_in_natural_order)
+{
+	struct subject *r = subject("R1", "");
+	const char *names[] = { "ACC_010", "ACC_002", "ACC_001", "ACC_012" };
+	const char *want[] = { "ACC_010", "ACC_001", "ACC_002", "ACC_012" };
+	const Hbmon__V1__AlertDetails *d;
+
+	heard(r, H(HEALTHY));
+	for (size_t i = 0; i < 4; i++) {
+		struct subject *a = subject("R1", names[i]);
+		a->open_orders = strcmp(names[i], "ACC_010") == 0 ? 1 : 0;
+		heard(a, A(ACTIVE));
+	}
+	advance(3 * I_MS + 2000);
+	cr_assert_eq(count(0), 1);
+	d = last()->details;
+	cr_assert_eq(d->n_affected, 4);
+	for (size_t i = 0; i < 4; i++) {
+		cr_assert_str_eq(d->affected[i]->account, want[i], "place %zu",
+		                 i);
+	}
+	expect_summary(last(), "4 accounts affected, 1 with open orders");
+}
+
+Test(engine, an_account_with_one_open_order_says_order)
+{
+	struct subject *r = subject("R1", "");
+	struct subject *a = subject("R1", "ACC_001");
+
+	a->open_orders = 1;
+	heard(r, H(HEALTHY));
+	heard(a, A(ACTIVE));
+	heard(a, A(EXPIRED));
+	expect_summary(last(), "account R1/ACC_001 session expired: needs "
+	                       "re-login; 1 open order");
+	cr_assert(strstr(last()->summary, "orders") == NULL, "%s",
+	          last()->summary);
+}
+
+Test(engine, recoveries_and_repeats_of_reported_state_read_as_english)
+{
+	struct subject *r = subject("R1", "");
+	struct subject *a = subject("R1", "ACC_001");
+
+	heard(r, H(HEALTHY));
+	heard(a, A(ACTIVE));
+	heard(a, A(EXPIRED));
+	advance(3000);
+	heard(r, H(HEALTHY));
+	heard(a, A(ACTIVE));
+	cr_assert_eq(last()->kind, K(RECOVERED));
+	cr_assert_str_eq(last()->summary, "account R1/ACC_001 is active "
+	                                  "again (it was expired for 3 s)");
+
+	heard(r, H(DEGRADED));
+	cr_assert_str_eq(last()->summary,
+	                 "robot R1 is degraded: an issue, still running");
+	for (int i = 0; i < 11; i++) {
+		advance(I_MS - 5000);
+		heard(a, A(ACTIVE));
+		heard(r, H(DEGRADED));
+	}
+	cr_assert_eq(last()->kind, K(STATUS_CHANGED));
+	cr_assert_eq(last()->repeat, 1);
+	expect_summary(last(), "robot R1 has been degraded for 10 min");
+	expect_summary(last(), ": an issue, still running");
+	cr_assert(strstr(last()->summary, "(for") == NULL, "%s",
+	          last()->summary);
+}
+
+Test(engine, clock_skew_is_said_as_a_duration)
+{
+	struct subject *r = subject("R1", "");
+
+	heard_skewed(r, H(HEALTHY), -((7 * 60 + 37) * 60000LL + 12000));
+	cr_assert_eq(last()->kind, K(CLOCK_SKEW));
+	cr_assert_str_eq(last()->summary, "robot R1 clock is 7 h 37 min "
+	                                  "behind the server's (limit 30 s)");
+}
+
+Test(engine, alerts_carry_the_robot_host_and_what_to_do)
+{
+	struct subject *r = subject("R2", "");
+	struct subject *a = subject("R2", "ACC_001");
+	char ack[32];
+
+	heard_from(r, H(HEALTHY), 0, "192.0.2.7");
+	heard(a, A(ACTIVE));
+	advance(3 * I_MS + 2000);
+	cr_assert_eq(count(0), 1);
+	cr_assert_str_eq(last()->details->host, "192.0.2.7");
+	snprintf(ack, sizeof(ack), "hbctl ack %llu",
+	         (unsigned long long) last()->seq);
+	cr_assert_not_null(find_hint(last(), ack));
+	cr_assert_not_null(find_hint(last(), "hbctl pause R2 --for 1h"));
+
+	heard_from(r, H(HEALTHY), 0, "192.0.2.8");
+	cr_assert_eq(last()->kind, K(RECOVERED));
+	cr_assert_eq(last()->details->n_hints, 0, "nothing to do");
+	heard(a, A(EXPIRED));
+	cr_assert_str_eq(last()->details->host, "192.0.2.8",
+	                 "an account's alert names its robot's host");
+	cr_assert_not_null(
+	    find_hint(last(), "hbctl pause R2/ACC_001 --for 1h"));
+}
+
+Test(engine, one_silent_account_raises_one_alert_not_two)
+{
+	struct subject *r = subject("R1", "");
+	struct subject *a1 = subject("R1", "ACC_001");
+	struct subject *a2 = subject("R1", "ACC_002");
+
+	r->active_accounts = 2;
+	heard(a1, A(ACTIVE));
+	heard(a2, A(ACTIVE));
+	heard(r, H(HEALTHY));
+	/* ACC_002 falls silent; the robot still counts it. */
+	for (int i = 0; i < 8; i++) {
+		advance(I_MS - 1000);
+		heard(a1, A(ACTIVE));
+		heard(r, H(HEALTHY));
+	}
+	cr_assert_eq(count(K(HEARTBEAT_MISSED)), 1);
+	cr_assert_str_eq(alerts[0]->account, "ACC_002");
+	cr_assert_eq(count(K(ACCOUNT_MISMATCH)), 0,
+	             "the account's own alert says it");
+	/* A robot that claims an account never heard of is still told. */
+	r->active_accounts = 4;
+	for (int i = 0; i < 4; i++) {
+		advance(I_MS - 1000);
+		heard(a1, A(ACTIVE));
+		heard(r, H(HEALTHY));
+	}
+	cr_assert_eq(count(K(ACCOUNT_MISMATCH)), 1);
+}
+
+Test(engine, removing_a_robot_resolves_what_fires_for_it)
+{
+	struct subject *r = subject("EX", "");
+	struct subject *a = subject("EX", "ACC_001");
+
+	heard(r, H(HEALTHY));
+	heard(a, A(ACTIVE));
+	heard(a, A(EXPIRED));
+	advance(3 * I_MS + 2000);
+	cr_assert_eq(count(0), 2, "expired, then the robot down");
+	cr_assert_eq(store_begin(st), HBMON_OK);
+	cr_assert_eq(engine_removed(eng, r, now, wall), HBMON_OK);
+	commit();
+	cr_assert_eq(count(K(RECOVERED)), 2);
+	for (size_t i = 2; i < 4; i++) {
+		cr_assert_eq(alerts[i]->state, ST(RESOLVED));
+		cr_assert(alerts[i]->details->subject_removed);
+	}
+	expect_summary(alerts[3], "robot EX was removed; its "
+	                          "HEARTBEAT_MISSED alert is closed");
+	engine_forget_subject(eng, a);
+	engine_forget_subject(eng, r);
+	advance(3 * REPEAT_MS);
+	cr_assert_eq(count(0), 4, "nothing repeats for a removed robot");
+}
+
+Test(engine, a_registered_robot_that_never_reports_is_alerted)
+{
+	struct subject *r = subject("R9", "");
+
+	cr_assert_eq(store_begin(st), HBMON_OK);
+	engine_expect(eng, r, now);
+	commit();
+	advance(I_MS - 1000);
+	cr_assert_eq(count(0), 0);
+	advance(2000);
+	cr_assert_eq(count(0), 1);
+	cr_assert_eq(last()->kind, K(HEARTBEAT_MISSED));
+	cr_assert_eq(last()->severity, SEV(WARNING));
+	expect_summary(last(), "robot R9 has never reported since it was "
+	                       "registered (nothing heard in 1 min");
+	cr_assert_eq(liveness(r), L(DOWN));
+	heard(r, H(HEALTHY));
+	cr_assert_eq(last()->kind, K(RECOVERED));
+	expect_summary(last(), "robot R9 reported for the first time");
+	cr_assert_eq(liveness(r), L(OK));
+}
+
+Test(engine, a_registered_robot_is_still_expected_after_a_restart)
+{
+	struct subject *r = subject("R9", "");
+
+	cr_assert_eq(store_begin(st), HBMON_OK);
+	engine_expect(eng, r, now);
+	commit();
+	engine_stop(eng);
+	now += 3600000;
+	wall += 3600000;
+	start_engine();
+	advance(I_MS + 2000);
+	cr_assert_eq(count(K(HEARTBEAT_MISSED)), 1);
 }

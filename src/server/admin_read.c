@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/hbjson.h"
 #include "common/quote.h"
 #include "common/rfc3339.h"
 #include "common/rpc_status.h"
@@ -40,22 +39,6 @@ ref_subject(struct call *c, const struct subject *s)
 	c->subject.is_robot = subject_is_robot(s);
 }
 
-static Hbmon__V1__Liveness
-liveness_of(struct call *c, const struct subject *s, uint32_t misses,
-            int64_t wall)
-{
-	if (engine_paused(s, wall)) {
-		return L(PAUSED);
-	}
-	if (!s->heard) {
-		return L(UNKNOWN);
-	}
-	if (s->liveness == LIVE_DOWN || misses > c->adm->opts.miss_threshold) {
-		return L(DOWN);
-	}
-	return misses >= 1 || s->liveness == LIVE_LATE ? L(LATE) : L(OK);
-}
-
 /* Fills a SubjectState (strings and counts) for s. */
 static Hbmon__V1__SubjectState *
 state_of(struct call *c, const struct subject *s)
@@ -72,8 +55,7 @@ state_of(struct call *c, const struct subject *s)
 	hbmon__v1__subject_state__init(st);
 	st->robot = admin_strdup(c, subject_robot(s));
 	st->account = admin_strdup(c, subject_account(s));
-	st->misses = engine_misses(e, s, now);
-	st->liveness = liveness_of(c, s, st->misses, wall);
+	st->liveness = engine_liveness(e, s, now, wall, &st->misses);
 	if (subject_is_robot(s)) {
 		st->health = s->status;
 	} else {
@@ -91,8 +73,7 @@ state_of(struct call *c, const struct subject *s)
 	st->pause_reason = (char *) "";
 	for (const struct subject *a = s->accounts; a != NULL;
 	     a = a->next_account) {
-		uint32_t m = engine_misses(e, a, now);
-		Hbmon__V1__Liveness l = liveness_of(c, a, m, wall);
+		Hbmon__V1__Liveness l = engine_liveness(e, a, now, wall, NULL);
 
 		st->accounts_total++;
 		switch (a->status) {
@@ -333,25 +314,7 @@ add_heartbeat(void *arg, const struct store_heartbeat_row *row)
 	h->received_ms = row->received_ms;
 	h->robot = (char *) r->s->robot;
 	h->account = (char *) r->s->account;
-	if (r->s->is_robot) {
-		Hbmon__V1__RobotHeartbeat hb = HBMON__V1__ROBOT_HEARTBEAT__INIT;
-		hb.event = "ROBOT_HEARTBEAT";
-		hb.status = row->status;
-		hb.active_accounts = row->active_accounts;
-		hb.active_tasks = row->active_tasks;
-		hb.timestamp = (char *) row->timestamp;
-		json = hbjson_robot_text(&hb, HBJSON_COMPACT);
-	} else {
-		Hbmon__V1__AccountHeartbeat hb =
-		    HBMON__V1__ACCOUNT_HEARTBEAT__INIT;
-		hb.event = "ACCOUNT_HEARTBEAT";
-		hb.account = (char *) r->s->account;
-		hb.status = row->status;
-		hb.session_valid = row->session_valid;
-		hb.open_orders = row->open_orders;
-		hb.timestamp = (char *) row->timestamp;
-		json = hbjson_account_text(&hb, HBJSON_COMPACT);
-	}
+	json = subject_heartbeat_json(r->s->is_robot ? "" : r->s->account, row);
 	h->json = admin_strdup(r->c, json);
 	free(json);
 	r->hb[r->n_hb++] = h;

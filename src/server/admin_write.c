@@ -207,6 +207,15 @@ run_robot_add(struct call *c)
 	if (rv != HBMON_OK) {
 		return HBMON_EIO;
 	}
+	{
+		/* Watched from now on: it is expected to report. */
+		struct subject *s;
+		if (recorder_subject(c->adm->rec, in->robot, "", &s) !=
+		    HBMON_OK) {
+			return HBMON_EIO;
+		}
+		engine_expect(recorder_engine(c->adm->rec), s, now);
+	}
 	c->apply = apply_secret;
 	return robot_secret_reply(c, in->robot, c->secret);
 }
@@ -285,6 +294,12 @@ run_robot_remove(struct call *c)
 		return HBMON_OK;
 	}
 	recorder_clock(c->adm->rec, &now, &wall);
+	/* What fires for it ends with it, in the same transaction. */
+	if (robot != NULL &&
+	    (rv = engine_removed(recorder_engine(c->adm->rec), robot, now,
+	                         wall)) != HBMON_OK) {
+		return rv;
+	}
 	rv = store_robot_remove(recorder_store(c->adm->rec), in->robot, wall);
 	if (rv != HBMON_OK && rv != HBMON_ENOENT) {
 		return rv;

@@ -110,21 +110,40 @@ open_orders(struct text *t, uint32_t n)
 
 /* ---- silence ---- */
 
+/* A registered robot of which nothing was ever heard. */
+static bool
+never_reported(const Hbmon__V1__Alert *a, const Hbmon__V1__AlertDetails *d)
+{
+	return is_robot(a) && d->last_seen_ms == 0 && str(d->status)[0] == '\0';
+}
+
 static void
 missed(struct text *t, const Hbmon__V1__Alert *a,
        const Hbmon__V1__AlertDetails *d)
 {
 	who(t, a);
+	if (never_reported(a, d)) {
+		say(t, " has %snever reported since it was registered (",
+		    a->repeat > 0 ? "still " : "");
+		say(t, a->repeat > 0 ? "alert open for " : "nothing heard in ");
+		duration(t, d->duration_ms);
+		say(t, ")");
+		return;
+	}
 	say(t, " %ssilent for ", a->repeat > 0 ? "still " : "");
 	duration(t, d->duration_ms);
 	say(t, " (%u %s missed)", d->misses,
 	    plural(d->misses, "heartbeat", "heartbeats"));
 	if (is_robot(a)) {
 		if (d->accounts_total > 0) {
-			say(t, "; %u %s affected, %u with open orders",
-			    d->accounts_total,
-			    plural(d->accounts_total, "account", "accounts"),
-			    d->accounts_with_orders);
+			say(t, "; %u %s affected, ", d->accounts_total,
+			    plural(d->accounts_total, "account", "accounts"));
+			if (d->accounts_with_orders > 0) {
+				say(t, "%u with open orders",
+				    d->accounts_with_orders);
+			} else {
+				say(t, "none with open orders");
+			}
 		}
 		return;
 	}
@@ -139,6 +158,12 @@ missed_resolved(struct text *t, const Hbmon__V1__Alert *a,
                 const Hbmon__V1__AlertDetails *d)
 {
 	who(t, a);
+	if (never_reported(a, d)) {
+		say(t, " reported for the first time (alert open for ");
+		duration(t, d->duration_ms);
+		say(t, ")");
+		return;
+	}
 	say(t, " is back after ");
 	duration(t, d->duration_ms);
 	say(t, " silent (%u %s missed)", d->misses,
@@ -148,10 +173,10 @@ missed_resolved(struct text *t, const Hbmon__V1__Alert *a,
 /* ---- reported state ---- */
 
 /*
- * "robot R1 is degraded (an issue, still running)", "account R1/ACC_003
- * session expired: needs re-login; 2 open orders", and the same with
- * "now" (a change within the episode: from_status is set) or "still" (a
- * repeat).
+ * "robot R1 is degraded: an issue, still running", "account R1/ACC_003
+ * session expired: needs re-login; 2 open orders"; a change within the
+ * episode (from_status is set) says "now" and what it was, a repeat how
+ * long it has been so.
  */
 static void
 status_changed(struct text *t, const Hbmon__V1__Alert *a,
@@ -160,40 +185,34 @@ status_changed(struct text *t, const Hbmon__V1__Alert *a,
 	const char *to = str(d->to_status);
 	bool changed = str(d->from_status)[0] != '\0';
 	bool again = !changed && a->repeat > 0;
+	bool expired = strcmp(to, "expired") == 0;
 
 	who(t, a);
-	if (is_robot(a)) {
-		say(t, " %s%s",
-		    again     ? "still "
-		    : changed ? "is now "
-		              : "is ",
-		    to);
-		if (strcmp(to, "degraded") == 0) {
-			say(t, " (an issue, still running)");
-		}
-	} else {
-		if (strcmp(to, "expired") == 0) {
-			/* The adverb goes where English puts it: "session
-			 * still expired", "now session expired". */
-			say(t, again     ? " session still expired"
-			       : changed ? " now session expired"
-			                 : " session expired");
-			say(t, ": needs re-login");
-		} else {
-			say(t, " %sin error",
-			    again     ? "still "
-			    : changed ? "now "
-			              : "");
-		}
-		open_orders(t, d->open_orders);
+	if (!is_robot(a) && expired) {
+		say(t, " session");
 	}
-	if (changed) {
-		say(t, " (was %s)", d->from_status);
-	} else if (again) {
-		say(t, " (for ");
+	if (again) {
+		say(t, " has been %s for ",
+		    is_robot(a) || expired ? to : "in error");
 		duration(t, d->duration_ms);
-		say(t, ")");
+	} else {
+		say(t, "%s%s%s", is_robot(a) ? " is" : "",
+		    changed ? " now" : "", is_robot(a) || expired ? "" : " in");
+		say(t, " %s", is_robot(a) || expired ? to : "error");
+		if (changed) {
+			say(t, " (was %s)", d->from_status);
+		}
 	}
+	if (is_robot(a)) {
+		if (strcmp(to, "degraded") == 0) {
+			say(t, ": an issue, still running");
+		}
+		return;
+	}
+	if (expired) {
+		say(t, ": needs re-login");
+	}
+	open_orders(t, d->open_orders);
 }
 
 static void
@@ -201,9 +220,10 @@ status_resolved(struct text *t, const Hbmon__V1__Alert *a,
                 const Hbmon__V1__AlertDetails *d)
 {
 	who(t, a);
-	say(t, " is %s again after ", str(d->to_status));
+	say(t, " is %s again (it was %s for ", str(d->to_status),
+	    str(d->from_status));
 	duration(t, d->duration_ms);
-	say(t, " %s", str(d->from_status));
+	say(t, ")");
 }
 
 static void
@@ -219,11 +239,14 @@ invalid_transition(struct text *t, const Hbmon__V1__Alert *a,
 
 /* ---- cross-checks ---- */
 
-/* Whole seconds, rounded: a timestamp 90 s ahead arrives a few ms later. */
-static int64_t
-seconds(int64_t ms)
+/*
+ * A skew as a person says it ("1 min 30 s", "7 h 37 min"), from whole
+ * seconds, rounded: a timestamp 90 s ahead arrives a few ms later.
+ */
+static void
+skew(struct text *t, int64_t ms)
 {
-	return ((ms < 0 ? -ms : ms) + 500) / 1000;
+	duration(t, ((ms < 0 ? -ms : ms) + 500) / 1000 * 1000);
 }
 
 static void
@@ -233,16 +256,16 @@ clock_skew(struct text *t, const Hbmon__V1__Alert *a,
 	const char *side = d->skew_ms < 0 ? "behind" : "ahead of";
 
 	who(t, a);
+	say(t, a->repeat > 0 ? " clock has been " : " clock is ");
+	skew(t, d->skew_ms);
+	say(t, " %s the server's", side);
 	if (a->repeat > 0) {
-		say(t, " clock still %" PRId64 " s %s the server's (for ",
-		    seconds(d->skew_ms), side);
+		say(t, " for ");
 		duration(t, d->duration_ms);
-		say(t, ")");
 	} else {
-		say(t,
-		    " clock is %" PRId64 " s %s the server's (limit %" PRId64
-		    " s)",
-		    seconds(d->skew_ms), side, d->skew_max_ms / 1000);
+		say(t, " (limit ");
+		duration(t, d->skew_max_ms);
+		say(t, ")");
 	}
 }
 
@@ -251,8 +274,9 @@ clock_skew_resolved(struct text *t, const Hbmon__V1__Alert *a,
                     const Hbmon__V1__AlertDetails *d)
 {
 	who(t, a);
-	say(t, " clock is back within %" PRId64 " s of the server's",
-	    d->skew_max_ms / 1000);
+	say(t, " clock is back within ");
+	duration(t, d->skew_max_ms);
+	say(t, " of the server's");
 }
 
 static void
@@ -267,7 +291,7 @@ mismatch(struct text *t, const Hbmon__V1__Alert *a,
 	    plural(d->active_accounts, "account", "accounts"),
 	    d->accounts_heard, plural(d->accounts_heard, "was", "were"));
 	if (a->repeat > 0) {
-		say(t, " (for ");
+		say(t, " (a mismatch for ");
 		duration(t, d->duration_ms);
 		say(t, ")");
 		return;
@@ -323,10 +347,16 @@ storage_failing(struct text *t, const Hbmon__V1__Alert *a,
 {
 	char free_text[24];
 
+	say(t, "hbmon-server %scannot write its database",
+	    a->repeat > 0 ? "still " : "");
+	if (a->repeat > 0) {
+		say(t, " after ");
+		duration(t, d->duration_ms);
+	}
 	say(t,
-	    "hbmon-server %scannot write its database: %s (%s free); alerts "
-	    "still go out, heartbeats are refused until it can",
-	    a->repeat > 0 ? "still " : "", str(d->reason),
+	    ": %s (%s free); alerts still go out, heartbeats are refused "
+	    "until it can",
+	    str(d->reason),
 	    bytes_human(d->free_bytes, free_text, sizeof(free_text)));
 }
 
@@ -336,11 +366,16 @@ disk_space_low(struct text *t, const Hbmon__V1__Alert *a,
 {
 	char free_text[24], min_text[24];
 
-	say(t,
-	    "hbmon-server's disk %sholds only %s free, below disk_free_min "
-	    "(%s); old heartbeats are pruned as retention allows",
+	say(t, "hbmon-server's disk %sholds only %s free",
 	    a->repeat > 0 ? "still " : "",
-	    bytes_human(d->free_bytes, free_text, sizeof(free_text)),
+	    bytes_human(d->free_bytes, free_text, sizeof(free_text)));
+	if (a->repeat > 0) {
+		say(t, " after ");
+		duration(t, d->duration_ms);
+	}
+	say(t,
+	    ", below disk_free_min (%s); old heartbeats are pruned as "
+	    "retention allows",
 	    bytes_human(d->free_min_bytes, min_text, sizeof(min_text)));
 }
 
@@ -367,6 +402,14 @@ static void
 resolved(struct text *t, const Hbmon__V1__Alert *a,
          const Hbmon__V1__AlertDetails *d)
 {
+	if (d->subject_removed) {
+		const char *kind = words_alert_kind(d->resolves);
+		who(t, a);
+		say(t, " was removed%s; its %s alert is closed",
+		    is_robot(a) ? "" : " with its robot",
+		    kind != NULL ? kind : "open");
+		return;
+	}
 	switch (d->resolves) {
 	case K(HEARTBEAT_MISSED):
 		missed_resolved(t, a, d);
@@ -435,22 +478,87 @@ alert_text_summary(const Hbmon__V1__Alert *a, char *buf, size_t buf_len)
 		const char *kind = words_alert_kind(a->kind);
 		who(&t, a);
 		say(&t, ": %s", kind != NULL ? kind : "alert");
+		if (a->repeat > 0) {
+			/* A kind without a sentence of its own: how long it
+			 * has been going on. */
+			say(&t, " still unresolved after ");
+			duration(&t, d->duration_ms);
+		}
 		break;
 	}
 	}
-	if (a->repeat > 0 && a->kind != K(HEARTBEAT_MISSED) &&
-	    a->kind != K(STATUS_CHANGED) && a->kind != K(CLOCK_SKEW) &&
-	    a->kind != K(ACCOUNT_MISMATCH)) {
-		/* The server's conditions, and any kind without a sentence
-		 * of its own: how long it has been going on. */
-		if (a->kind == K(STORAGE_FAILING) ||
-		    a->kind == K(DISK_SPACE_LOW)) {
-			say(&t, " (for ");
-		} else {
-			say(&t, " still unresolved (for ");
-		}
-		duration(&t, d->duration_ms);
-		say(&t, ")");
-	}
 	return t.used;
+}
+
+/* Characters a subject may have in a hint without quotes (robot ids
+ * never have others). */
+#define SHELL_SAFE                                                             \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+
+/* One hint, NUL-terminated in buf after what is there; NULL if it does
+ * not fit (a hint is never cut). */
+static char *hint(char *buf, size_t buf_len, size_t *used, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static char *
+hint(char *buf, size_t buf_len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*used >= buf_len) {
+		return NULL;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *used, buf_len - *used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t) n >= buf_len - *used) {
+		buf[*used] = '\0';
+		return NULL;
+	}
+	*used += (size_t) n + 1;
+	return buf + *used - (size_t) n - 1;
+}
+
+size_t
+alert_text_hints(const Hbmon__V1__Alert *a, char *buf, size_t buf_len,
+                 char **out, size_t max)
+{
+	bool firing = a->state == HBMON__V1__ALERT_STATE__ALERT_STATE_FIRING;
+	bool episode = firing && a->kind != K(INVALID_TRANSITION) &&
+	               a->kind != K(SERVER_RESTARTED) &&
+	               a->kind != K(LISTENER_RESTARTED);
+	char subject[160];
+	size_t used = 0, n = 0;
+	char *h;
+
+	if (is_server(a)) {
+		subject[0] = '\0';
+	} else if (is_robot(a)) {
+		snprintf(subject, sizeof(subject), "%s", a->robot);
+	} else if (strchr(a->account, '\'') != NULL) {
+		subject[0] = '\0'; /* no command to copy safely */
+	} else if (strspn(a->account, SHELL_SAFE) == strlen(a->account)) {
+		snprintf(subject, sizeof(subject), "%s/%s", a->robot,
+		         a->account);
+	} else {
+		snprintf(subject, sizeof(subject), "'%s/%s'", a->robot,
+		         a->account);
+	}
+	if (episode && n < max &&
+	    (h = hint(buf, buf_len, &used, "hbctl ack %" PRIu64, a->seq)) !=
+	        NULL) {
+		out[n++] = h;
+	}
+	if (episode && subject[0] != '\0' && n < max &&
+	    (h = hint(buf, buf_len, &used, "hbctl pause %s --for 1h",
+	              subject)) != NULL) {
+		out[n++] = h;
+	}
+	if (firing && !episode && subject[0] != '\0' && n < max &&
+	    (h = hint(buf, buf_len, &used, "hbctl history %s", subject)) !=
+	        NULL) {
+		out[n++] = h;
+	}
+	return n;
 }

@@ -37,4 +37,20 @@
  */
 size_t alert_text_summary(const Hbmon__V1__Alert *a, char *buf, size_t buf_len);
 
+/* Most hints an alert carries, and room for their text. */
+#define ALERT_TEXT_HINTS_MAX  3
+#define ALERT_TEXT_HINTS_SIZE 320
+
+/*
+ * The commands a person may run next about a (details.hints): "hbctl ack
+ * SEQ" while an episode is firing (its repeats stop), "hbctl pause
+ * SUBJECT --for 1h" for a robot's or an account's firing alert, "hbctl
+ * history SUBJECT" for a one-off about a subject. Reads a->seq, a->kind,
+ * a->state, a->robot and a->account. The strings are written into buf
+ * (of ALERT_TEXT_HINTS_SIZE bytes) and out[] points into it (at most
+ * ALERT_TEXT_HINTS_MAX). Returns how many.
+ */
+size_t alert_text_hints(const Hbmon__V1__Alert *a, char *buf, size_t buf_len,
+                        char **out, size_t max);
+
 #endif

@@ -103,6 +103,9 @@ struct engine {
 	size_t n_unwritten;
 	/* The server's own open episodes (STORAGE_FAILING, ...). */
 	struct episode *server_episodes;
+	/* A robot's accounts in the order an alert lists them (reused). */
+	struct subject **listed;
+	size_t listed_cap;
 	/* The readings of the call in progress, and its first store error
 	 * (wheel callbacks cannot return one). */
 	int64_t now;
@@ -218,7 +221,10 @@ engine_liveness(const struct engine *e, const struct subject *s, int64_t now,
 		return HBMON__V1__LIVENESS__LIVENESS_PAUSED;
 	}
 	if (!s->heard) {
-		return HBMON__V1__LIVENESS__LIVENESS_UNKNOWN;
+		return s->liveness == LIVE_DOWN
+		           ? HBMON__V1__LIVENESS__LIVENESS_DOWN /* never
+		                                                   reported */
+		           : HBMON__V1__LIVENESS__LIVENESS_UNKNOWN;
 	}
 	if (s->liveness == LIVE_DOWN || misses > e->opts.miss_threshold) {
 		return HBMON__V1__LIVENESS__LIVENESS_DOWN;
@@ -261,11 +267,14 @@ emit(struct engine *e, const struct notice *n)
 	char subject[2 * 64 + 8];
 	char key[2 * 64 + 64];
 	char summary[ALERT_TEXT_MAX];
+	char hints[ALERT_TEXT_HINTS_SIZE];
+	char *hint_ptrs[ALERT_TEXT_HINTS_MAX];
 	char topic[ALERT_TOPIC_MAX];
 	size_t topic_len, body_len;
 	uint64_t seq = e->last_seq + 1;
 	uint64_t episode = n->episode != 0 ? n->episode : seq;
 
+	assert(n->details != NULL);
 	if (s != NULL) {
 		path(subject, sizeof(subject), s);
 	} else {
@@ -283,6 +292,16 @@ emit(struct engine *e, const struct notice *n)
 	a.raised_at_ms = e->wall;
 	a.repeat = n->repeat;
 	a.details = n->details;
+	if (s != NULL) {
+		const struct subject *robot =
+		    subject_is_robot(s) ? s : s->robot;
+		a.details->host =
+		    (char *) (robot != NULL && robot->host != NULL ? robot->host
+		                                                   : "");
+	}
+	a.details->hints = hint_ptrs;
+	a.details->n_hints = alert_text_hints(&a, hints, sizeof(hints),
+	                                      hint_ptrs, ALERT_TEXT_HINTS_MAX);
 	alert_text_summary(&a, summary, sizeof(summary));
 	a.summary = summary;
 
@@ -504,6 +523,51 @@ status_word(const struct subject *s, int status)
 	return w != NULL ? w : "unknown";
 }
 
+/* How an alert lists accounts: those with open orders first, each group
+ * in natural order (ACC_001, ACC_002, ..., ACC_010). */
+static int
+listed_cmp(const void *x, const void *y)
+{
+	const struct subject *a = *(const struct subject *const *) x;
+	const struct subject *b = *(const struct subject *const *) y;
+
+	if ((a->open_orders > 0) != (b->open_orders > 0)) {
+		return a->open_orders > 0 ? -1 : 1;
+	}
+	return subject_name_cmp(subject_account(a), subject_account(b));
+}
+
+/*
+ * robot's accounts in the order alerts list them. out_n: how many. Returns the
+ * engine's array (valid until the next call); without memory NULL, and the
+ * caller lists them in the robot's own order.
+ */
+static struct subject **
+listed_accounts(struct engine *e, const struct subject *robot, size_t *out_n)
+{
+	size_t n = 0;
+
+	if (robot->n_accounts > e->listed_cap) {
+		struct subject **grown =
+		    realloc(e->listed, robot->n_accounts * sizeof(*grown));
+		if (grown == NULL) {
+			return NULL;
+		}
+		e->listed = grown;
+		e->listed_cap = robot->n_accounts;
+	}
+	for (struct subject *a = robot->accounts; a != NULL;
+	     a = a->next_account) {
+		assert(n < robot->n_accounts);
+		e->listed[n++] = a;
+	}
+	if (n > 0) {
+		qsort(e->listed, n, sizeof(*e->listed), listed_cmp);
+	}
+	*out_n = n;
+	return e->listed;
+}
+
 /*
  * The details of a silence alert: how long, how many heartbeats missed
  * (by the wall clock, see silent_ms), and what it leaves exposed. They
@@ -525,9 +589,17 @@ missed_details(struct engine *e, struct subject *s, Hbmon__V1__AlertDetails *d,
 	d->status = (char *) (s->status != 0 ? status_word(s, s->status) : "");
 	if (subject_is_robot(s)) {
 		uint32_t with_orders = 0;
-		size_t n = 0;
-		for (struct subject *a = s->accounts; a != NULL;
-		     a = a->next_account) {
+		size_t n = 0, n_listed = 0;
+		struct subject **listed = listed_accounts(e, s, &n_listed);
+		struct subject *next = s->accounts;
+		for (size_t i = 0;; i++) {
+			struct subject *a =
+			    listed != NULL ? (i < n_listed ? listed[i] : NULL)
+			                   : next;
+			if (a == NULL) {
+				break;
+			}
+			next = a->next_account;
 			if (a->open_orders > 0) {
 				with_orders++;
 			}
@@ -590,6 +662,47 @@ evaluate_down(struct engine *e, struct subject *s)
 
 static void evaluate_status(struct engine *e, struct subject *s);
 
+/* Whether any account of robot has ever been heard (also before this
+ * run's engine_start has looked at it). */
+static bool
+any_account_heard(const struct subject *robot)
+{
+	for (const struct subject *a = robot->accounts; a != NULL;
+	     a = a->next_account) {
+		if (a->heard || a->status != 0 || a->last_seen_ms != 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A registered robot's first interval_max passed (from its registration,
+ * or from start-up) and nothing of it was heard: it never reported. A
+ * robot that reports only its accounts is watched through them.
+ */
+static void
+evaluate_never_reported(struct engine *e, struct subject *s)
+{
+	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+
+	if (any_account_heard(s)) {
+		s->expected = false;
+		return;
+	}
+	if (find_episode(s, K(HEARTBEAT_MISSED)) != NULL) {
+		return;
+	}
+	if (engine_paused(s, e->wall)) {
+		schedule(e, s, pause_end(e, s));
+		return;
+	}
+	s->liveness = LIVE_DOWN;
+	/* last_seen_ms 0 and no status: the words say "never reported". */
+	d.duration_ms = e->now - s->count_from;
+	open_episode(e, s, K(HEARTBEAT_MISSED), SEV(WARNING), &d);
+}
+
 static void
 fire_subject(struct engine *e, struct subject *s)
 {
@@ -597,7 +710,12 @@ fire_subject(struct engine *e, struct subject *s)
 	uint32_t t = e->opts.miss_threshold;
 
 	if (!s->heard) {
-		return; /* tracking starts with the first heartbeat */
+		/* Tracking starts with the first heartbeat, or with the
+		 * registration of a robot. */
+		if (s->expected) {
+			evaluate_never_reported(e, s);
+		}
+		return;
 	}
 	if (misses == 0) {
 		s->liveness = LIVE_OK;
@@ -713,6 +831,26 @@ evaluate_skew(struct engine *e, struct subject *s, int64_t skew)
 
 /* ---- the engine's entry points ---- */
 
+/*
+ * Where robot's heartbeats come from now, for alert details. Without
+ * memory the old address stays (or none): it is a courtesy, never a
+ * decision.
+ */
+static void
+note_host(struct subject *robot, const char *host)
+{
+	char *copy;
+
+	if (robot == NULL ||
+	    (robot->host != NULL && strcmp(robot->host, host) == 0)) {
+		return;
+	}
+	if ((copy = strdup(host)) != NULL) {
+		free(robot->host);
+		robot->host = copy;
+	}
+}
+
 int
 engine_heard(struct engine *e, struct subject *s,
              const struct engine_heartbeat *hb, int64_t now, int64_t wall)
@@ -735,6 +873,23 @@ engine_heard(struct engine *e, struct subject *s,
 		d.last_seen_ms = s->last_seen_ms;
 		resolve_episode(e, missed, &d);
 	}
+	if (!subject_is_robot(s) && s->robot != NULL && s->robot->expected) {
+		/* The robot reports through its accounts: they speak for
+		 * it from now on. */
+		struct episode *never =
+		    find_episode(s->robot, K(HEARTBEAT_MISSED));
+		s->robot->expected = false;
+		if (never != NULL && !s->robot->heard) {
+			Hbmon__V1__AlertDetails d =
+			    HBMON__V1__ALERT_DETAILS__INIT;
+			resolve_episode(e, never, &d);
+			s->robot->liveness = LIVE_OK;
+		}
+	}
+	if (hb->host != NULL && hb->host[0] != '\0') {
+		note_host(subject_is_robot(s) ? s : s->robot, hb->host);
+	}
+	s->expected = false;
 	s->heard = true;
 	s->heard_at = now;
 	s->count_from = now;
@@ -786,7 +941,7 @@ engine_robot_reported(struct engine *e, struct subject *robot, int64_t now,
 {
 	struct episode *ep = find_episode(robot, K(ACCOUNT_MISMATCH));
 	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
-	uint32_t heard = 0;
+	uint32_t heard = 0, silent = 0;
 	int64_t window = robot->interval_ms;
 
 	e->now = now;
@@ -796,6 +951,8 @@ engine_robot_reported(struct engine *e, struct subject *robot, int64_t now,
 	     a = a->next_account) {
 		if (a->heard_at > 0 && now - a->heard_at <= window) {
 			heard++;
+		} else if (a->heard) {
+			silent++;
 		}
 	}
 	d.active_accounts = robot->active_accounts;
@@ -805,6 +962,15 @@ engine_robot_reported(struct engine *e, struct subject *robot, int64_t now,
 		if (ep != NULL) {
 			resolve_episode(e, ep, &d);
 		}
+		return e->error;
+	}
+	if (ep == NULL && heard < robot->active_accounts &&
+	    robot->active_accounts - heard <= silent) {
+		/* Known accounts that fell silent account for the
+		 * difference: each is late, then alerted on its own
+		 * (HEARTBEAT_MISSED, with its open orders), which says more
+		 * than a second alert for the robot would. */
+		robot->mismatch_since = 0;
 		return e->error;
 	}
 	if (robot->mismatch_since == 0) {
@@ -821,10 +987,18 @@ engine_robot_reported(struct engine *e, struct subject *robot, int64_t now,
 	}
 	{
 		static char *missing[AFFECTED_MAX];
-		size_t n = 0;
+		size_t n = 0, n_listed = 0;
+		struct subject **listed = listed_accounts(e, robot, &n_listed);
+		struct subject *next = robot->accounts;
 
-		for (struct subject *a = robot->accounts;
-		     a != NULL && n < AFFECTED_MAX; a = a->next_account) {
+		for (size_t i = 0; n < AFFECTED_MAX; i++) {
+			struct subject *a =
+			    listed != NULL ? (i < n_listed ? listed[i] : NULL)
+			                   : next;
+			if (a == NULL) {
+				break;
+			}
+			next = a->next_account;
 			if (a->heard_at == 0 || now - a->heard_at > window) {
 				missing[n++] = (char *) subject_account(a);
 			}
@@ -1266,6 +1440,46 @@ engine_set_interval(struct engine *e, struct subject *s, uint32_t interval_ms,
 }
 
 void
+engine_expect(struct engine *e, struct subject *robot, int64_t now)
+{
+	assert(subject_is_robot(robot));
+	e->now = now;
+	if (robot->heard || any_account_heard(robot)) {
+		return;
+	}
+	robot->expected = true;
+	robot->count_from = now;
+	schedule(e, robot, now + robot->interval_ms);
+}
+
+/* Resolves every open episode of s: it is being removed. */
+static void
+resolve_removed(struct engine *e, struct subject *s)
+{
+	while (s->episodes != NULL && e->error == HBMON_OK) {
+		Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+		d.subject_removed = true;
+		resolve_episode(e, s->episodes, &d);
+	}
+}
+
+int
+engine_removed(struct engine *e, struct subject *robot, int64_t now,
+               int64_t wall)
+{
+	assert(subject_is_robot(robot));
+	e->now = now;
+	e->wall = wall;
+	e->error = HBMON_OK;
+	for (struct subject *a = robot->accounts; a != NULL;
+	     a = a->next_account) {
+		resolve_removed(e, a);
+	}
+	resolve_removed(e, robot);
+	return e->error;
+}
+
+void
 engine_forget_subject(struct engine *e, struct subject *s)
 {
 	wheel_cancel(&e->wheel, &s->timer);
@@ -1290,7 +1504,10 @@ start_subject(struct subject *s, void *arg)
 	s->heard_at = 0;
 	s->liveness = LIVE_OK;
 	s->timer.kind = WHEEL_SUBJECT;
-	if (s->heard) {
+	/* A robot's subject that nothing was ever heard of was made when
+	 * it was registered: it is still expected to report. */
+	s->expected = !s->heard && subject_is_robot(s) && !any_account_heard(s);
+	if (s->heard || s->expected) {
 		/* Grace: one full interval from start-up before misses count
 		 * (SPEC §3.2). */
 		s->count_from = c->now;
@@ -1438,5 +1655,6 @@ engine_stop(struct engine *e)
 	hashtab_each(&e->episodes, free_episode, NULL);
 	hashtab_fini(&e->episodes);
 	wheel_fini(&e->wheel);
+	free(e->listed);
 	free(e);
 }

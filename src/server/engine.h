@@ -47,6 +47,8 @@ struct engine_heartbeat {
 	bool allowed;         /* the diagram allows from -> to */
 	int64_t timestamp_ms; /* the heartbeat's own timestamp */
 	int64_t received_ms;  /* server wall clock at receipt: last seen */
+	const char *host;     /* the peer it came from ("192.0.2.7", "ipc"), or
+	                         NULL; copied */
 };
 
 struct engine;
@@ -207,6 +209,25 @@ bool engine_server_condition_holds(const struct engine *e, int kind);
  */
 void engine_set_interval(struct engine *e, struct subject *s,
                          uint32_t interval_ms, int64_t now);
+
+/*
+ * robot was registered (RobotAdd), inside the transaction: unless it or
+ * an account of it has been heard, it is expected to report within its
+ * interval_max from now. If nothing of it is heard by then, a
+ * HEARTBEAT_MISSED (warning) says it never reported; its first heartbeat
+ * (or its first account's) resolves it.
+ */
+void engine_expect(struct engine *e, struct subject *robot, int64_t now);
+
+/*
+ * robot is being removed (RobotRemove), inside the transaction: every
+ * open episode of it and of its accounts is resolved (RECOVERED,
+ * details.subject_removed), so nothing stays firing for a robot that is
+ * gone. engine_forget_subject follows once the removal is committed.
+ * Returns HBMON_OK or HBMON_EIO.
+ */
+int engine_removed(struct engine *e, struct subject *robot, int64_t now,
+                   int64_t wall);
 
 /* Forgets s before it is removed: its timer and open episodes go. */
 void engine_forget_subject(struct engine *e, struct subject *s);

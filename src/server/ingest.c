@@ -261,6 +261,7 @@ job_prepare(struct worker *w, size_t n_items, struct recorder_item *items,
 		memcpy(job->sig, w->call->request->signature.data, 32);
 	}
 	job->received_ms = clock_wall_ms();
+	job->peer = rpcserver_peer(w->call);
 	job->n_items = n_items;
 	job->items = items;
 	job->status = HBMON_OK;

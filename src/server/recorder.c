@@ -872,6 +872,7 @@ apply_item(struct recorder *rec, struct recorder_job *job,
 		return rv;
 	}
 	seen.received_ms = job->received_ms;
+	seen.host = job->peer;
 	seen.from_status = from;
 	seen.to_status = to;
 	seen.allowed = allowed;

@@ -87,6 +87,8 @@ struct recorder_job {
 	uint8_t sig[32];
 	bool has_sig;
 	int64_t received_ms; /* server wall clock at receipt */
+	const char *peer;    /* who sent it ("192.0.2.7", "ipc"), or NULL;
+	                        valid until done, told to the engine */
 	/* What is recorded of the request (enum store_request_kind): its
 	 * accepted heartbeats, protobuf-encoded; owned by the job's owner. */
 	int kind;

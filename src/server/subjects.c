@@ -2,6 +2,7 @@
 #include "server/subjects.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,8 +43,11 @@ subjects_init(struct subjects *set)
 static int
 free_subject(void *record, void *arg)
 {
+	struct subject *s = record;
+
 	(void) arg;
-	free(record);
+	free(s->host);
+	free(s);
 	return 0;
 }
 
@@ -136,6 +140,7 @@ subjects_remove(struct subjects *set, struct subject *s)
 	}
 	hashtab_remove(&set->table, s->hash, s->names,
 	               (size_t) s->robot_len + 1 + strlen(subject_account(s)));
+	free(s->host);
 	free(s);
 }
 
@@ -217,4 +222,40 @@ subject_last_json(const struct subject *s)
 	hb.active_tasks = s->active_tasks;
 	hb.timestamp = subject_timestamp(s, ts, sizeof(ts));
 	return subject_heartbeat_json(subject_account(s), &hb);
+}
+
+int
+subject_name_cmp(const char *a, const char *b)
+{
+	while (*a != '\0' && *b != '\0') {
+		if (isdigit((unsigned char) *a) &&
+		    isdigit((unsigned char) *b)) {
+			const char *x = a, *y = b;
+			size_t nx, ny;
+			int r;
+			while (*x == '0') {
+				x++;
+			}
+			while (*y == '0') {
+				y++;
+			}
+			nx = strspn(x, "0123456789");
+			ny = strspn(y, "0123456789");
+			if (nx != ny) {
+				return nx < ny ? -1 : 1;
+			}
+			if ((r = memcmp(x, y, nx)) != 0) {
+				return r;
+			}
+			a = x + nx;
+			b = y + ny;
+			continue;
+		}
+		if (*a != *b) {
+			return (unsigned char) *a < (unsigned char) *b ? -1 : 1;
+		}
+		a++;
+		b++;
+	}
+	return (unsigned char) *a - (unsigned char) *b;
 }

@@ -36,9 +36,9 @@ enum liveness {
  *                interval_ms, dirty; and, while it loads the state at
  *                start-up (before engine_start), last_seen_ms and
  *                paused_until_ms from the store
- *   engine.c     liveness: timer, episodes, heard, heard_at, count_from,
- *                liveness, mismatch_since; last_seen_ms once a heartbeat is
- *                heard (engine_heard); paused_until_ms (engine_pause);
+ *   engine.c     liveness: timer, episodes, heard, expected, heard_at,
+ *                count_from, liveness, mismatch_since, host; last_seen_ms once
+ * a heartbeat is heard (engine_heard); paused_until_ms (engine_pause);
  *                interval_ms when an admin changes it (engine_set_interval)
  *   admin        reads only, through engine_liveness and the accessors
  *                below
@@ -71,6 +71,9 @@ struct subject {
 	int64_t paused_until_ms;  /* wall clock; 0: not paused */
 	int64_t mismatch_since;   /* robots: liveness clock the
 	                             active_accounts mismatch began; 0: none */
+	char *host; /* robots: the peer their last heartbeat (or an
+	               account's) came from, malloc'd; NULL: not heard since
+	               start-up */
 
 	/* recorder: the latest heartbeat */
 	int64_t timestamp_ms;     /* the last heartbeat's own timestamp */
@@ -86,6 +89,7 @@ struct subject {
 	/* engine */
 	uint8_t liveness; /* enum liveness */
 	bool heard;       /* has ever sent a heartbeat */
+	bool expected;    /* robots: registered, nothing heard of it yet */
 
 	/* subjects.c: robot id, NUL, account name, NUL */
 	uint8_t robot_len;
@@ -154,6 +158,13 @@ size_t subjects_count(const struct subjects *set);
  * it is written yet. Returns buf.
  */
 char *subject_timestamp(const struct subject *s, char *buf, size_t buf_len);
+
+/*
+ * Compares two names in natural order, as a person lists accounts:
+ * digit runs by their value ("ACC_2" before "ACC_10", "ACC_001" before
+ * "ACC_002"), everything else byte by byte. Returns <0, 0 or >0.
+ */
+int subject_name_cmp(const char *a, const char *b);
 
 /*
  * One heartbeat as the documented JSON (compact, the seed's keys), from
