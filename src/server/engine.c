@@ -538,34 +538,55 @@ listed_cmp(const void *x, const void *y)
 }
 
 /*
- * robot's accounts in the order alerts list them. out_n: how many. Returns the
- * engine's array (valid until the next call); without memory NULL, and the
- * caller lists them in the robot's own order.
+ * A walk over a robot's accounts in the order alerts list them. The
+ * order is sorted into the engine's array (valid until the next walk);
+ * without memory for it, the walk goes in the robot's own order.
  */
-static struct subject **
-listed_accounts(struct engine *e, const struct subject *robot, size_t *out_n)
-{
-	size_t n = 0;
+struct listing {
+	struct subject **listed; /* NULL: follow next_account instead */
+	size_t n, i;
+	struct subject *next;
+};
 
+static void
+listing_start(struct engine *e, const struct subject *robot, struct listing *l)
+{
+	l->listed = NULL;
+	l->n = l->i = 0;
+	l->next = robot->accounts;
 	if (robot->n_accounts > e->listed_cap) {
 		struct subject **grown =
 		    realloc(e->listed, robot->n_accounts * sizeof(*grown));
 		if (grown == NULL) {
-			return NULL;
+			return;
 		}
 		e->listed = grown;
 		e->listed_cap = robot->n_accounts;
 	}
 	for (struct subject *a = robot->accounts; a != NULL;
 	     a = a->next_account) {
-		assert(n < robot->n_accounts);
-		e->listed[n++] = a;
+		assert(l->n < robot->n_accounts);
+		e->listed[l->n++] = a;
 	}
-	if (n > 0) {
-		qsort(e->listed, n, sizeof(*e->listed), listed_cmp);
+	if (l->n > 0) {
+		qsort(e->listed, l->n, sizeof(*e->listed), listed_cmp);
 	}
-	*out_n = n;
-	return e->listed;
+	l->listed = e->listed;
+}
+
+/* The next account of the walk, or NULL at its end. */
+static struct subject *
+listing_next(struct listing *l)
+{
+	struct subject *a;
+
+	if (l->listed != NULL) {
+		return l->i < l->n ? l->listed[l->i++] : NULL;
+	}
+	if ((a = l->next) != NULL) {
+		l->next = a->next_account;
+	}
+	return a;
 }
 
 /*
@@ -589,17 +610,12 @@ missed_details(struct engine *e, struct subject *s, Hbmon__V1__AlertDetails *d,
 	d->status = (char *) (s->status != 0 ? status_word(s, s->status) : "");
 	if (subject_is_robot(s)) {
 		uint32_t with_orders = 0;
-		size_t n = 0, n_listed = 0;
-		struct subject **listed = listed_accounts(e, s, &n_listed);
-		struct subject *next = s->accounts;
-		for (size_t i = 0;; i++) {
-			struct subject *a =
-			    listed != NULL ? (i < n_listed ? listed[i] : NULL)
-			                   : next;
-			if (a == NULL) {
-				break;
-			}
-			next = a->next_account;
+		size_t n = 0;
+		struct listing l;
+		struct subject *a;
+
+		listing_start(e, s, &l);
+		while ((a = listing_next(&l)) != NULL) {
 			if (a->open_orders > 0) {
 				with_orders++;
 			}
@@ -987,18 +1003,12 @@ engine_robot_reported(struct engine *e, struct subject *robot, int64_t now,
 	}
 	{
 		static char *missing[AFFECTED_MAX];
-		size_t n = 0, n_listed = 0;
-		struct subject **listed = listed_accounts(e, robot, &n_listed);
-		struct subject *next = robot->accounts;
+		size_t n = 0;
+		struct listing l;
+		struct subject *a;
 
-		for (size_t i = 0; n < AFFECTED_MAX; i++) {
-			struct subject *a =
-			    listed != NULL ? (i < n_listed ? listed[i] : NULL)
-			                   : next;
-			if (a == NULL) {
-				break;
-			}
-			next = a->next_account;
+		listing_start(e, robot, &l);
+		while (n < AFFECTED_MAX && (a = listing_next(&l)) != NULL) {
 			if (a->heard_at == 0 || now - a->heard_at > window) {
 				missing[n++] = (char *) subject_account(a);
 			}
