@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "common/rfc3339.h"
+#include "common/subject_name.h"
 #include "common/tz.h"
 #include "common/words.h"
 
@@ -110,14 +111,7 @@ alert_json(const Hbmon__V1__Alert *a, int tz_offset_min)
 	char raised[RFC3339_MAX] = "";
 	json_t *o;
 
-	if (a->account != NULL && a->account[0] != '\0') {
-		snprintf(subject, sizeof(subject), "%s/%s", a->robot,
-		         a->account);
-	} else {
-		snprintf(subject, sizeof(subject), "%s",
-		         a->robot != NULL && a->robot[0] != '\0' ? a->robot
-		                                                 : "server");
-	}
+	subject_name_format(subject, sizeof(subject), a->robot, a->account);
 	tz_format(a->raised_at_ms, tz_offset_min, raised, sizeof(raised));
 	/* Keys in this order: what a person scans first comes first. */
 	o = json_pack(

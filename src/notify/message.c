@@ -15,6 +15,7 @@
 #include "common/embedded.h"
 #include "common/log.h"
 #include "common/rfc3339.h"
+#include "common/subject_name.h"
 #include "common/tz.h"
 #include "common/words.h"
 #include "hbmon/error.h"
@@ -586,13 +587,11 @@ or_unknown(const char *w)
 static void
 add_subject(const Hbmon__V1__Alert *a, struct strbuf *b)
 {
-	if (a->robot == NULL || a->robot[0] == '\0') {
-		strbuf_adds(b, "server");
-	} else if (a->account != NULL && a->account[0] != '\0') {
-		strbuf_addf(b, "%s/%s", a->robot, a->account);
-	} else {
-		strbuf_adds(b, a->robot);
-	}
+	/* Robot ids and account names are at most 64 bytes (rules.h). */
+	char name[256];
+
+	subject_name_format(name, sizeof(name), a->robot, a->account);
+	strbuf_adds(b, name);
 }
 
 static void

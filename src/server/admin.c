@@ -15,6 +15,7 @@
 
 #include "common/quote.h"
 #include "common/rpc_status.h"
+#include "common/subject_name.h"
 #include "hbmon/error.h"
 #include "server/admin_impl.h"
 
@@ -263,27 +264,26 @@ admin_find_subject(struct call *c, const char *subject)
 {
 	char robot[RULES_NAME_MAX + 1];
 	char q[2 * QUOTE_NAME_SIZE];
-	const char *slash = subject != NULL ? strchr(subject, '/') : NULL;
-	size_t n = slash != NULL ? (size_t) (slash - subject)
-	                         : (subject != NULL ? strlen(subject) : 0);
+	struct subject_name_ref ref;
 	struct subject *s;
 
-	if (n == 0 || n > RULES_NAME_MAX) {
+	if (!subject_name_parse(subject, &ref) ||
+	    ref.robot_len > RULES_NAME_MAX) {
 		admin_fail(
 		    c, RPC_INVALID_ARGUMENT,
 		    "'%s' is not a subject; write ROBOT or ROBOT/ACCOUNT",
 		    quote_str(q, sizeof(q), subject));
 		return NULL;
 	}
-	memcpy(robot, subject, n);
-	robot[n] = '\0';
+	memcpy(robot, ref.robot, ref.robot_len);
+	robot[ref.robot_len] = '\0';
 	s = subjects_find(recorder_subjects(c->adm->rec), robot,
-	                  slash != NULL ? slash + 1 : "");
+	                  ref.account != NULL ? ref.account : "");
 	if (s == NULL) {
 		admin_fail(c, RPC_NOT_FOUND,
 		           "no %s '%s' has reported; `hbctl status` lists what "
 		           "the server knows",
-		           slash != NULL ? "account" : "robot",
+		           ref.account != NULL ? "account" : "robot",
 		           quote_str(q, sizeof(q), subject));
 	}
 	return s;

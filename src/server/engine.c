@@ -15,6 +15,7 @@
 #include "common/alert_topic.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/subject_name.h"
 #include "common/words.h"
 #include "hbmon/error.h"
 #include "server/alert_text.h"
@@ -168,12 +169,7 @@ pause_end(const struct engine *e, const struct subject *s)
 static void
 path(char *buf, size_t len, const struct subject *s)
 {
-	if (subject_is_robot(s)) {
-		snprintf(buf, len, "%s", subject_robot(s));
-	} else {
-		snprintf(buf, len, "%s/%s", subject_robot(s),
-		         subject_account(s));
-	}
+	subject_name_format(buf, len, subject_robot(s), subject_account(s));
 }
 
 static void

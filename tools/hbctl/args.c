@@ -12,6 +12,7 @@
 #include "common/paths.h"
 #include "common/quote.h"
 #include "common/rfc3339.h"
+#include "common/subject_name.h"
 #include "common/url.h"
 #include "hbctl.h"
 #include "hbmon/error.h"
@@ -191,10 +192,9 @@ hbctl_number(const struct hbctl *h, const char *flag, const char *value,
 int
 hbctl_subject(const struct hbctl *h, const char *subject)
 {
-	const char *slash = strchr(subject, '/');
+	struct subject_name_ref ref;
 
-	if (subject[0] == '\0' || slash == subject ||
-	    (slash != NULL && (slash[1] == '\0' || strchr(slash + 1, '/')))) {
+	if (!subject_name_parse(subject, &ref)) {
 		return hbctl_usage_error(
 		    h,
 		    "'%s' is not a subject; write ROBOT or "

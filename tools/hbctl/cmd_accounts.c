@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/subject_name.h"
 #include "hbctl.h"
 
 const char cmd_accounts_usage[] =
@@ -48,7 +49,7 @@ cmd_accounts(struct hbctl *h, int argc, char **argv)
 		return rv;
 	}
 	if (first < argc) {
-		if (strchr(argv[first], '/') != NULL || argv[first][0] == 0) {
+		if (!subject_name_is_robot(argv[first])) {
 			return hbctl_usage_error(
 			    h,
 			    "'%s' is not a robot id; `hbctl show %s` shows "
@@ -74,7 +75,8 @@ cmd_accounts(struct hbctl *h, int argc, char **argv)
 			const Hbmon__V1__SubjectState *s = reply->accounts[i];
 			char name[256], age[64], note[512];
 
-			subject_name(name, sizeof(name), s->robot, s->account);
+			subject_name_format(name, sizeof(name), s->robot,
+			                    s->account);
 			out_age(age, sizeof(age), now, s->last_seen_ms);
 			subject_pause_note(note, sizeof(note), s, now,
 			                   h->tz_min);

@@ -6,6 +6,7 @@
 
 #include "alerts.h"
 #include "common/alert_json.h"
+#include "common/subject_name.h"
 #include "common/words.h"
 #include "hbmon/error.h"
 
@@ -104,11 +105,7 @@ alert_print(const struct hbctl *h, const Hbmon__V1__Alert *a)
 		return;
 	}
 	out_time(when, sizeof(when), a->raised_at_ms, h->tz_min);
-	if (a->robot == NULL || a->robot[0] == '\0') {
-		snprintf(subject, sizeof(subject), "server");
-	} else {
-		subject_name(subject, sizeof(subject), a->robot, a->account);
-	}
+	subject_name_format(subject, sizeof(subject), a->robot, a->account);
 	printf("%6" PRIu64 "  %-25s  %s%-8s%s  %-18s  %-8s  %-14s  %s", a->seq,
 	       when, col != NULL ? col : "", sev != NULL ? sev : "?",
 	       col != NULL ? COLOR_RESET : "", kind != NULL ? kind : "?",

@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/duration.h"
 #include "common/quote.h"
+#include "common/subject_name.h"
 #include "hbctl.h"
 
 const char cmd_check_usage[] =
@@ -326,7 +327,7 @@ cmd_check(struct hbctl *h, int argc, char **argv)
 	if (first >= argc) {
 		v = check_all(h, now, text, sizeof(text), why, sizeof(why),
 		              &rv);
-	} else if (strchr(argv[first], '/') == NULL) {
+	} else if (subject_name_is_robot(argv[first])) {
 		uint64_t ok, total;
 		v = check_robot(h, argv[first], now, text, sizeof(text), why,
 		                sizeof(why), &rv, &ok, &total);

@@ -8,8 +8,9 @@
 
 #include "common/clock.h"
 #include "common/duration.h"
-#include "common/rfc3339.h"
 #include "common/quote.h"
+#include "common/rfc3339.h"
+#include "common/subject_name.h"
 #include "hbctl.h"
 
 const char cmd_robot_usage[] =
@@ -267,7 +268,7 @@ robot_id_arg(struct hbctl *h, int argc, char **argv, const char **out,
 	    HBCTL_CONTINUE) {
 		return rv;
 	}
-	if (strchr(argv[first], '/') != NULL) {
+	if (!subject_name_is_robot(argv[first])) {
 		return hbctl_usage_error(h, "'%s': a robot id has no '/'",
 		                         argv[first]);
 	}

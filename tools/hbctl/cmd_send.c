@@ -11,6 +11,7 @@
 #include "common/rpc_status.h"
 #include "common/secret.h"
 #include "common/sign.h"
+#include "common/subject_name.h"
 #include "common/url.h"
 #include "hbctl.h"
 #include "hbmon/error.h"
@@ -205,9 +206,9 @@ cmd_send(struct hbctl *h, int argc, char **argv)
 	}
 	for (size_t i = 0; i < reply->n_accounts; i++) {
 		char name[256];
-		subject_name(name, sizeof(name), h->robot,
-		             i < batch->n_accounts ? batch->accounts[i]->account
-		                                   : "?");
+		subject_name_format(
+		    name, sizeof(name), h->robot,
+		    i < batch->n_accounts ? batch->accounts[i]->account : "?");
 		all_ok &= print_result(h, reply->accounts[i], name);
 	}
 	rv = all_ok ? HBCTL_EXIT_OK : HBCTL_EXIT_FAILED;

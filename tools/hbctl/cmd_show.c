@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/subject_name.h"
 #include "hbctl.h"
 
 const char cmd_show_usage[] =
@@ -42,7 +43,7 @@ print_state(struct hbctl *h, const Hbmon__V1__SubjectReply *r, int64_t now)
 	char name[256], when[64], age[64], note[512];
 	const char *lc = h->color ? out_liveness_color(s->liveness) : "";
 
-	subject_name(name, sizeof(name), s->robot, s->account);
+	subject_name_format(name, sizeof(name), s->robot, s->account);
 	out_time(when, sizeof(when), s->last_seen_ms, h->tz_min);
 	out_age(age, sizeof(age), now, s->last_seen_ms);
 	printf("%s%s%s (%s)\n", h->color ? COLOR_BOLD : "", name,

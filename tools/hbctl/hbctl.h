@@ -60,14 +60,14 @@ struct hbctl {
 	/* --tls-ca-file, --tls-cert-file, --tls-key-file ($HBMON_TLS_*):
 	 * for tls+tcp:// URLs. */
 	struct tlsconf_files tls;
-	bool json;                     /* --json */
-	bool no_color;                 /* --no-color */
-	bool color;                    /* colour on stdout: a TTY, allowed */
-	int tz_min;                    /* --tz: an offset, or TZ_ZONE */
-	int timeout_ms;                /* --timeout, default 5000 */
-	const char *verb;              /* "status", "robot add", ... */
-	const char *usage;             /* the verb's help text */
-	struct rpc_client *admin;      /* opened on first use */
+	bool json;                /* --json */
+	bool no_color;            /* --no-color */
+	bool color;               /* colour on stdout: a TTY, allowed */
+	int tz_min;               /* --tz: an offset, or TZ_ZONE */
+	int timeout_ms;           /* --timeout, default 5000 */
+	const char *verb;         /* "status", "robot add", ... */
+	const char *usage;        /* the verb's help text */
+	struct rpc_client *admin; /* opened on first use */
 };
 
 /* A verb: its name, its help text (first line: the synopsis), its code. */
@@ -259,10 +259,6 @@ const char *out_severity_color(int severity);
 bool out_want_color(bool no_color);
 
 /* ---- subjects (subject.c) ---- */
-
-/* "R1" or "R1/ACC_003". */
-void subject_name(char *buf, size_t len, const char *robot,
-                  const char *account);
 
 /* The reported status word: "healthy", "active", ... ("-" if none). */
 const char *subject_status(const Hbmon__V1__SubjectState *s);

@@ -3,18 +3,9 @@
 #include <string.h>
 
 #include "common/rfc3339.h"
+#include "common/subject_name.h"
 #include "common/words.h"
 #include "hbctl.h"
-
-void
-subject_name(char *buf, size_t len, const char *robot, const char *account)
-{
-	if (account != NULL && account[0] != '\0') {
-		snprintf(buf, len, "%s/%s", robot, account);
-	} else {
-		snprintf(buf, len, "%s", robot != NULL ? robot : "");
-	}
-}
 
 static bool
 is_robot(const Hbmon__V1__SubjectState *s)
@@ -58,7 +49,7 @@ subject_json(const Hbmon__V1__SubjectState *s, int tz_min)
 	if (o == NULL) {
 		return NULL;
 	}
-	subject_name(name, sizeof(name), s->robot, s->account);
+	subject_name_format(name, sizeof(name), s->robot, s->account);
 	json_object_set_new(o, "subject", json_string(name));
 	json_object_set_new(o, "robot", json_string(s->robot));
 	json_object_set_new(o, "account", json_string(s->account));
@@ -113,7 +104,7 @@ subject_heartbeat_json(const Hbmon__V1__HeartbeatRecord *r, int tz_min)
 	if (o == NULL) {
 		return NULL;
 	}
-	subject_name(name, sizeof(name), r->robot, r->account);
+	subject_name_format(name, sizeof(name), r->robot, r->account);
 	json_object_set_new(o, "type", json_string("heartbeat"));
 	json_object_set_new(o, "subject", json_string(name));
 	set_time(o, "received_at", r->received_ms, tz_min);
@@ -134,7 +125,7 @@ subject_transition_json(const Hbmon__V1__TransitionRecord *r, int tz_min)
 	if (o == NULL) {
 		return NULL;
 	}
-	subject_name(name, sizeof(name), r->robot, r->account);
+	subject_name_format(name, sizeof(name), r->robot, r->account);
 	json_object_set_new(o, "type", json_string("transition"));
 	json_object_set_new(o, "subject", json_string(name));
 	set_time(o, "received_at", r->received_ms, tz_min);
