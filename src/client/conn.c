@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/nngerr.h"
 #include "hbmon/error.h"
 
 /* SP protocol numbers (nng's NNG_REQ0_SELF / NNG_REP0_SELF). */
@@ -16,24 +17,12 @@
 static int
 map_nng(struct client_conn *cn, int rv)
 {
-	switch (rv) {
-	case NNG_ETIMEDOUT:
-		return HBMON_ETIMEDOUT;
-	case NNG_ECANCELED:
-	case NNG_ECLOSED:
-		/* Our own cancel or abort ends an operation this way; a peer
-		 * that hangs up shows as ECONNSHUT or ECONNRESET. */
-		return cn->aborted ? HBMON_ECLOSED : HBMON_EUNAVAIL;
-	case NNG_ENOMEM:
-		return HBMON_ENOMEM;
-	case NNG_EPROTO:
-		return HBMON_EPROTO;
-	case NNG_EPEERAUTH:
-	case NNG_ECRYPTO:
-		return HBMON_EAUTH;
-	default:
-		return HBMON_EUNAVAIL;
-	}
+	int err = nngerr_map(rv, NNGERR_IO);
+
+	/* Our own cancel or abort ends an operation with ECANCELED or
+	 * ECLOSED; without one, those codes mean the connection went away
+	 * (a peer that hangs up mostly shows as ECONNSHUT or ECONNRESET). */
+	return err == HBMON_ECLOSED && !cn->aborted ? HBMON_EUNAVAIL : err;
 }
 
 static int

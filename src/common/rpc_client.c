@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/envelope.h"
+#include "common/nngerr.h"
 #include "common/rpc_status.h"
 #include "common/tlsconf.h"
 #include "hbmon/error.h"
@@ -25,31 +26,6 @@ struct rpc_client {
 	int timeout_ms;
 	uint64_t last_seq;
 };
-
-static int
-map_dial_error(int rv)
-{
-	switch (rv) {
-	case NNG_ECONNREFUSED:
-	case NNG_ENOENT:
-	case NNG_EUNREACHABLE:
-	case NNG_ETIMEDOUT:
-		return HBMON_EUNAVAIL;
-	case NNG_EPERM:
-		return HBMON_EPERM;
-	case NNG_EADDRINVAL:
-	case NNG_ENOTSUP:
-	case NNG_EINVAL:
-		return HBMON_EINVAL;
-	case NNG_ENOMEM:
-		return HBMON_ENOMEM;
-	case NNG_ECRYPTO:
-	case NNG_EPEERAUTH:
-		return HBMON_EAUTH;
-	default:
-		return HBMON_EUNAVAIL;
-	}
-}
 
 int
 rpc_client_open(const struct rpc_client_options *opts, struct rpc_client **out,
@@ -77,7 +53,7 @@ rpc_client_open(const struct rpc_client_options *opts, struct rpc_client **out,
 	if ((rv = nng_req0_open(&c->sock)) != 0) {
 		snprintf(why, why_len, "cannot open a REQ socket: %s",
 		         nng_strerror(rv));
-		err = map_dial_error(rv);
+		err = nngerr_map(rv, NNGERR_DIAL);
 		goto fail;
 	}
 	/* A reply is waited for once: the timeout decides, and no stale
@@ -91,7 +67,7 @@ rpc_client_open(const struct rpc_client_options *opts, struct rpc_client **out,
 	                  why, why_len);
 	if (rv != 0) {
 		if (err == HBMON_OK) {
-			err = map_dial_error(rv);
+			err = nngerr_map(rv, NNGERR_DIAL);
 			snprintf(why, why_len, "cannot connect to %s: %s%s",
 			         opts->url, nng_strerror(rv),
 			         err == HBMON_EUNAVAIL
@@ -157,10 +133,7 @@ exchange(struct rpc_client *c, const void *req, size_t req_len, nng_msg **reply,
 		         "no answer from %s within %d ms: %s", c->url,
 		         c->timeout_ms, nng_strerror(rv));
 	}
-	if (rv == NNG_ECLOSED) {
-		return HBMON_ECLOSED;
-	}
-	return rv == NNG_ENOMEM ? HBMON_ENOMEM : HBMON_ETIMEDOUT;
+	return nngerr_map(rv, NNGERR_IO);
 }
 
 static int

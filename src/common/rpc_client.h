@@ -62,6 +62,7 @@ void rpc_client_close(struct rpc_client *c);
  * otherwise NULL.
  * Returns HBMON_OK when a reply arrived (look at status->code),
  * HBMON_ETIMEDOUT (no reply in time; status->message says so),
+ * HBMON_EUNAVAIL (the socket failed otherwise; status->message says how),
  * HBMON_EPROTO (the reply is not hbmon), HBMON_ENOMEM, or HBMON_ECLOSED.
  * Each call uses a fresh seq above every earlier one of this process (wall
  * ms * 1000 + counter). Thread-safe: calls are serialised.

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/nngerr.h"
 #include "hbmon/error.h"
 #include "server/edge_impl.h"
 
@@ -589,25 +590,6 @@ thread_main(void *arg)
 
 /* ---- start and close ---- */
 
-static int
-map_nng(int rv)
-{
-	switch (rv) {
-	case NNG_ENOMEM:
-		return HBMON_ENOMEM;
-	case NNG_EADDRINUSE:
-		return HBMON_EBUSY;
-	case NNG_EADDRINVAL:
-	case NNG_ENOTSUP:
-	case NNG_EINVAL:
-		return HBMON_EINVAL;
-	case NNG_EPERM:
-		return HBMON_EPERM;
-	default:
-		return HBMON_EIO;
-	}
-}
-
 /* The URL with the port actually bound, for tcp URLs ending in :0. */
 static void
 bound_url(struct listener *l)
@@ -678,7 +660,7 @@ listener_start(const struct listener_options *o, struct listener **out,
 	if ((rv = nng_stream_listener_alloc(&l->sl, l->url)) != 0) {
 		snprintf(why, why_len, "cannot listen on %s: %s", l->url,
 		         nng_strerror(rv));
-		err = map_nng(rv);
+		err = nngerr_map(rv, NNGERR_LISTEN);
 		goto fail;
 	}
 	if (l->ipc && o->ipc_permissions != 0 &&
@@ -686,7 +668,7 @@ listener_start(const struct listener_options *o, struct listener **out,
 	                                      o->ipc_permissions)) != 0) {
 		snprintf(why, why_len, "cannot set the mode of %s: %s", l->url,
 		         nng_strerror(rv));
-		err = map_nng(rv);
+		err = nngerr_map(rv, NNGERR_LISTEN);
 		goto fail;
 	}
 	if (l->o.tls != NULL &&
@@ -694,13 +676,13 @@ listener_start(const struct listener_options *o, struct listener **out,
 	                                      l->o.tls)) != 0) {
 		snprintf(why, why_len, "cannot use TLS on %s: %s", l->url,
 		         nng_strerror(rv));
-		err = map_nng(rv);
+		err = nngerr_map(rv, NNGERR_LISTEN);
 		goto fail;
 	}
 	if ((rv = nng_stream_listener_listen(l->sl)) != 0) {
 		snprintf(why, why_len, "cannot listen on %s: %s", l->url,
 		         nng_strerror(rv));
-		err = map_nng(rv);
+		err = nngerr_map(rv, NNGERR_LISTEN);
 		goto fail;
 	}
 	bound_url(l);
