@@ -170,6 +170,19 @@ hbctl_lines(const char *text)
 	return n;
 }
 
+/* How many times needle occurs in text. */
+static inline size_t
+hbctl_count(const char *text, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(text, needle); p != NULL;
+	     p = strstr(p + 1, needle)) {
+		n++;
+	}
+	return n;
+}
+
 /* Writes text to path, mode 0600 (what secret files must have). */
 static inline void
 hbctl_write(const char *path, const char *text)

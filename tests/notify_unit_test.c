@@ -1,7 +1,7 @@
 /*
  * hbmon-notify's modules on their own: templates and escaping, Telegram
  * HTML cutting, MIME encodings, the message sets, the cursor file, the
- * contact state (SERVER_UNREACHABLE), backoff, rate limit and filters.
+ * contact state (SERVER_UNREACHABLE), backoff and rate limit.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -16,7 +16,6 @@
 #include "notify/backoff.h"
 #include "notify/contact.h"
 #include "notify/cursor.h"
-#include "notify/filter.h"
 #include "notify/html.h"
 #include "notify/message.h"
 #include "notify/mime.h"
@@ -695,7 +694,7 @@ Test(contact, never_heard_counts_from_the_start)
 	harness_rmrf(dir);
 }
 
-/* ---- pacing and filters ---- */
+/* ---- pacing ---- */
 
 Test(backoff, grows_capped_with_jitter_and_resets)
 {
@@ -735,39 +734,4 @@ Test(ratelimit, one_per_interval_after_the_burst)
 	ratelimit_init(&r, 0, 1);
 	ratelimit_take(&r, 1);
 	cr_assert_eq(ratelimit_next(&r, 1), 1, "no limit");
-}
-
-Test(filter, severity_kinds_robots_and_all_clears)
-{
-	struct filter f;
-	Hbmon__V1__Alert *a = make_alert(1, "", 0);
-	char why[300];
-
-	cr_assert_eq(filter_init(&f, "critical", "HEARTBEAT_MISSED", "R1, R2",
-	                         why, sizeof(why)),
-	             HBMON_OK, "%s", why);
-	cr_assert(filter_pass(&f, a));
-	a->severity = SEV(WARNING);
-	cr_assert_not(filter_pass(&f, a));
-	/* The all-clear of a listed kind passes though it is info. */
-	a->kind = K(RECOVERED);
-	a->severity = SEV(INFO);
-	a->state = ST(RESOLVED);
-	a->details->resolves = K(HEARTBEAT_MISSED);
-	cr_assert(filter_pass(&f, a));
-	a->details->resolves = K(CLOCK_SKEW);
-	cr_assert_not(filter_pass(&f, a));
-	a->kind = K(HEARTBEAT_MISSED);
-	a->severity = SEV(CRITICAL);
-	a->robot = "R3";
-	cr_assert_not(filter_pass(&f, a));
-	a->robot = "";
-	cr_assert(filter_pass(&f, a), "server alerts concern every robot");
-	cr_assert_eq(
-	    filter_init(&f, "info", "HEARTBEAT_MISSING", "", why, sizeof(why)),
-	    HBMON_EINVAL);
-	cr_assert(strstr(why, "'HEARTBEAT_MISSING'") != NULL, "%s", why);
-	cr_assert_eq(filter_init(&f, "loud", "", "", why, sizeof(why)),
-	             HBMON_EINVAL);
-	free_alert(a);
 }

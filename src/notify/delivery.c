@@ -86,7 +86,7 @@ skip_filtered(struct delivery *d)
 	size_t n = 0;
 
 	while (n < source_count(src) &&
-	       !filter_pass(d->o->filter, source_at(src, n))) {
+	       !alert_filter_pass(d->o->filter, source_at(src, n))) {
 		last = source_at(src, n)->seq;
 		n++;
 	}
@@ -221,7 +221,7 @@ attempt(struct delivery *d, int64_t now)
 	     own == NULL && i < source_count(src) && n < d->o->ops->batch_max;
 	     i++) {
 		const Hbmon__V1__Alert *a = source_at(src, i);
-		if (filter_pass(d->o->filter, a)) {
+		if (alert_filter_pass(d->o->filter, a)) {
 			d->batch[n] = a;
 			d->batch_index[n++] = i;
 		}
@@ -331,7 +331,7 @@ delivery_run(const struct delivery_options *o)
 		}
 		watch_server(&d, now);
 		while (own_pending(&d) != NULL &&
-		       !filter_pass(o->filter, own_pending(&d))) {
+		       !alert_filter_pass(o->filter, own_pending(&d))) {
 			own_done(&d, false);
 		}
 		skip_filtered(&d);

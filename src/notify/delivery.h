@@ -26,10 +26,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "common/alert_filter.h"
 #include "notify/contact.h"
 #include "notify/cursor.h"
 #include "notify/deadman.h"
-#include "notify/filter.h"
 #include "notify/selfbeat.h"
 #include "notify/settings.h"
 #include "notify/sink.h"
@@ -41,7 +41,7 @@ struct delivery_options {
 	struct source *source;
 	struct cursor *cursor;
 	uint64_t cursor_seq; /* the cursor's value at start */
-	const struct filter *filter;
+	const struct alert_filter *filter;
 	struct notify_sink_limits limits;
 	int64_t retry_min_ms, retry_max_ms;
 	int64_t degraded_after_ms;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alert_filter.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/sdnotify.h"
@@ -22,7 +23,6 @@
 #include "notify/cursor.h"
 #include "notify/deadman.h"
 #include "notify/delivery.h"
-#include "notify/filter.h"
 #include "notify/http.h"
 #include "notify/message.h"
 #include "notify/selfbeat.h"
@@ -192,7 +192,7 @@ main(int argc, char **argv)
 	struct contact *contact = NULL;
 	struct deadman *deadman = NULL;
 	struct contact_options co = { 0 };
-	struct filter filter;
+	struct alert_filter filter;
 	struct sink_env env = { 0 };
 	struct source_options so = { 0 };
 	struct delivery_options dopt = { 0 };
@@ -237,8 +237,8 @@ main(int argc, char **argv)
 
 	ops = sink_find(set.sink);
 	sev = notify_severity_words[set.min_severity];
-	if (filter_init(&filter, sev, set.kinds, set.robots, why,
-	                sizeof(why)) != HBMON_OK ||
+	if (alert_filter_parse(&filter, sev, set.kinds, set.robots, why,
+	                       sizeof(why)) != HBMON_OK ||
 	    notify_settings_tz(&set, &env.tz_offset_min, why, sizeof(why)) !=
 	        HBMON_OK) {
 		fprintf(stderr, "hbmon-notify: %s\n", why);

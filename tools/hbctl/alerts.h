@@ -8,19 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/alert_filter.h"
 #include "hbctl.h"
 #include "hbmon/v1/alert.pb-c.h"
-
-/* Which alerts to show; everything else is passed over silently. */
-struct alert_filter {
-	int min_severity;  /* 0: any; else this severity or worse */
-	uint32_t kinds;    /* bit (1 << kind); 0: any kind */
-	const char *robot; /* NULL: any robot */
-};
-
-/* Whether a passes f. */
-bool alert_filter_match(const struct alert_filter *f,
-                        const Hbmon__V1__Alert *a);
 
 /* Prints the column header of human output (nothing with --json). */
 void alert_print_header(const struct hbctl *h);
@@ -29,12 +19,12 @@ void alert_print_header(const struct hbctl *h);
 void alert_print(const struct hbctl *h, const Hbmon__V1__Alert *a);
 
 struct follow_options {
-	uint64_t after_seq;      /* show alerts with seq above this */
-	bool start_at_newest;    /* --new: after the newest alert instead */
-	const char *publish_url; /* NULL: only read the outbox */
-	uint64_t count;          /* stop after this many shown; 0: never */
-	int64_t poll_ms;         /* read the outbox when PUB is quiet */
-	struct alert_filter filter;
+	uint64_t after_seq;         /* show alerts with seq above this */
+	bool start_at_newest;       /* --new: after the newest alert instead */
+	const char *publish_url;    /* NULL: only read the outbox */
+	uint64_t count;             /* stop after this many shown; 0: never */
+	int64_t poll_ms;            /* read the outbox when PUB is quiet */
+	struct alert_filter filter; /* alerts not passing are not shown */
 };
 
 /*

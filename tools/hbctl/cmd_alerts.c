@@ -23,12 +23,15 @@ const char cmd_alerts_usage[] =
     "\n"
     "  --since-seq N        only alerts with a seq above N\n"
     "  --severity S         only S or worse: info, warning, critical\n"
+    "                       (RECOVERED, the all-clears, always pass)\n"
     "  --kind K[,K...]      only these kinds: HEARTBEAT_MISSED, RECOVERED,\n"
     "                       STATUS_CHANGED, INVALID_TRANSITION, CLOCK_SKEW,\n"
     "                       ACCOUNT_MISMATCH, SERVER_RESTARTED,\n"
     "                       LISTENER_RESTARTED, STORAGE_FAILING,\n"
-    "                       DISK_SPACE_LOW\n"
-    "  --robot R            only alerts about robot R and its accounts\n"
+    "                       DISK_SPACE_LOW (a RECOVERED passes when the\n"
+    "                       kind it resolves is listed)\n"
+    "  --robot R[,R...]     only alerts about these robots and their\n"
+    "                       accounts, and the server's own\n"
     "  --follow             keep going; stop with Ctrl-C (exit 0)\n"
     "  --new                with --follow: start after the newest alert\n"
     "  --count N            with --follow: stop after N alerts shown\n"
@@ -58,20 +61,6 @@ struct alerts_args {
 	bool following;
 	bool count_given, new_given;
 };
-
-bool
-alert_filter_match(const struct alert_filter *f, const Hbmon__V1__Alert *a)
-{
-	if (f->min_severity != 0 && (int) a->severity < f->min_severity) {
-		return false;
-	}
-	if (f->kinds != 0 &&
-	    ((unsigned) a->kind >= 32 || (f->kinds & (1u << a->kind)) == 0)) {
-		return false;
-	}
-	return f->robot == NULL ||
-	       (a->robot != NULL && strcmp(a->robot, f->robot) == 0);
-}
 
 void
 alert_print_header(const struct hbctl *h)
@@ -118,37 +107,11 @@ alert_print(const struct hbctl *h, const Hbmon__V1__Alert *a)
 }
 
 static int
-parse_kinds(struct hbctl *h, const char *value, uint32_t *kinds)
-{
-	char *list = strdup(value), *save = NULL;
-	int rv = HBCTL_CONTINUE;
-
-	if (list == NULL) {
-		return HBCTL_EXIT_FAILED;
-	}
-	for (char *k = strtok_r(list, ",", &save); k != NULL;
-	     k = strtok_r(NULL, ",", &save)) {
-		Hbmon__V1__AlertKind kind;
-		if (words_alert_kind_parse(k, &kind) != HBMON_OK ||
-		    (unsigned) kind >= 32) {
-			rv = hbctl_usage_error(
-			    h,
-			    "--kind '%s' is not an alert kind (e.g. "
-			    "HEARTBEAT_MISSED, CLOCK_SKEW; see --help)",
-			    k);
-			break;
-		}
-		*kinds |= 1u << kind;
-	}
-	free(list);
-	return rv;
-}
-
-static int
 on_flag(struct hbctl *h, int val, const char *value, void *arg)
 {
 	struct alerts_args *a = arg;
-	Hbmon__V1__Severity sev;
+	struct alert_filter *f = &a->follow.filter;
+	char why[600];
 	int rv = HBCTL_CONTINUE;
 
 	switch (val) {
@@ -156,19 +119,22 @@ on_flag(struct hbctl *h, int val, const char *value, void *arg)
 		return hbctl_number(h, "--since-seq", value, 0, INT64_MAX,
 		                    &a->follow.after_seq);
 	case OPT_SEVERITY:
-		if (words_severity_parse(value, &sev) != HBMON_OK) {
-			return hbctl_usage_error(
-			    h,
-			    "--severity '%s' is not one of info, warning, "
-			    "critical",
-			    value);
+		if (alert_filter_set_severity(f, value, why, sizeof(why)) !=
+		    HBMON_OK) {
+			return hbctl_usage_error(h, "--severity %s", why);
 		}
-		a->follow.filter.min_severity = (int) sev;
 		break;
 	case OPT_KIND:
-		return parse_kinds(h, value, &a->follow.filter.kinds);
+		if (alert_filter_add_kinds(f, value, why, sizeof(why)) !=
+		    HBMON_OK) {
+			return hbctl_usage_error(h, "--kind %s", why);
+		}
+		break;
 	case OPT_ROBOT_FILTER:
-		a->follow.filter.robot = value;
+		if (alert_filter_add_robots(f, value, why, sizeof(why)) !=
+		    HBMON_OK) {
+			return hbctl_usage_error(h, "--robot %s", why);
+		}
 		break;
 	case OPT_FOLLOW:
 		a->following = true;
@@ -236,7 +202,7 @@ list_alerts(struct hbctl *h, const struct alerts_args *a)
 		for (size_t i = 0; i < page->n_alerts; i++) {
 			const Hbmon__V1__Alert *x = page->alerts[i];
 			after = x->seq;
-			if (!alert_filter_match(&a->follow.filter, x)) {
+			if (!alert_filter_pass(&a->follow.filter, x)) {
 				continue;
 			}
 			if (!header) {
@@ -274,6 +240,7 @@ cmd_alerts(struct hbctl *h, int argc, char **argv)
 	char derived[600];
 	int first, rv;
 
+	alert_filter_init(&a.follow.filter);
 	a.follow.poll_ms = 2000;
 	if ((rv = hbctl_parse(h, argc, argv, opts, on_flag, &a, &first)) !=
 	    HBCTL_CONTINUE) {

@@ -58,7 +58,7 @@ static void
 take(struct follower *f, const Hbmon__V1__Alert *a)
 {
 	f->last = a->seq;
-	if (done(f) || !alert_filter_match(&f->o->filter, a)) {
+	if (done(f) || !alert_filter_pass(&f->o->filter, a)) {
 		return;
 	}
 	alert_print(f->h, a);
