@@ -1,24 +1,17 @@
 /*
- * Where alerts come from: the server's PUB socket (the fast path) and its
- * outbox (Admin.AlertsAfter), merged into one gapless queue in seq order.
+ * Where the notifier's alerts come from: common/alert_follow.h (the PUB
+ * socket and the outbox merged into one gapless stream in seq order; its
+ * header says when the outbox is read) into a queue of at most queue_max
+ * alerts; the rest wait in the outbox and are fetched as the queue
+ * drains. Filters apply at delivery, not here.
  *
- * PUB drops messages for slow or absent subscribers, so the outbox is the
- * truth: the source catches up from it at start, whenever a PUB message's
- * seq is not the next one expected, whenever the PUB connection is
- * (re)established, and every poll_interval (a dropped *last* alert shows no
- * gap until the next one arrives). It subscribes to every alert rather than
- * a filtered prefix: gaps are only visible when every seq is seen; filters
- * apply at delivery. At most queue_max alerts are held in memory; the rest
- * wait in the outbox and are fetched as the queue drains.
- *
- * The server's keepalives (SPEC §3.6) arrive on the same PUB socket and
- * are taken here, never queued: each one is contact with the server, and
- * one announcing an alert seq beyond the queue's tail (a dropped last
- * alert) or a new boot id (a restart) triggers a catch-up at once. When
- * neither a keepalive nor an admin answer came for probe_ms, the outbox is
- * asked anyway, so a silent PUB socket is told apart from a dead server.
- * source_contact says what was last heard, for contact.h and the dead
- * man's switch.
+ * The server's keepalives (SPEC §3.6) arrive on the same PUB socket: each
+ * is contact with the server, and one announcing an alert seq beyond the
+ * last (a dropped last alert) or a new boot id (a restart) makes the
+ * follower read the outbox at once. When neither a keepalive nor an
+ * admin answer came for probe_ms, the outbox is asked anyway, so a
+ * silent PUB socket is told apart from a dead server. source_contact says
+ * what was last heard, for contact.h and the dead man's switch.
  */
 #ifndef HBMON_NOTIFY_SOURCE_H
 #define HBMON_NOTIFY_SOURCE_H
