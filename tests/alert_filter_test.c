@@ -152,3 +152,37 @@ Test(alert_filter, refuses_bad_items_and_names_the_kinds, .timeout = 10)
 	cr_assert_eq(alert_filter_add_kinds(&f, "FIRE", why, 12), HBMON_EINVAL);
 	cr_assert_eq(strlen(why), 11);
 }
+
+Test(alert_filter, recovered_can_be_left_out, .timeout = 10)
+{
+	struct alert_filter f;
+
+	alert_filter_init(&f);
+	f.no_recovered = true;
+	cr_assert_not(
+	    alert_filter_pass(&f, make_alert(K(RECOVERED), SEV(INFO), "R1")));
+	cr_assert(alert_filter_pass(
+	    &f, make_alert(K(HEARTBEAT_MISSED), SEV(CRITICAL), "R1")));
+	cr_assert(alert_filter_pass(
+	    &f, make_alert(K(STATUS_CHANGED), SEV(INFO), "R1")));
+}
+
+Test(alert_filter, a_first_run_passes_only_the_recent_past, .timeout = 10)
+{
+	struct alert_filter f;
+	Hbmon__V1__Alert *a =
+	    make_alert(K(HEARTBEAT_MISSED), SEV(CRITICAL), "R1");
+
+	alert_filter_init(&f);
+	f.past_seq = 10;
+	f.raised_after_ms = 5000;
+	a->seq = 3;
+	a->raised_at_ms = 4999;
+	cr_assert_not(alert_filter_pass(&f, a), "old and of the past");
+	a->raised_at_ms = 5000;
+	cr_assert(alert_filter_pass(&f, a), "of the past, but recent");
+	a->seq = 11;
+	a->raised_at_ms = 1;
+	cr_assert(alert_filter_pass(&f, a),
+	          "after the start: whatever the server's clock says");
+}

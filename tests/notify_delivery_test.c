@@ -62,6 +62,16 @@ delivered(uint64_t *seqs, size_t max)
 	return n;
 }
 
+/* Whether the notifier wrote anything. */
+static bool
+delivered_any(void *arg)
+{
+	uint64_t got[8];
+
+	(void) arg;
+	return delivered(got, 8) > 0;
+}
+
 /* Whether the notifier wrote exactly the outbox, in order, once each. */
 static bool
 caught_up(void *arg)
@@ -283,6 +293,82 @@ Test(notify_delivery, filters_skip_alerts_and_the_cursor_passes_them,
 	harness_sleep_ms(1000);
 	cr_assert_eq(delivered(got, 64), n_expect);
 	nt_notifier_stop(&nt);
+}
+
+Test(notify_delivery, a_first_run_delivers_only_the_recent_past, .init = setup,
+     .fini = teardown, .timeout = 60)
+{
+	/* A window that has closed by the time the notifier reads: nothing
+	 * of the past; what comes later is delivered (first_run = recent is
+	 * the default). */
+	static const char *const flags[] = { "--first-run-window", "1ms",
+		                             NULL };
+	uint64_t got[64], *past;
+	size_t n_past, n;
+	int st[4];
+
+	set_all(st, 4, A(ACTIVE));
+	nt_send_accounts(robot, 4, acc, st);
+	st[3] = A(ERROR);
+	nt_send_accounts(robot, 4, acc, st);
+	cr_assert_neq(
+	    harness_wait_alert(adm, K(STATUS_CHANGED), "R1", "ACC_004", 5000),
+	    0);
+	harness_sleep_ms(500);
+	n_past = nt_outbox_seqs(adm, &past);
+	cr_assert_gt(n_past, 0);
+	nt_notifier_start(&nt, &srv, "stdout", flags, NULL);
+	st[3] = A(ACTIVE);
+	nt_send_accounts(robot, 4, acc, st);
+	cr_assert_neq(
+	    harness_wait_alert(adm, K(RECOVERED), "R1", "ACC_004", 5000), 0);
+	cr_assert(nt_wait(delivered_any, NULL, 10000));
+	harness_sleep_ms(1000);
+	n = delivered(got, 64);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_gt(got[i], past[n_past - 1],
+		             "seq %llu of the past was delivered",
+		             (unsigned long long) got[i]);
+	}
+	free(past);
+	nt_notifier_stop(&nt);
+
+	/* A new notifier with the default window gets both. */
+	nt_notifier_fini(&nt);
+	nt_notifier_init(&nt);
+	nt_notifier_start(&nt, &srv, "stdout", NULL, NULL);
+	cr_assert(nt_wait(caught_up, NULL, 10000));
+	nt_notifier_stop(&nt);
+}
+
+Test(notify_delivery, recovered_false_delivers_no_all_clears, .init = setup,
+     .fini = teardown, .timeout = 60)
+{
+	static const char *const flags[] = { "--recovered=false", NULL };
+	json_t *all, *j;
+	size_t i;
+	int st[4];
+
+	nt_notifier_start(&nt, &srv, "stdout", flags, NULL);
+	set_all(st, 4, A(ACTIVE));
+	nt_send_accounts(robot, 4, acc, st);
+	st[0] = A(ERROR);
+	nt_send_accounts(robot, 4, acc, st);
+	st[0] = A(ACTIVE);
+	nt_send_accounts(robot, 4, acc, st);
+	cr_assert_neq(
+	    harness_wait_alert(adm, K(RECOVERED), "R1", "ACC_001", 5000), 0);
+	cr_assert(nt_wait(delivered_any, NULL, 10000));
+	harness_sleep_ms(1000);
+	nt_notifier_stop(&nt);
+	all = nt_out_lines(&nt);
+	cr_assert_gt(json_array_size(all), 0);
+	json_array_foreach(all, i, j)
+	{
+		cr_assert_str_neq(json_string_value(json_object_get(j, "kind")),
+		                  "RECOVERED", "%s", harness_read_file(nt.out));
+	}
+	json_decref(all);
 }
 
 Test(notify_delivery, bad_settings_stop_start_up_with_a_reason, .init = setup,

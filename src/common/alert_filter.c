@@ -175,6 +175,10 @@ alert_filter_pass(const struct alert_filter *f, const Hbmon__V1__Alert *a)
 	bool all_clear = a->kind == KIND_RECOVERED;
 	int resolves = a->details != NULL ? (int) a->details->resolves : 0;
 
+	if ((all_clear && f->no_recovered) ||
+	    (a->seq <= f->past_seq && a->raised_at_ms < f->raised_after_ms)) {
+		return false;
+	}
 	if (!all_clear && (int) a->severity < f->min_severity) {
 		return false;
 	}

@@ -1,7 +1,7 @@
 /*
  * Which alerts a reader is shown: the one rule set that hbctl alerts
  * (--severity, --kind, --robot, --no-recovered) and every notifier
- * (min_severity, kinds, robots, recovered) apply. docs/alerts.md
+ * (min_severity, kinds, robots, recovered, first_run) apply. docs/alerts.md
  * ("Filters") is the operators' copy of these rules.
  *
  * An alert passes when all of these hold:
@@ -12,7 +12,13 @@
  *    resolved kind (details.resolves) is listed;
  *  - robots (empty: all): its robot is listed, or it has no robot (the
  *    server's own alerts, SERVER_RESTARTED, STORAGE_FAILING, ...: they
- *    concern every robot).
+ *    concern every robot);
+ *  - recovered (default true): false drops every RECOVERED alert, for a
+ *    channel that only pages (hbctl --no-recovered, recovered = false);
+ *  - past_seq, raised_after_ms (default 0: none): an alert with a seq up
+ *    to past_seq (the outbox's end when a new notifier started) passes
+ *    only if raised at or after raised_after_ms (wall ms): first_run =
+ *    recent. Later alerts pass whatever their clock says.
  *
  * Filters apply where alerts are read, never to what is fetched or
  * subscribed: a gap in seq is only visible in the unfiltered stream
@@ -34,7 +40,10 @@ struct alert_filter {
 	int min_severity; /* Hbmon__V1__Severity; 0: any */
 	uint64_t kinds;   /* bit (1 << kind); 0: every kind */
 	char robots[ALERT_FILTER_ROBOTS_MAX][ALERT_FILTER_NAME_MAX + 1];
-	size_t n_robots; /* 0: every robot */
+	size_t n_robots;         /* 0: every robot */
+	bool no_recovered;       /* RECOVERED alerts are dropped */
+	uint64_t past_seq;       /* alerts up to here are the past */
+	int64_t raised_after_ms; /* the past from this wall ms on passes */
 };
 
 /* A filter that passes every alert. */

@@ -8,6 +8,7 @@
  * flags; secrets only from files or the environment. See docs/notifiers.md.
  */
 #include <curl/curl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -298,17 +299,19 @@ main(int argc, char **argv)
 	 * socket alone does not mean the server is gone. */
 	so.probe_ms = set.server_timeout / 3;
 	so.reader = set.name;
-	if (!found && set.first_run == 1) {
-		/* first_run = new: start after what the outbox holds now. */
+	filter.no_recovered = !set.recovered;
+	if (!found && set.first_run != 1) {
+		/* first_run = new or recent: where the outbox ends now. */
+		uint64_t end;
 		struct source *probe;
 		if (source_open(&so, 0, &probe, why, sizeof(why)) != HBMON_OK) {
 			fprintf(stderr, "hbmon-notify: %s\n", why);
 			goto out;
 		}
-		while (source_outbox_last(probe, &seq, why, sizeof(why)) !=
+		while (source_outbox_last(probe, &end, why, sizeof(why)) !=
 		       HBMON_OK) {
 			log_warn("waiting for the server to learn where the "
-			         "outbox ends (first_run = new)",
+			         "outbox ends (first_run)",
 			         "why=%s", why);
 			if (atomic_load(&stopping)) {
 				source_close(probe);
@@ -317,10 +320,28 @@ main(int argc, char **argv)
 			}
 		}
 		source_close(probe);
-		found = true;
-		if (cursor_store(cursor, seq, why, sizeof(why)) != HBMON_OK) {
-			fprintf(stderr, "hbmon-notify: %s\n", why);
-			goto out;
+		if (set.first_run == 2) {
+			/* new: start after it. */
+			seq = end;
+			found = true;
+			if (cursor_store(cursor, seq, why, sizeof(why)) !=
+			    HBMON_OK) {
+				fprintf(stderr, "hbmon-notify: %s\n", why);
+				goto out;
+			}
+		} else {
+			/* recent: of the past, only what was raised lately,
+			 * and so every episode still firing and not
+			 * acknowledged (it repeats every repeat_interval);
+			 * the cursor passes the rest. */
+			filter.past_seq = end;
+			filter.raised_after_ms =
+			    clock_wall_ms() - set.first_run_window;
+			log_info("first run: delivering what the last "
+			         "first_run_window raised",
+			         "outbox_last=%" PRIu64
+			         " first_run_window_ms=%lld",
+			         end, (long long) set.first_run_window);
 		}
 	}
 	if (source_open(&so, seq, &source, why, sizeof(why)) != HBMON_OK) {

@@ -16,7 +16,7 @@
 
 const char *const notify_severity_words[] = { "info", "warning", "critical",
 	                                      NULL };
-static const char *const first_run_words[] = { "all", "new", NULL };
+static const char *const first_run_words[] = { "recent", "all", "new", NULL };
 static const char *const tls_words[] = { "required", "none", NULL };
 
 /* The three limits every sending sink has, in its own section. clang-format
@@ -65,9 +65,16 @@ static const struct config_key keys[] = {
 	  "comma-separated alert kinds to deliver; empty: all" },
 	{ "robots", STR(robots), "", 0, 0, NULL, NULL,
 	  "comma-separated robots to deliver for; empty: all" },
-	{ "first_run", CONFIG_ENUM, OFF(first_run), 0, "all", 0, 0,
+	{ "recovered", CONFIG_BOOL, OFF(recovered), 0, "true", 0, 0, NULL, NULL,
+	  "deliver the all-clears (RECOVERED); false: only what pages" },
+	{ "first_run", CONFIG_ENUM, OFF(first_run), 0, "recent", 0, 0,
 	  first_run_words, NULL,
-	  "without a cursor: all (every alert in the outbox) or new" },
+	  "without a cursor: recent (raised in the last first_run_window), "
+	  "all (every alert in the outbox) or new (none of the past)" },
+	{ "first_run_window", CONFIG_DURATION, OFF(first_run_window), 0, "2h",
+	  0, YEAR, NULL, NULL,
+	  "first_run = recent: how far back; longer than the server's "
+	  "repeat_interval, so every unacknowledged firing alert is seen" },
 	{ "queue_max", CONFIG_UINT, OFF(queue_max), 0, "10000", 10, 10000000,
 	  NULL, NULL, "alerts held in memory; the rest wait in the outbox" },
 	{ "retry_min", CONFIG_DURATION, OFF(retry_min), 0, "1s", 10, YEAR, NULL,

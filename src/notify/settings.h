@@ -41,7 +41,9 @@ struct notify_settings {
 	int min_severity;                /* index into info/warning/critical */
 	char kinds[512];
 	char robots[2048];
-	int first_run; /* 0: all, 1: new */
+	int first_run;            /* 0: recent, 1: all, 2: new */
+	int64_t first_run_window; /* first_run = recent: this far back */
+	bool recovered;           /* deliver RECOVERED alerts */
 	uint32_t queue_max;
 	int64_t retry_min, retry_max, poll_interval, degraded_after;
 	char lang[32];

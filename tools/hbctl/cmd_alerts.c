@@ -13,7 +13,7 @@
 const char cmd_alerts_usage[] =
     "usage: hbctl alerts [--since-seq N] [--follow [--new] [--count N]]\n"
     "                    [--severity S] [--kind K[,K...]] [--robot R] "
-    "[--json]\n"
+    "[--no-recovered] [--json]\n"
     "\n"
     "Alerts from the server's outbox in seq order: every alert after\n"
     "--since-seq N (default 0: all of them). With --follow, keeps showing\n"
@@ -32,6 +32,7 @@ const char cmd_alerts_usage[] =
     "                       kind it resolves is listed)\n"
     "  --robot R[,R...]     only alerts about these robots and their\n"
     "                       accounts, and the server's own\n"
+    "  --no-recovered       leave out the all-clears (RECOVERED)\n"
     "  --follow             keep going; stop with Ctrl-C (exit 0)\n"
     "  --new                with --follow: start after the newest alert\n"
     "  --count N            with --follow: stop after N alerts shown\n"
@@ -54,6 +55,7 @@ enum {
 	OPT_COUNT,
 	OPT_PUBLISH,
 	OPT_POLL,
+	OPT_NO_RECOVERED,
 };
 
 struct alerts_args {
@@ -135,6 +137,9 @@ on_flag(struct hbctl *h, int val, const char *value, void *arg)
 		    HBMON_OK) {
 			return hbctl_usage_error(h, "--robot %s", why);
 		}
+		break;
+	case OPT_NO_RECOVERED:
+		f->no_recovered = true;
 		break;
 	case OPT_FOLLOW:
 		a->following = true;
@@ -234,6 +239,7 @@ cmd_alerts(struct hbctl *h, int argc, char **argv)
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "publish", required_argument, NULL, OPT_PUBLISH },
 		{ "poll", required_argument, NULL, OPT_POLL },
+		{ "no-recovered", no_argument, NULL, OPT_NO_RECOVERED },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct alerts_args a = { 0 };
