@@ -261,6 +261,32 @@ free_alert(Hbmon__V1__Alert *a)
 	free(a);
 }
 
+Test(message, accounts_with_open_orders_first_then_in_natural_order)
+{
+	struct message_set *en = load_set("en");
+	Hbmon__V1__Alert *a = make_alert(12, "", 4);
+	const Hbmon__V1__Alert *list[] = { a };
+	static const char *const accounts[] = { "ACC_10", "ACC_2", "ACC_9",
+		                                "ACC_1" };
+	static const uint32_t orders[] = { 0, 0, 1, 3 };
+	struct strbuf t = STRBUF_INIT;
+	size_t taken;
+
+	for (size_t i = 0; i < 4; i++) {
+		a->details->affected[i]->account = (char *) accounts[i];
+		a->details->affected[i]->open_orders = orders[i];
+	}
+	message_telegram(en, list, 1, 4096, &t, &taken);
+	cr_assert(strstr(strbuf_str(&t),
+	                 "ACC_1 (active, 3 open orders), ACC_9 (active, 1 "
+	                 "open order), ACC_2 (active), ACC_10 (active)") !=
+	              NULL,
+	          "%s", strbuf_str(&t));
+	strbuf_free(&t);
+	free_alert(a);
+	message_set_free(en);
+}
+
 Test(message, english_and_indonesian_sets_render)
 {
 	struct message_set *en = load_set("en"), *id = load_set("id");

@@ -22,12 +22,15 @@
 #include "notify/html.h"
 #include "notify/template.h"
 
-#define FILE_MAX       (64 * 1024) /* a template file larger is a mistake */
-#define VIEW_MAX       48
-#define LIST_SHOWN     20 /* accounts named in a list before "(+N)" */
-#define SUBJECTS_SHOWN 5
-#define BLOCK_SEP      "\n\n"
-#define MAIL_SEP       "\n----------------------------------------\n\n"
+#define FILE_MAX   (64 * 1024) /* a template file larger is a mistake */
+#define VIEW_MAX   48
+#define LIST_SHOWN 20 /* accounts named in a list before "(+N)" */
+/* Affected accounts sorted for the list (a robot has at most 1,000,000
+ * accounts; those beyond this many are counted, not ordered). */
+#define LIST_MAX_SORTED 4096
+#define SUBJECTS_SHOWN  5
+#define BLOCK_SEP       "\n\n"
+#define MAIL_SEP        "\n----------------------------------------\n\n"
 
 /* Placeholders the templates may use. */
 static const char *const known_names[] = {
@@ -594,10 +597,39 @@ add_subject(const Hbmon__V1__Alert *a, struct strbuf *b)
 	strbuf_adds(b, name);
 }
 
+/*
+ * The order accounts are listed in: those with open orders first (the
+ * exposure the owner acts on), most orders first, then by name in natural
+ * order (ACC_2 before ACC_10).
+ */
+static int
+affected_order(const void *pa, const void *pb)
+{
+	const Hbmon__V1__AffectedAccount *a =
+	    *(const Hbmon__V1__AffectedAccount *const *) pa;
+	const Hbmon__V1__AffectedAccount *b =
+	    *(const Hbmon__V1__AffectedAccount *const *) pb;
+
+	if (a->open_orders != b->open_orders) {
+		return a->open_orders > b->open_orders ? -1 : 1;
+	}
+	return strverscmp(a->account, b->account);
+}
+
+/* "1 open order", "3 open orders": the set's words for one and many. */
+static const char *
+open_orders_word(const struct message_set *m, uint32_t n)
+{
+	return n == 1 ? word(m, "words", "open_order", "open order")
+	              : word(m, "words", "open_orders", "open orders");
+}
+
 static void
 view_details(struct view *w, const struct message_set *m,
              const Hbmon__V1__AlertDetails *d)
 {
+	const Hbmon__V1__AffectedAccount *sorted[LIST_MAX_SORTED];
+	size_t n_sorted;
 	Hbmon__V1__AlertDetails none = HBMON__V1__ALERT_DETAILS__INIT;
 	struct strbuf list = STRBUF_INIT;
 	char when[RFC3339_MAX] = "";
@@ -614,20 +646,25 @@ view_details(struct view *w, const struct message_set *m,
 	}
 	view_set(w, "last_seen", when);
 	view_setf(w, "open_orders", "%u", d->open_orders);
+	view_set(w, "open_orders_word", open_orders_word(m, d->open_orders));
+	n_sorted =
+	    d->n_affected < LIST_MAX_SORTED ? d->n_affected : LIST_MAX_SORTED;
+	if (n_sorted > 0) { /* d->affected is NULL when there are none */
+		memcpy(sorted, d->affected, n_sorted * sizeof(*sorted));
+		qsort(sorted, n_sorted, sizeof(*sorted), affected_order);
+	}
 	for (size_t i = 0; i < d->n_affected; i++) {
-		const Hbmon__V1__AffectedAccount *x = d->affected[i];
-		if (x->open_orders > 0) {
+		if (d->affected[i]->open_orders > 0) {
 			with_orders++;
 		}
-		if (i >= LIST_SHOWN) {
-			continue;
-		}
+	}
+	for (size_t i = 0; i < n_sorted && i < LIST_SHOWN; i++) {
+		const Hbmon__V1__AffectedAccount *x = sorted[i];
 		strbuf_addf(&list, "%s%s (%s", i > 0 ? ", " : "", x->account,
 		            or_unknown(words_account(x->status)));
 		if (x->open_orders > 0) {
-			strbuf_addf(
-			    &list, ", %u %s", x->open_orders,
-			    word(m, "words", "open_orders", "open orders"));
+			strbuf_addf(&list, ", %u %s", x->open_orders,
+			            open_orders_word(m, x->open_orders));
 		}
 		strbuf_addc(&list, ')');
 	}
