@@ -18,6 +18,9 @@ if(HBMON_SANITIZE)
     add_compile_options(-fsanitize=${HBMON_SANITIZE} -fno-omit-frame-pointer
                         -fno-sanitize-recover=undefined)
     add_link_options(-fsanitize=${HBMON_SANITIZE})
+    # The sanitizer build is the one that checks: its assert()s run too
+    # (RelWithDebInfo defines NDEBUG; this comes after it on the line).
+    add_compile_options(-UNDEBUG)
   else()
     message(FATAL_ERROR "HBMON_SANITIZE must be empty, address,undefined, or thread")
   endif()
