@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "notify/strbuf.h"
+#include "common/strbuf.h"
 
 /*
  * Cuts html (len bytes) so that the result, with "…" and the closing tags

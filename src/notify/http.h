@@ -14,7 +14,7 @@
 
 #include <curl/curl.h>
 
-#include "notify/strbuf.h"
+#include "common/strbuf.h"
 
 struct http_request {
 	const char *url;

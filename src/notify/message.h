@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 #include "hbmon/v1/alert.pb-c.h"
-#include "notify/strbuf.h"
+#include "common/strbuf.h"
 
 struct message_set;
 

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "notify/strbuf.h"
+#include "common/strbuf.h"
 
 /*
  * Appends text as a header value: as it is when it is printable ASCII,

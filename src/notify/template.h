@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "notify/strbuf.h"
+#include "common/strbuf.h"
 
 /* Where rendered text goes, which decides how values are escaped. */
 enum tpl_escape {

@@ -1,5 +1,5 @@
 /* Growing text buffer. */
-#include "notify/strbuf.h"
+#include "common/strbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -4,8 +4,8 @@
  * allocation marks the buffer and every later append is a no-op, so a
  * caller checks once at the end (strbuf_ok).
  */
-#ifndef HBMON_NOTIFY_STRBUF_H
-#define HBMON_NOTIFY_STRBUF_H
+#ifndef HBMON_COMMON_STRBUF_H
+#define HBMON_COMMON_STRBUF_H
 
 #include <stdbool.h>
 #include <stddef.h>
