@@ -51,11 +51,13 @@ alert_topic_pack(const Hbmon__V1__Alert *alert, uint8_t **out, size_t *out_len)
 }
 
 /*
- * Whether the len bytes at p are exactly word (a word of the vocabulary
- * that parse accepts). The topic's words are not NUL-terminated.
+ * Whether the len bytes at p are exactly a word of the vocabulary (a
+ * severity, or a kind), with its value in *sev or *kind. The topic's words
+ * are not NUL-terminated.
  */
 static bool
-known_word(const uint8_t *p, size_t len, bool severity)
+known_word(const uint8_t *p, size_t len, Hbmon__V1__Severity *sev,
+           Hbmon__V1__AlertKind *kind)
 {
 	char word[ALERT_TOPIC_MAX];
 
@@ -64,22 +66,18 @@ known_word(const uint8_t *p, size_t len, bool severity)
 	}
 	memcpy(word, p, len);
 	word[len] = '\0';
-	if (severity) {
-		Hbmon__V1__Severity sev;
-		return words_severity_parse(word, &sev) == HBMON_OK;
-	} else {
-		Hbmon__V1__AlertKind kind;
-		return words_alert_kind_parse(word, &kind) == HBMON_OK;
-	}
+	return sev != NULL ? words_severity_parse(word, sev) == HBMON_OK
+	                   : words_alert_kind_parse(word, kind) == HBMON_OK;
 }
 
 /*
  * The length of an alert topic at the start of msg (up to and including
  * its third '/'), or 0 when msg does not start with one whose severity and
- * kind are words hbmon knows.
+ * kind are words hbmon knows (then in *sev and *kind).
  */
 static size_t
-alert_topic_len(const uint8_t *p, size_t len)
+alert_topic_len(const uint8_t *p, size_t len, Hbmon__V1__Severity *sev,
+                Hbmon__V1__AlertKind *kind)
 {
 	size_t slash[3];
 	size_t found = 0;
@@ -89,17 +87,28 @@ alert_topic_len(const uint8_t *p, size_t len)
 			slash[found++] = i;
 		}
 	}
-	if (found < 3 || !known_word(p, slash[0], true) ||
-	    !known_word(p + slash[0] + 1, slash[1] - slash[0] - 1, false)) {
+	if (found < 3 || !known_word(p, slash[0], sev, NULL) ||
+	    !known_word(p + slash[0] + 1, slash[1] - slash[0] - 1, NULL,
+	                kind)) {
 		return 0;
 	}
 	return slash[2] + 1;
 }
 
 int
+alert_topic_words(const void *msg, size_t len, Hbmon__V1__Severity *sev,
+                  Hbmon__V1__AlertKind *kind)
+{
+	return alert_topic_len(msg, len, sev, kind) != 0 ? HBMON_OK
+	                                                 : HBMON_EPROTO;
+}
+
+int
 alert_topic_unpack(const void *msg, size_t len, Hbmon__V1__Alert **out)
 {
-	size_t topic = alert_topic_len(msg, len);
+	Hbmon__V1__Severity sev;
+	Hbmon__V1__AlertKind kind;
+	size_t topic = alert_topic_len(msg, len, &sev, &kind);
 
 	if (topic == 0) {
 		return HBMON_EPROTO;
@@ -120,10 +129,14 @@ is_keepalive(const void *msg, size_t len)
 enum pub_kind
 pub_topic_classify(const void *msg, size_t len)
 {
+	Hbmon__V1__Severity sev;
+	Hbmon__V1__AlertKind kind;
+
 	if (is_keepalive(msg, len)) {
 		return PUB_KEEPALIVE;
 	}
-	return alert_topic_len(msg, len) != 0 ? PUB_ALERT : PUB_OTHER;
+	return alert_topic_words(msg, len, &sev, &kind) == HBMON_OK ? PUB_ALERT
+	                                                            : PUB_OTHER;
 }
 
 int

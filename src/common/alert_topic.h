@@ -63,6 +63,13 @@ int alert_topic_pack(const Hbmon__V1__Alert *alert, uint8_t **out,
  */
 int alert_topic_unpack(const void *msg, size_t len, Hbmon__V1__Alert **out);
 
+/*
+ * The severity and kind an alert message's topic names. Returns HBMON_OK,
+ * or HBMON_EPROTO when msg does not start with an alert topic. Thread-safe.
+ */
+int alert_topic_words(const void *msg, size_t len, Hbmon__V1__Severity *sev,
+                      Hbmon__V1__AlertKind *kind);
+
 /* Which of the two a PUB message is, from its topic alone. Thread-safe. */
 enum pub_kind pub_topic_classify(const void *msg, size_t len);
 

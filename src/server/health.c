@@ -159,6 +159,19 @@ health_listener_replaced(struct health *h, int id, int64_t now_ms)
 	pthread_mutex_unlock(&h->lock);
 }
 
+uint64_t
+health_listener_restarts(struct health *h)
+{
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&h->lock);
+	for (int i = 0; i < h->n_listeners; i++) {
+		n += h->listeners[i].replaced;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
 /* Sets the verdict to level with a sentence, unless it is already worse. */
 static void say(struct health_verdict *v, enum health_level level,
                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -110,6 +110,9 @@ void health_listener_checked(struct health *h, int id, bool answering,
 /* Listener id was replaced at now_ms (after a failed check). */
 void health_listener_replaced(struct health *h, int id, int64_t now_ms);
 
+/* How many times listeners were replaced since health_open, all added up. */
+uint64_t health_listener_restarts(struct health *h);
+
 /*
  * The verdict at now_ms; pending: requests waiting at the writer now
  * (recorder_pending). Reads the data dir's free space (statvfs).

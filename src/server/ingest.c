@@ -14,6 +14,7 @@
 #include "common/rpc_status.h"
 #include "hbmon/error.h"
 #include "hbmon/v1/monitor.pb-c.h"
+#include "server/metrics.h"
 #include "server/rpcserver.h"
 #include "server/rules.h"
 
@@ -138,6 +139,39 @@ unavailable_message(struct arena *a, const struct recorder_job *job)
 	return msg;
 }
 
+/* The code one item of a finished job is answered with. */
+static int
+item_code(const struct recorder_job *job, const struct recorder_item *item,
+          int failed_code)
+{
+	if (item->skip) {
+		return item->err != HBMON_OK ? rpc_code_from_err(item->err)
+		                             : failed_code;
+	}
+	return job->status != HBMON_OK ? RPC_UNAVAILABLE : RPC_OK;
+}
+
+/* Counts a finished job's heartbeats by kind and code (metrics.h), with
+ * one atomic add per kind and code however large the batch. */
+static void
+count_items(const struct recorder_job *job)
+{
+	uint32_t tally[METRICS_HB_KINDS][METRICS_CODES] = { { 0 } };
+
+	for (size_t i = 0; i < job->n_items; i++) {
+		const struct recorder_item *item = &job->items[i];
+		int code = item_code(job, item, RPC_INVALID_ARGUMENT);
+		tally[item->account_hb != NULL]
+		     [code < METRICS_CODES ? code : RPC_UNKNOWN]++;
+	}
+	for (int k = 0; k < METRICS_HB_KINDS; k++) {
+		for (int c = 0; c < METRICS_CODES; c++) {
+			metrics_heartbeats((enum metrics_hb_kind) k, c,
+			                   tally[k][c]);
+		}
+	}
+}
+
 /* Fills a ReportResult for one item of a finished job. */
 static void
 item_result(struct arena *a, const struct recorder_job *job,
@@ -148,13 +182,8 @@ item_result(struct arena *a, const struct recorder_job *job,
 	res->subject = subject_name(
 	    a, job->robot->id,
 	    item->account_hb != NULL ? item->account_hb->account : NULL);
-	if (item->skip) {
-		res->code = item->err != HBMON_OK ? rpc_code_from_err(item->err)
-		                                  : failed_code;
-	} else if (job->status != HBMON_OK) {
-		res->code = RPC_UNAVAILABLE;
-	} else {
-		res->code = RPC_OK;
+	res->code = item_code(job, item, failed_code);
+	if (res->code == RPC_OK) {
 		res->transition_not_allowed = item->not_allowed;
 	}
 	if (res->code == RPC_UNAVAILABLE) {
@@ -171,6 +200,7 @@ single_done(struct recorder_job *job)
 	struct worker *w = job->arg;
 	Hbmon__V1__ReportResult res;
 
+	count_items(job);
 	item_result(rpcserver_arena(w->call), job, &job->items[0],
 	            RPC_INVALID_ARGUMENT, &res);
 	if (res.code != RPC_OK) {
@@ -194,6 +224,7 @@ batch_done(struct recorder_job *job)
 	size_t budget = REPLY_MESSAGES_MAX;
 	Hbmon__V1__ReportResult *results = NULL;
 
+	count_items(job);
 	if (job->status != HBMON_OK) {
 		/* Not recorded for storage reasons (or a shutdown): the whole
 		 * batch is retryable, and the envelope says so, so that the
@@ -329,6 +360,7 @@ report_robot(Hbmon__V1__Monitor_Service *svc,
 
 	w->done = (ProtobufCClosure) closure;
 	if (rules_check_robot(in, &ts, why, sizeof(why)) != HBMON_OK) {
+		metrics_heartbeats(METRICS_HB_ROBOT, RPC_INVALID_ARGUMENT, 1);
 		rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s", why);
 		closure(NULL, data);
 		return;
@@ -352,6 +384,7 @@ report_account(Hbmon__V1__Monitor_Service *svc,
 
 	w->done = (ProtobufCClosure) closure;
 	if (rules_check_account(in, &ts, why, sizeof(why)) != HBMON_OK) {
+		metrics_heartbeats(METRICS_HB_ACCOUNT, RPC_INVALID_ARGUMENT, 1);
 		rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s", why);
 		closure(NULL, data);
 		return;

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/alert_topic.h"
 #include "common/log.h"
 #include "hbmon/error.h"
+#include "server/metrics.h"
 #include "server/sppipe.h"
 
 struct publisher {
@@ -106,9 +108,14 @@ void
 publisher_send(void *publisher, const uint8_t *msg, size_t len)
 {
 	struct publisher *p = publisher;
+	Hbmon__V1__Severity sev;
+	Hbmon__V1__AlertKind kind;
 	struct sptx *m;
 	size_t missed = 0;
 
+	if (alert_topic_words(msg, len, &sev, &kind) == HBMON_OK) {
+		metrics_alert(kind, sev);
+	}
 	if (p == NULL) {
 		return;
 	}

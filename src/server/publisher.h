@@ -40,7 +40,8 @@ int publisher_open(const struct publisher_options *o, struct publisher **out,
 /*
  * Sends one message (topic + packed Alert) to every subscriber without
  * ever blocking; a subscriber whose queue is full loses its oldest queued
- * message instead. Thread-safe. The signature fits engine_flush's
+ * message instead. An alert is counted (metrics_alert) whether or not
+ * publisher is NULL. Thread-safe. The signature fits engine_flush's
  * publish callback (arg is the publisher).
  */
 void publisher_send(void *publisher, const uint8_t *msg, size_t len);

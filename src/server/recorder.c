@@ -17,6 +17,7 @@
 #include "common/rfc3339.h"
 #include "common/words.h"
 #include "hbmon/error.h"
+#include "server/metrics.h"
 #include "server/rules.h"
 #include "server/stored_request.h"
 
@@ -1238,7 +1239,7 @@ iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
 	int64_t started = clock_mono_ms();
 	struct flush_mark mark;
 	bool flushed = false, written;
-	int64_t mono;
+	int64_t mono, commit_ns;
 	int rv;
 
 	read_clocks(rec);
@@ -1273,7 +1274,9 @@ iterate(struct recorder *rec, struct recorder_job *jobs, size_t n_jobs,
 	         rec->opts.flush_interval_ms)) {
 		(void) flush_step(rec, false, &flushed);
 	}
+	commit_ns = clock_mono_ns();
 	written = store_commit(rec->store) == HBMON_OK;
+	metrics_commit((clock_mono_ns() - commit_ns) / 1000, written);
 	if (written) {
 		note_recorded(rec, jobs);
 		flush_commit(rec);

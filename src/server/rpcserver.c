@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/rpc_status.h"
 #include "hbmon/error.h"
+#include "server/metrics.h"
 #include "server/sppipe.h"
 
 struct worker {
@@ -31,6 +32,8 @@ struct worker {
 	void *principal; /* admitted: settle the reply */
 	bool admitted;
 	bool counted; /* counted in srv->busy until its reply is handed on */
+	int64_t arrived_ns; /* monotonic: its last byte was read */
+	int code;           /* what it is answered with (metrics) */
 	void *scratch;
 	/* The request, its decoded input and whatever its handler builds for
 	 * the reply live here and go at once when the reply is packed. */
@@ -46,6 +49,7 @@ struct rpcserver {
 	/* Admitted requests not yet answered: what a drain waits for.
 	 * Refusals are not counted; they need no waiting for. */
 	atomic_size_t busy;
+	int metrics_id; /* metrics_rpc_listener(opts.name) */
 
 	pthread_mutex_t lock; /* free_workers and the waiting ring */
 	struct worker *free_workers;
@@ -196,6 +200,11 @@ finish(struct worker *w, struct sptx *m)
 
 	request_release(w);
 	w->pipe = NULL;
+	if (w->arrived_ns != 0) {
+		metrics_rpc(w->srv->metrics_id, w->code,
+		            (clock_mono_ns() - w->arrived_ns) / 1000);
+		w->arrived_ns = 0;
+	}
 	w->local = NULL;
 	if (lr != NULL) {
 		lr->reply(lr->arg, m != NULL ? m->body : NULL,
@@ -237,6 +246,7 @@ static void
 reply_status(struct worker *w, int code, const char *message)
 {
 	/* Without memory nothing can be sent; the caller's REQ resends. */
+	w->code = code;
 	finish(w, pack_reply(code, message, NULL));
 }
 
@@ -267,7 +277,29 @@ call_done(const ProtobufCMessage *output, void *data)
 		reply_status(w, RPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
+	w->code = call->code;
 	finish(w, m);
+}
+
+/*
+ * The code of a packed RpcResponse: field 1 (a varint) comes first when
+ * it is there, and proto3 leaves it out when it is 0.
+ */
+static int
+packed_code(const uint8_t *reply, size_t len)
+{
+	uint32_t code = 0;
+
+	if (len < 2 || reply[0] != 0x08) {
+		return RPC_OK;
+	}
+	for (size_t i = 1; i < len && i < 6; i++) {
+		code |= (uint32_t) (reply[i] & 0x7f) << (7 * (i - 1));
+		if ((reply[i] & 0x80) == 0) {
+			return (int) code;
+		}
+	}
+	return RPC_UNKNOWN;
 }
 
 /* The peer has proved who it is: a connection stops counting as
@@ -334,6 +366,7 @@ serve_decoded(struct worker *w)
 			return;
 		}
 		memcpy(m->body, cached, cached_len);
+		w->code = packed_code(cached, cached_len);
 		free(cached);
 		finish(w, m);
 		return;
@@ -476,6 +509,8 @@ on_serve(void *arg, struct sppipe *p, void *worker, struct spwire_msg *m)
 	}
 	memcpy(w->bt, m->body, bt_len);
 	w->bt_len = (uint8_t) bt_len;
+	w->arrived_ns = clock_mono_ns();
+	w->code = RPC_OK;
 	/* protobuf-c copies what it keeps: the bytes can go after. */
 	handle_request(w, m->body + bt_len, m->len - bt_len);
 	free(m->mem);
@@ -509,6 +544,8 @@ on_oversize(void *arg, struct sppipe *p, struct spwire_msg *m)
 	memcpy(reply->bt, m->body, bt_len);
 	reply->bt_len = (uint8_t) bt_len;
 	free(m->mem);
+	/* Answered the moment its last byte was thrown away. */
+	metrics_rpc(srv->metrics_id, RPC_RESOURCE_EXHAUSTED, 0);
 	sppipe_reply(p, reply);
 }
 
@@ -590,6 +627,7 @@ rpcserver_start(const struct rpcserver_options *opts, struct rpcserver **out,
 	/* One connection may use every worker, as with nng's REP. */
 	lo.limits.max_outstanding = opts->workers;
 	lo.name = opts->name != NULL ? opts->name : "rpc";
+	srv->metrics_id = metrics_rpc_listener(lo.name);
 	lo.url = opts->url;
 	lo.ipc_permissions = opts->ipc_permissions;
 	lo.tls = opts->tls;
