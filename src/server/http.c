@@ -29,6 +29,7 @@
 #include "common/rpc_status.h"
 #include "hbmon/error.h"
 #include "server/httpmsg.h"
+#include "server/metrics.h"
 #include "server/refusal.h"
 
 #define HANDLERS_MAX     16
@@ -54,6 +55,7 @@ struct route {
 	bool prefix;
 	http_handler_fn fn;
 	void *arg;
+	int metrics_id; /* metrics_http_route(path) */
 };
 
 struct http_request {
@@ -65,7 +67,9 @@ struct http_request {
 	size_t body_len, body_cap;
 	char extra[EXTRA_MAX]; /* reply header lines */
 	size_t extra_len;
-	bool head_only; /* HEAD: the reply's body is left out */
+	bool head_only;        /* HEAD: the reply's body is left out */
+	int64_t dispatched_ns; /* monotonic: handed to its handler */
+	int metrics_id;        /* its route's (metrics_http), or -1 */
 };
 
 struct http_conn {
@@ -102,6 +106,7 @@ struct http_server {
 	char bound_url[512]; /* with the port chosen */
 	struct route routes[HANDLERS_MAX];
 	size_t n_routes;
+	int unrouted_metrics_id; /* 404s and 405s */
 	nng_stream_listener *sl;
 	nng_aio *accept_aio, *retry_aio;
 	int accept_errors;
@@ -543,8 +548,10 @@ dispatch(struct http_conn *c)
 	pthread_mutex_unlock(&c->lock);
 	c->req.conn = c;
 	c->req.head_only = strcmp(c->req.msg.method.p, "HEAD") == 0;
-	if ((r = route_find(s, c->req.msg.method.p, c->req.path, &status)) ==
-	    NULL) {
+	c->req.dispatched_ns = clock_mono_ns();
+	r = route_find(s, c->req.msg.method.p, c->req.path, &status);
+	c->req.metrics_id = r != NULL ? r->metrics_id : s->unrouted_metrics_id;
+	if (r == NULL) {
 		http_respond_status(
 		    &c->req, status, code_of_status(status),
 		    status == 404 ? "no such path on this server"
@@ -853,6 +860,8 @@ http_respond(struct http_request *r, int status, const char *content_type,
 	closed = c->closed;
 	pthread_mutex_unlock(&c->lock);
 	assert(c->state == C_HANDLER);
+	metrics_http(r->metrics_id, status,
+	             (clock_mono_ns() - r->dispatched_ns) / 1000);
 	if (closed) {
 		request_done(c);
 		conn_unref(c);
@@ -1121,6 +1130,7 @@ http_open(const struct http_options *o, struct http_server **out, char *why,
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	refusal_init(&s->refusals, "http", s->lim.refusal_log_ms);
+	s->unrouted_metrics_id = metrics_http_route("unmatched");
 	*out = s;
 	return HBMON_OK;
 }
@@ -1144,6 +1154,7 @@ http_handle(struct http_server *s, const char *method, const char *path,
 	r->prefix = path[strlen(path) - 1] == '/' && path[1] != '\0';
 	r->fn = fn;
 	r->arg = arg;
+	r->metrics_id = metrics_http_route(r->path);
 	return HBMON_OK;
 }
 

@@ -35,6 +35,7 @@
 #include "server/http.h"
 #include "server/http_health.h"
 #include "server/http_ingest.h"
+#include "server/http_views.h"
 #include "server/ingest.h"
 #include "server/publisher.h"
 #include "server/recorder.h"
@@ -42,6 +43,7 @@
 #include "server/selfwatch.h"
 #include "server/settings.h"
 #include "server/store.h"
+#include "server/views.h"
 #include "server/watcher.h"
 
 #define EXIT_CONFIG      2
@@ -54,13 +56,15 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: hbmon-server [--config FILE] [--KEY VALUE ...]\n"
 	           "       hbmon-server --check-config [--config FILE] ...\n"
+	           "       hbmon-server --status-token [--config FILE] ...\n"
 	           "       hbmon-server --version\n"
 	           "\n"
 	           "Records trading robots' heartbeats and raises alerts.\n"
 	           "Every key of the config file is also a flag; flags win.\n"
 	           "--check-config checks the settings (and the admin secret\n"
 	           "file), prints them and exits: 0 good, 2 bad. Nothing is\n"
-	           "created.\n"
+	           "created. --status-token prints the token the status page\n"
+	           "and /metrics ask for (from admin_secret_file).\n"
 	           "\n");
 	config_print_help(&settings_spec, f);
 }
@@ -235,7 +239,7 @@ http_limits_of(const struct server_settings *set, struct http_limits *out)
 static int
 start_http(const struct server_settings *set, nng_tls_config *tls,
            const struct http_health *hh, const struct http_ingest *hi,
-           struct http_server **out)
+           const struct http_views *hv, struct http_server **out)
 {
 	struct http_limits lim;
 	struct http_options ho = { 0 };
@@ -256,6 +260,7 @@ start_http(const struct server_settings *set, nng_tls_config *tls,
 	}
 	if ((rv = http_health_register(*out, hh)) != HBMON_OK ||
 	    (rv = http_ingest_register(*out, hi)) != HBMON_OK ||
+	    (rv = http_views_register(*out, hv)) != HBMON_OK ||
 	    (rv = http_start(*out, why, sizeof(why))) != HBMON_OK) {
 		fprintf(stderr, "hbmon-server: %s\n",
 		        rv == HBMON_OK ? "cannot add the HTTP handlers" : why);
@@ -263,6 +268,55 @@ start_http(const struct server_settings *set, nng_tls_config *tls,
 		*out = NULL;
 	}
 	return rv;
+}
+
+/*
+ * Prepares what GET /metrics and the status page show (views.h) and who
+ * may see them (http_views.h): off loopback, the holders of the token
+ * derived from the admin secret. Returns HBMON_OK, or an error with a
+ * message printed.
+ */
+static int
+start_views(const struct server_settings *set, const char *admin_secret,
+            bool need_token, struct recorder *rec, struct registry *reg,
+            struct health *health, struct views **out, struct http_views *hv)
+{
+	struct views_options vo = { 0 };
+	int rv;
+
+	vo.data_dir = set->data_dir;
+	vo.rec = rec;
+	vo.reg = reg;
+	vo.health = health;
+	vo.miss_threshold = set->miss_threshold;
+	vo.started_ms = clock_wall_ms();
+	vo.version = HBMON_VERSION;
+	if ((rv = views_open(&vo, out)) != HBMON_OK) {
+		fprintf(stderr, "hbmon-server: out of memory\n");
+		return rv;
+	}
+	hv->views = *out;
+	hv->require_token = need_token;
+	hv->https = strncmp(set->http_listen, "https://", 8) == 0;
+	if (need_token && admin_secret[0] != '\0' &&
+	    (rv = http_views_token(admin_secret, hv->token,
+	                           sizeof(hv->token))) != HBMON_OK) {
+		fprintf(stderr,
+		        "hbmon-server: cannot make the status token: %s\n",
+		        hbmon_strerror(rv));
+		return rv;
+	}
+	if (need_token && hv->token[0] == '\0') {
+		log_warn("http_listen is not bound to loopback and there is no "
+		         "admin_secret_file: the status page and /metrics "
+		         "answer 403 there until one is set",
+		         "http_listen=%s", set->http_listen);
+	} else if (need_token && !hv->https) {
+		log_warn("http_listen is not loopback and not https://: the "
+		         "status token crosses the network in cleartext",
+		         "http_listen=%s", set->http_listen);
+	}
+	return HBMON_OK;
 }
 
 /*
@@ -365,6 +419,9 @@ main(int argc, char **argv)
 	struct http_server *http = NULL;
 	struct http_health hh = { 0 };
 	struct http_ingest hi = { 0 };
+	struct http_views hv = { 0 };
+	struct views *views = NULL;
+	bool print_token, http_token;
 	struct publisher *pub = NULL;
 	struct admin *adm = NULL;
 	struct health *health = NULL;
@@ -400,6 +457,7 @@ main(int argc, char **argv)
 		}
 	}
 	check_only = config_take_flag(&argc, argv, "--check-config");
+	print_token = config_take_flag(&argc, argv, "--status-token");
 	if (settings_load(&set, argc, argv, &npos, &err) != HBMON_OK) {
 		fprintf(stderr, "hbmon-server: %s\n", err.text);
 		return EXIT_CONFIG;
@@ -412,9 +470,20 @@ main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	log_set_level((enum log_level) set.log_level);
+	/* The status page and /metrics need a token off loopback
+	 * (http_views.h). */
+	http_token = set.http_listen[0] != '\0' &&
+	             !http_views_loopback_url(set.http_listen);
+	if (print_token && set.admin_secret_file[0] == '\0') {
+		fprintf(stderr, "hbmon-server: --status-token needs "
+		                "admin_secret_file: the token is derived from "
+		                "the admin secret\n");
+		return EXIT_CONFIG;
+	}
 	/* A secret file that is missing or open to others is configuration
 	 * too: found before the data dir is touched. */
-	if (set.admin_tcp[0] != '\0' &&
+	if ((set.admin_tcp[0] != '\0' || print_token ||
+	     (http_token && set.admin_secret_file[0] != '\0')) &&
 	    secret_load(set.admin_secret_file, NULL, admin_secret,
 	                sizeof(admin_secret), why, sizeof(why)) != HBMON_OK) {
 		fprintf(stderr, "hbmon-server: admin_secret_file: %s\n", why);
@@ -438,6 +507,22 @@ main(int argc, char **argv)
 		explicit_bzero(admin_secret, sizeof(admin_secret));
 		explicit_bzero(watch_secret, sizeof(watch_secret));
 		return EXIT_CONFIG;
+	}
+	if (print_token) {
+		tlsconf_free(tls);
+		explicit_bzero(watch_secret, sizeof(watch_secret));
+		rv = http_views_token(admin_secret, hv.token, sizeof(hv.token));
+		explicit_bzero(admin_secret, sizeof(admin_secret));
+		if (rv != HBMON_OK) {
+			fprintf(stderr,
+			        "hbmon-server: cannot make the status "
+			        "token: %s\n",
+			        hbmon_strerror(rv));
+			return 1;
+		}
+		printf("%s\n", hv.token);
+		explicit_bzero(hv.token, sizeof(hv.token));
+		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	if (check_only) {
 		tlsconf_free(tls);
@@ -621,7 +706,12 @@ main(int argc, char **argv)
 	hi.ingest = ing;
 	hi.batch_items_max = set.accounts_max + 1;
 	hi.auth_none = set.auth == AUTH_NONE;
-	if (start_http(&set, tls, &hh, &hi, &http) != HBMON_OK) {
+	if (set.http_listen[0] != '\0' &&
+	    start_views(&set, admin_secret, http_token, rec, &reg, health,
+	                &views, &hv) != HBMON_OK) {
+		goto fail;
+	}
+	if (start_http(&set, tls, &hh, &hi, &hv, &http) != HBMON_OK) {
 		goto fail;
 	}
 	explicit_bzero(admin_secret, sizeof(admin_secret));
@@ -652,6 +742,8 @@ main(int argc, char **argv)
 		         "timeout_ms=%d", DRAIN_TIMEOUT_MS);
 	}
 	http_close(http);
+	views_close(views);
+	explicit_bzero(hv.token, sizeof(hv.token));
 	recorder_stop(rec);
 	health_close(health);
 	admin_close(adm);
@@ -671,6 +763,8 @@ fail:
 	selfwatch_stop(sw);
 	watcher_close(watcher);
 	http_close(http);
+	views_close(views);
+	explicit_bzero(hv.token, sizeof(hv.token));
 	admin_close(adm);
 	recorder_stop(rec);
 	health_close(health);

@@ -365,3 +365,29 @@ statuspage_render(const struct statuspage *p, struct strbuf *out)
 	strbuf_adds(out, "hbmon only watches: nothing here can start, stop or "
 	                 "steer trading.</footer>\n</body>\n</html>\n");
 }
+
+void
+statuspage_login(struct strbuf *out, const char *notice)
+{
+	strbuf_adds(out,
+	            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+	            "<meta charset=\"utf-8\">\n"
+	            "<meta name=\"viewport\" content=\"width=device-width, "
+	            "initial-scale=1\">\n<title>hbmon: sign in</title>\n");
+	strbuf_addf(out, "<style>%s</style>\n</head>\n<body>\n<h1>hbmon</h1>\n",
+	            style);
+	if (notice != NULL && notice[0] != '\0') {
+		strbuf_adds(out, "<p class=\"bar unhealthy\">");
+		statuspage_escape(out, notice);
+		strbuf_adds(out, "</p>\n");
+	}
+	strbuf_adds(out,
+	            "<form method=\"post\" action=\"/login\">\n"
+	            "<p><label for=\"token\">Status token</label><br>\n"
+	            "<input id=\"token\" name=\"token\" type=\"password\" "
+	            "autocomplete=\"current-password\" size=\"40\" "
+	            "required></p>\n<p><button type=\"submit\">Show the "
+	            "status</button></p>\n</form>\n<p class=\"muted\">"
+	            "<code>hbmon-server --status-token</code> prints it on the "
+	            "server (docs/http.md).</p>\n</body>\n</html>\n");
+}

@@ -84,6 +84,12 @@ struct statuspage {
 void statuspage_render(const struct statuspage *p, struct strbuf *out);
 
 /*
+ * Appends the page that asks for the status token (a form that POSTs
+ * `token` to /login), with notice (may be NULL or "") said above it.
+ */
+void statuspage_login(struct strbuf *out, const char *notice);
+
+/*
  * Appends s HTML-escaped (& < > " ' and control characters), with bytes
  * that are not UTF-8 as U+FFFD: safe in text and in quoted attributes.
  */
