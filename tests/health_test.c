@@ -189,3 +189,16 @@ Test(health, a_full_disk_is_degraded)
 	cr_assert(strstr(v.problem, "nearly full") != NULL, "%s", v.problem);
 	health_close(full);
 }
+
+Test(health, listener_restarts_are_counted_across_listeners)
+{
+	int a, b;
+
+	cr_assert_eq(health_listener_restarts(h), 0);
+	cr_assert_eq(health_listener_add(h, "tcp://127.0.0.1:1", &a), HBMON_OK);
+	cr_assert_eq(health_listener_add(h, "ipc:///x", &b), HBMON_OK);
+	health_listener_replaced(h, a, 2000);
+	health_listener_replaced(h, b, 3000);
+	health_listener_replaced(h, a, 4000);
+	cr_assert_eq(health_listener_restarts(h), 3);
+}

@@ -22,6 +22,10 @@ packages=(
   openssl
   # tests: the HTTP door driven by the real curl and Python requests
   curl python3-requests
+  # tests of the HTTP views: promtool (Debian's prometheus) checks
+  # /metrics, headless chromium renders the status page with a font of
+  # its own
+  prometheus chromium fonts-dejavu-core
   # packaging: cpack -G DEB (dpkg-shlibdeps) and its check
   dpkg-dev lintian
 )
