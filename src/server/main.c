@@ -288,7 +288,6 @@ start_views(const struct server_settings *set, const char *admin_secret,
 	vo.rec = rec;
 	vo.reg = reg;
 	vo.health = health;
-	vo.miss_threshold = set->miss_threshold;
 	vo.started_ms = clock_wall_ms();
 	vo.version = HBMON_VERSION;
 	if ((rv = views_open(&vo, out)) != HBMON_OK) {
