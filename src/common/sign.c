@@ -186,8 +186,10 @@ sign_check_window(int64_t sent_at_ms, int64_t now_ms, int64_t window_ms,
 	return HBMON_EAUTH;
 }
 
-int
-sign_new_secret(char *buf, size_t buf_len)
+/* 33 random bytes from the OS as 44 URL-safe base64 characters after
+ * prefix (4 characters), NUL-terminated in buf (SIGN_SECRET_MAX bytes). */
+static int
+new_random_word(const char *prefix, char *buf, size_t buf_len)
 {
 	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	                               "abcdefghijklmnopqrstuvwxyz"
@@ -209,7 +211,7 @@ sign_new_secret(char *buf, size_t buf_len)
 		}
 		got += (size_t) n;
 	}
-	memcpy(buf, "hbs_", 4);
+	memcpy(buf, prefix, 4);
 	o = 4;
 	/* 33 bytes are exactly 44 base64 characters: no padding needed. */
 	for (size_t i = 0; i + 2 < sizeof(raw); i += 3) {
@@ -221,5 +223,82 @@ sign_new_secret(char *buf, size_t buf_len)
 		buf[o++] = alphabet[v & 63];
 	}
 	buf[o] = '\0';
+	explicit_bzero(raw, sizeof(raw));
 	return HBMON_OK;
+}
+
+int
+sign_new_secret(char *buf, size_t buf_len)
+{
+	return new_random_word("hbs_", buf, buf_len);
+}
+
+int
+sign_new_ping_token(char *buf, size_t buf_len)
+{
+	return new_random_word(SIGN_PING_PREFIX, buf, buf_len);
+}
+
+int
+sign_sha256(const void *data, size_t len, uint8_t out[SIGN_LEN])
+{
+	const mbedtls_md_info_t *md =
+	    mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+
+	return md != NULL && mbedtls_md(md, data, len, out) == 0 ? HBMON_OK
+	                                                         : HBMON_EIO;
+}
+
+bool
+sign_equal(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	unsigned diff = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		diff |= (unsigned) (a[i] ^ b[i]);
+	}
+	return diff == 0;
+}
+
+void
+sign_hex(const uint8_t *bytes, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	if (c >= 'A' && c <= 'F') {
+		return c - 'A' + 10;
+	}
+	return -1;
+}
+
+bool
+sign_unhex(const char *hex, uint8_t *out, size_t len)
+{
+	if (hex == NULL || strlen(hex) != 2 * len) {
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			return false;
+		}
+		out[i] = (uint8_t) (hi << 4 | lo);
+	}
+	return true;
 }

@@ -100,4 +100,29 @@ int sign_new_secret(char *buf, size_t buf_len);
 
 #define SIGN_SECRET_MAX 64
 
+/*
+ * Makes a new ping token (docs/http.md, GET /v1/ping/TOKEN): like a
+ * secret, 33 random bytes as 44 URL-safe base64 characters, prefixed
+ * "hbp_" (SIGN_PING_LEN characters in all). buf must hold SIGN_SECRET_MAX
+ * bytes. Returns HBMON_OK or HBMON_EIO.
+ */
+int sign_new_ping_token(char *buf, size_t buf_len);
+
+#define SIGN_PING_PREFIX "hbp_"
+#define SIGN_PING_LEN    48
+
+/* out = SHA-256(data). Returns HBMON_OK or HBMON_EIO. */
+int sign_sha256(const void *data, size_t len, uint8_t out[SIGN_LEN]);
+
+/* len bytes as 2 * len lowercase hex digits and a NUL in out. */
+void sign_hex(const uint8_t *bytes, size_t len, char *out);
+
+/* Exactly 2 * len hex digits (either case) into out; false when hex is
+ * anything else. */
+bool sign_unhex(const char *hex, uint8_t *out, size_t len);
+
+/* Whether a and b (len bytes each) are equal, in time that does not
+ * depend on where they differ. */
+bool sign_equal(const uint8_t *a, const uint8_t *b, size_t len);
+
 #endif

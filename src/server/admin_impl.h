@@ -80,6 +80,7 @@ struct call {
 	/* Writes: what apply changes. */
 	char secret[SIGN_SECRET_MAX];
 	int64_t interval_ms;
+	uint8_t ping_hash[SIGN_LEN]; /* a new ping token's SHA-256 */
 };
 
 /* Zeroed memory from the call's arena; lives until the reply is sent.
@@ -189,5 +190,9 @@ void admin_robot_remove(Hbmon__V1__Admin_Service *svc,
 void admin_robot_set(Hbmon__V1__Admin_Service *svc,
                      const Hbmon__V1__RobotSetRequest *input,
                      Hbmon__V1__RobotInfo_Closure closure, void *data);
+void admin_robot_ping_token(Hbmon__V1__Admin_Service *svc,
+                            const Hbmon__V1__RobotPingTokenRequest *input,
+                            Hbmon__V1__RobotPingTokenReply_Closure closure,
+                            void *data);
 
 #endif

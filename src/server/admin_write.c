@@ -382,6 +382,69 @@ run_robot_set(struct call *c)
 	return HBMON_OK;
 }
 
+/* ---- ping tokens ---- */
+
+/* After the commit: the new token works, the old one (if any) does not. */
+static void
+apply_ping(struct call *c)
+{
+	const Hbmon__V1__RobotPingTokenRequest *in =
+	    (const Hbmon__V1__RobotPingTokenRequest *) c->input;
+
+	if (registry_set_ping(c->adm->reg, in->robot,
+	                      in->revoke ? NULL : c->ping_hash) ==
+	    HBMON_ENOMEM) {
+		admin_fail(c, RPC_RESOURCE_EXHAUSTED,
+		           "out of memory; the token is stored and works "
+		           "after a restart, or issue one again");
+	}
+}
+
+ADMIN_HANDLER(write, robot_ping_token, Hbmon__V1__RobotPingTokenRequest,
+              Hbmon__V1__RobotPingTokenReply_Closure)
+static int
+run_robot_ping_token(struct call *c)
+{
+	const Hbmon__V1__RobotPingTokenRequest *in =
+	    (const Hbmon__V1__RobotPingTokenRequest *) c->input;
+	struct robot *known = registry_find(c->adm->reg, in->robot);
+	Hbmon__V1__RobotPingTokenReply *r;
+	char q[QUOTE_NAME_SIZE];
+	char hex[2 * SIGN_LEN + 1];
+
+	if (known == NULL || known->removed) {
+		return admin_fail(c, RPC_NOT_FOUND,
+		                  "robot '%s' is not registered; `hbctl robot "
+		                  "list` shows the robots",
+		                  quote_str(q, sizeof(q), in->robot));
+	}
+	if ((r = admin_alloc(c, sizeof(*r))) == NULL) {
+		return HBMON_OK;
+	}
+	hbmon__v1__robot_ping_token_reply__init(r);
+	r->robot = admin_strdup(c, in->robot);
+	r->token = (char *) "";
+	if (!in->revoke) {
+		if (sign_new_ping_token(c->secret, sizeof(c->secret)) !=
+		        HBMON_OK ||
+		    sign_sha256(c->secret, strlen(c->secret), c->ping_hash) !=
+		        HBMON_OK) {
+			return admin_fail(c, RPC_INTERNAL,
+			                  "no randomness for a ping token");
+		}
+		sign_hex(c->ping_hash, SIGN_LEN, hex);
+		r->token = admin_strdup(c, c->secret);
+		explicit_bzero(c->secret, sizeof(c->secret));
+	}
+	if (store_robot_ping(recorder_store(c->adm->rec), in->robot,
+	                     in->revoke ? NULL : hex) != HBMON_OK) {
+		return HBMON_EIO;
+	}
+	c->apply = apply_ping;
+	c->output = &r->base;
+	return HBMON_OK;
+}
+
 /* ---- the audit line ---- */
 
 /*
@@ -459,6 +522,13 @@ admin_audit_write(const struct call *c)
 		         "by=%s peer=%s action=robot_set robot=%s "
 		         "interval_max_ms=%" PRId64 " code=%s why=%s",
 		         who, peer, in->robot, in->interval_max_ms, code, why);
+	} else if (d == &hbmon__v1__robot_ping_token_request__descriptor) {
+		const Hbmon__V1__RobotPingTokenRequest *in =
+		    (const void *) c->input;
+		log_info("admin write",
+		         "by=%s peer=%s action=%s robot=%s code=%s why=%s", who,
+		         peer, in->revoke ? "ping_revoke" : "ping_token",
+		         in->robot, code, why);
 	} else {
 		/* A write added without its own line still leaves one. */
 		log_info("admin write",

@@ -553,6 +553,23 @@ admit(void *arg, const Hbmon__V1__RpcRequest *req, int64_t now_ms,
 		    ing->batch_items_max);
 		return RPCSERVER_REJECT;
 	}
+	if (strcmp(req->method, INGEST_PING_METHOD) == 0) {
+		/* No reply cache: a ping is recorded each time it comes. */
+		static_assert(SIGN_PING_LEN != SIGN_LEN,
+		              "a ping's token never passes for a signature");
+		if (req->signature.len != SIGN_PING_LEN) {
+			*code = RPC_NOT_FOUND;
+			snprintf(why, why_len, "not a ping token (auth=ping)");
+			return RPCSERVER_REJECT;
+		}
+		if (registry_admit_ping(ing->reg, req->signature.data,
+		                        req->signature.len, &robot, code, why,
+		                        why_len) != ADMIT_NEW) {
+			return RPCSERVER_REJECT;
+		}
+		*principal = robot;
+		return RPCSERVER_NEW;
+	}
 	switch (registry_admit(ing->reg, req, now_ms, &robot, reply, reply_len,
 	                       code, why, why_len)) {
 	case ADMIT_NEW:
@@ -573,7 +590,8 @@ settle(void *arg, void *principal, const Hbmon__V1__RpcRequest *req, bool final,
 {
 	struct ingest *ing = arg;
 
-	if (principal != NULL) {
+	/* A ping (its token is no signature) has no reply to keep. */
+	if (principal != NULL && req->signature.len == SIGN_LEN) {
 		registry_settle(ing->reg, principal, req->seq,
 		                req->signature.data, final, reply, reply_len);
 	}

@@ -70,6 +70,16 @@ size_t ingest_batch_items(const uint8_t *p, size_t len, size_t limit);
  */
 void ingest_submit(struct ingest *ing, struct rpcserver_local *lr);
 
+/*
+ * The signed method of a ping (http_ping.h): a ReportRobot submitted with
+ * this as lr->signed_method is admitted by the ping token it carries in
+ * request->signature (registry_admit_ping), not by a signature, and
+ * moves no seq floor. (A request from the robot socket naming this
+ * method is admitted the same way and then has no handler: it records
+ * nothing.)
+ */
+#define INGEST_PING_METHOD "GET /v1/ping"
+
 /* The URL listened on (with the port chosen for ":0"). */
 const char *ingest_url(const struct ingest *ing);
 

@@ -29,6 +29,7 @@
 #include "common/sdnotify.h"
 #include "hbmon/error.h"
 #include "common/secret.h"
+#include "common/sign.h"
 #include "common/tlsconf.h"
 #include "server/admin.h"
 #include "server/health.h"
@@ -36,6 +37,7 @@
 #include "server/http_health.h"
 #include "server/http_ingest.h"
 #include "server/http_views.h"
+#include "server/http_ping.h"
 #include "server/ingest.h"
 #include "server/publisher.h"
 #include "server/recorder.h"
@@ -261,6 +263,7 @@ start_http(const struct server_settings *set, nng_tls_config *tls,
 	if ((rv = http_health_register(*out, hh)) != HBMON_OK ||
 	    (rv = http_ingest_register(*out, hi)) != HBMON_OK ||
 	    (rv = http_views_register(*out, hv)) != HBMON_OK ||
+	    (rv = http_ping_register(*out, hi)) != HBMON_OK ||
 	    (rv = http_start(*out, why, sizeof(why))) != HBMON_OK) {
 		fprintf(stderr, "hbmon-server: %s\n",
 		        rv == HBMON_OK ? "cannot add the HTTP handlers" : why);
@@ -402,8 +405,14 @@ start_selfwatch(const struct server_settings *set, const char *watch_secret,
 static int
 load_robot(void *arg, const struct store_robot *row)
 {
-	return registry_add(arg, row->robot, row->secret, row->last_seq,
-	                    row->last_sig, row->interval_max_ms);
+	uint8_t ping[SIGN_LEN];
+	int rv = registry_add(arg, row->robot, row->secret, row->last_seq,
+	                      row->last_sig, row->interval_max_ms);
+
+	if (rv == HBMON_OK && sign_unhex(row->ping_hash, ping, sizeof(ping))) {
+		rv = registry_set_ping(arg, row->robot, ping);
+	}
+	return rv;
 }
 
 int

@@ -20,6 +20,23 @@ robot_match(const void *record, const void *key, size_t key_len)
 	return strlen(r->id) == key_len && memcmp(r->id, key, key_len) == 0;
 }
 
+/* The hashtab hash of a token's SHA-256: its first bytes are uniform. */
+static uint32_t
+ping_slot(const uint8_t hash[32])
+{
+	return (uint32_t) hash[0] << 24 | (uint32_t) hash[1] << 16 |
+	       (uint32_t) hash[2] << 8 | hash[3];
+}
+
+/* A robot in the ping table, by its token's SHA-256 (32 bytes). */
+static int
+ping_match(const void *record, const void *key, size_t key_len)
+{
+	const struct robot *r = record;
+	return key_len == sizeof(r->ping_hash) && r->has_ping &&
+	       sign_equal(r->ping_hash, key, key_len);
+}
+
 int
 registry_init(struct registry *reg, bool auth_none, int64_t window_ms)
 {
@@ -28,6 +45,7 @@ registry_init(struct registry *reg, bool auth_none, int64_t window_ms)
 		return HBMON_ENOMEM;
 	}
 	hashtab_init(&reg->robots, robot_match);
+	hashtab_init(&reg->pings, ping_match);
 	reg->auth_none = auth_none;
 	reg->window_ms = window_ms;
 	return HBMON_OK;
@@ -55,6 +73,7 @@ registry_destroy(struct registry *reg)
 {
 	hashtab_each(&reg->robots, free_robot, NULL);
 	hashtab_fini(&reg->robots);
+	hashtab_fini(&reg->pings);
 	pthread_rwlock_destroy(&reg->lock);
 }
 
@@ -172,6 +191,18 @@ registry_each(struct registry *reg, int (*fn)(struct robot *r, void *arg),
 	return rv;
 }
 
+/* Takes r's ping token out of the table; under the table's wrlock. */
+static void
+drop_ping(struct registry *reg, struct robot *r)
+{
+	if (r->has_ping) {
+		hashtab_remove(&reg->pings, ping_slot(r->ping_hash),
+		               r->ping_hash, sizeof(r->ping_hash));
+		r->has_ping = false;
+		explicit_bzero(r->ping_hash, sizeof(r->ping_hash));
+	}
+}
+
 int
 registry_remove(struct registry *reg, const char *id)
 {
@@ -186,7 +217,33 @@ registry_remove(struct registry *reg, const char *id)
 	r->secret_len = 0;
 	sign_ctx_fini(&r->sign);
 	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_wrlock(&reg->lock);
+	drop_ping(reg, r);
+	pthread_rwlock_unlock(&reg->lock);
 	return HBMON_OK;
+}
+
+int
+registry_set_ping(struct registry *reg, const char *id, const uint8_t *hash)
+{
+	struct robot *r = registry_find(reg, id);
+	int rv = HBMON_OK;
+
+	if (r == NULL || (hash != NULL && r->removed)) {
+		return HBMON_ENOENT;
+	}
+	pthread_rwlock_wrlock(&reg->lock);
+	drop_ping(reg, r);
+	if (hash != NULL) {
+		memcpy(r->ping_hash, hash, sizeof(r->ping_hash));
+		r->has_ping = true;
+		if ((rv = hashtab_insert(&reg->pings, ping_slot(hash), r)) !=
+		    HBMON_OK) {
+			r->has_ping = false;
+		}
+	}
+	pthread_rwlock_unlock(&reg->lock);
+	return rv;
 }
 
 int
@@ -461,4 +518,29 @@ registry_settle(struct registry *reg, struct robot *robot, uint64_t seq,
 		}
 	}
 	pthread_mutex_unlock(&robot->lock);
+}
+
+enum admit
+registry_admit_ping(struct registry *reg, const uint8_t *token, size_t len,
+                    struct robot **out_robot, int *out_code, char *why,
+                    size_t why_len)
+{
+	uint8_t hash[32];
+	struct robot *r = NULL;
+
+	if (sign_sha256(token, len, hash) == HBMON_OK) {
+		pthread_rwlock_rdlock(&reg->lock);
+		r = hashtab_find(&reg->pings, ping_slot(hash), hash,
+		                 sizeof(hash));
+		pthread_rwlock_unlock(&reg->lock);
+	}
+	if (r == NULL) {
+		return reject(out_code, RPC_NOT_FOUND, why, why_len,
+		              "no robot has this ping token (auth=ping): it "
+		              "was never issued, or revoked, or its robot "
+		              "removed; `hbctl robot ping-token ROBOT` issues "
+		              "one");
+	}
+	*out_robot = r;
+	return ADMIT_NEW;
 }

@@ -76,6 +76,12 @@ struct robot {
 	bool removed;
 	int64_t interval_max_ms; /* 0: global setting */
 
+	/* The ping token's SHA-256 (registry_set_ping): written by the
+	 * writer under the registry's table lock (wrlock), read under it
+	 * (rdlock), as the token table that finds it. */
+	uint8_t ping_hash[32];
+	bool has_ping;
+
 	/* The writer's alone, no lock: the highest seq written with a
 	 * request in the transaction under way or before it, and the
 	 * highest written to the robots table. */
@@ -85,10 +91,11 @@ struct robot {
 };
 
 struct registry {
-	pthread_rwlock_t lock; /* guards the table, not the robots */
+	pthread_rwlock_t lock; /* guards the tables, not the robots */
 	struct hashtab robots;
-	bool auth_none;    /* accept unsigned requests from any robot id */
-	int64_t window_ms; /* allowed |sent_at_ms - now| */
+	struct hashtab pings; /* robots with a ping token, by its SHA-256 */
+	bool auth_none;       /* accept unsigned requests from any robot id */
+	int64_t window_ms;    /* allowed |sent_at_ms - now| */
 };
 
 /* Outcome of registry_admit. */
@@ -128,10 +135,32 @@ int registry_set_secret(struct registry *reg, const char *id,
                         const char *secret);
 
 /*
- * Marks robot id removed: its requests are refused from now on. On the
- * writer (it owns `removed`). Returns HBMON_OK or HBMON_ENOENT.
+ * Marks robot id removed: its requests are refused from now on, and its
+ * ping token is dropped. On the writer (it owns `removed`). Returns HBMON_OK or
+ * HBMON_ENOENT.
  */
 int registry_remove(struct registry *reg, const char *id);
+
+/*
+ * Gives robot id the ping token whose SHA-256 is hash, replacing the one
+ * it had, or takes its token away (hash NULL). On the writer, after the
+ * commit. Returns HBMON_OK, HBMON_ENOENT (unknown or removed robot) or
+ * HBMON_ENOMEM.
+ */
+int registry_set_ping(struct registry *reg, const char *id,
+                      const uint8_t *hash);
+
+/*
+ * Admits a ping (GET /v1/ping/TOKEN): the robot whose ping token is
+ * token (len bytes), compared by SHA-256 in constant time. There is no
+ * signature, seq or window: a ping is idempotent liveness, recorded each
+ * time it comes. Returns ADMIT_NEW with *out_robot, or ADMIT_REJECT with
+ * NOT_FOUND and a sentence (no such token, revoked, robot removed).
+ * Thread-safe.
+ */
+enum admit registry_admit_ping(struct registry *reg, const uint8_t *token,
+                               size_t len, struct robot **out_robot,
+                               int *out_code, char *why, size_t why_len);
 
 /* Sets robot id's own interval_max (0: global), on the writer.
  * HBMON_ENOENT if unknown. */

@@ -181,6 +181,10 @@ static const char *const migrations[] = {
 	"  delivered_seq INTEGER NOT NULL,"
 	"  seen_ms INTEGER NOT NULL"
 	");",
+
+	/* 8: a robot's ping token (GET /v1/ping/TOKEN), kept as the
+	 * lowercase hex of its SHA-256, never as itself; NULL: none. */
+	"ALTER TABLE robots ADD COLUMN ping_hash TEXT;",
 };
 
 enum stmt_id {
@@ -639,6 +643,7 @@ robot_row(sqlite3_stmt *st, struct store_robot *r)
 	                  ? sqlite3_column_blob(st, 4)
 	                  : NULL;
 	r->interval_max_ms = sqlite3_column_int64(st, 5);
+	r->ping_hash = (const char *) sqlite3_column_text(st, 6);
 }
 
 EACH_ROW(robot, struct store_robot, robot_row)
@@ -945,11 +950,12 @@ store_robots_each(struct store *s,
 	sqlite3_stmt *st;
 	int rv = HBMON_OK;
 
-	if (sqlite3_prepare_v2(s->db,
-	                       "SELECT robot, secret, created_ms, last_seq,"
-	                       " last_sig, interval_max_ms FROM robots"
-	                       " ORDER BY robot",
-	                       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+	        s->db,
+	        "SELECT robot, secret, created_ms, last_seq,"
+	        " last_sig, interval_max_ms, ping_hash FROM robots"
+	        " ORDER BY robot",
+	        -1, &st, NULL) != SQLITE_OK) {
 		return HBMON_EIO;
 	}
 	rv = each_robot(st, fn, arg);
@@ -1879,6 +1885,20 @@ store_robot_interval(struct store *s, const char *robot,
 	                    "UPDATE robots SET interval_max_ms = ?2 WHERE"
 	                    " robot = ?1",
 	                    robot, NULL, interval_max_ms);
+}
+
+int
+store_robot_ping(struct store *s, const char *robot, const char *ping_hash)
+{
+	if (ping_hash == NULL) {
+		return exec_changes(s,
+		                    "UPDATE robots SET ping_hash = NULL WHERE"
+		                    " robot = ?1 AND ?2 = ?2",
+		                    robot, NULL, 0);
+	}
+	return exec_changes(s,
+	                    "UPDATE robots SET ping_hash = ?2 WHERE robot = ?1",
+	                    robot, ping_hash, 0);
 }
 
 int

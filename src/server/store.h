@@ -38,7 +38,7 @@ enum store_durability {
 #define STORE_FILE "hbmon.db"
 
 /* Latest schema version this build knows. */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 /*
  * Opens (creating if needed) data_dir/hbmon.db and brings its schema up to
@@ -110,6 +110,8 @@ struct store_robot {
 	uint64_t last_seq;       /* highest accepted request seq */
 	const uint8_t *last_sig; /* its signature (32 bytes), or NULL */
 	int64_t interval_max_ms; /* 0: the global setting */
+	/* Lowercase hex SHA-256 of its ping token, or NULL: none. */
+	const char *ping_hash;
 };
 
 /*
@@ -510,6 +512,13 @@ int store_robot_secret(struct store *s, const char *robot, const char *secret);
  */
 int store_robot_interval(struct store *s, const char *robot,
                          int64_t interval_max_ms);
+
+/*
+ * Sets a robot's ping token: ping_hash is the lowercase hex of the
+ * token's SHA-256, or NULL to drop it. Returns HBMON_OK, HBMON_ENOENT
+ * (no such robot) or HBMON_EIO.
+ */
+int store_robot_ping(struct store *s, const char *robot, const char *ping_hash);
 
 /*
  * Forgets a robot: its registry row and its subjects; open episodes of

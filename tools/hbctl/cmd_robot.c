@@ -1,4 +1,4 @@
-/* hbctl robot add|list|rotate|remove: the robot registry. */
+/* hbctl robot add|list|rotate|remove|set|ping-token: the robot registry. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,7 @@ const char cmd_robot_usage[] =
     "       hbctl robot rotate ID [--secret-file F [--force]] [--json]\n"
     "       hbctl robot remove ID [--json]\n"
     "       hbctl robot set ID --interval-max D|default [--json]\n"
+    "       hbctl robot ping-token ID [--revoke] [--json]\n"
     "\n"
     "The robots allowed to report. `add` registers a robot and prints its\n"
     "secret (the HMAC key it signs with) once: store it at once, the\n"
@@ -26,6 +27,8 @@ const char cmd_robot_usage[] =
     "0600) instead of printing it. `rotate` gives a robot a new secret (the\n"
     "old one stops working at once), `remove` unregisters it: its\n"
     "heartbeats are refused and it is no longer watched.\n"
+    "`ping-token` issues a token for GET /v1/ping/TOKEN on the HTTP\n"
+    "listener (scripts that cannot sign), or revokes it.\n"
     "`robot add ID --json` prints {\"robot\": ID, \"secret\": S}.\n";
 
 static const char add_usage[] =
@@ -71,6 +74,18 @@ static const char set_usage[] =
     "which lateness is counted, e.g. 10m for a robot that reports slowly by\n"
     "design; `default` goes back to the server's interval_max. Deadlines\n"
     "move at once.\n";
+
+static const char ping_usage[] =
+    "usage: hbctl robot ping-token ID [--revoke] [--json]\n"
+    "\n"
+    "Issues robot ID a new ping token and prints it, once: a GET or POST\n"
+    "of /v1/ping/TOKEN on the HTTP listener (http_listen) records a robot\n"
+    "heartbeat for ID, healthy unless ?status=degraded or unhealthy. The\n"
+    "server keeps only the token's SHA-256; a new token replaces the old\n"
+    "one at once. --json prints {\"robot\": ID, \"token\": T}.\n"
+    "\n"
+    "  --revoke             take the token away: pings are refused from now\n"
+    "                       on (--json: {\"robot\": ID, \"token\": null})\n";
 
 /*
  * How to send a first heartbeat over HTTP (docs/http.md), for robots that
@@ -127,7 +142,7 @@ struct secret_out {
 	int fd;           /* open on tmp; -1 when none */
 };
 
-enum { OPT_SECRET_FILE = 1000, OPT_FORCE, OPT_INTERVAL_MAX };
+enum { OPT_SECRET_FILE = 1000, OPT_FORCE, OPT_INTERVAL_MAX, OPT_REVOKE };
 
 static int
 on_secret_flag(struct hbctl *h, int val, const char *value, void *arg)
@@ -507,12 +522,74 @@ robot_set(struct hbctl *h, int argc, char **argv)
 	return HBCTL_EXIT_OK;
 }
 
+static int
+on_ping_flag(struct hbctl *h, int val, const char *value, void *arg)
+{
+	(void) h;
+	(void) val;
+	(void) value;
+	*(bool *) arg = true; /* --revoke, its only flag */
+	return HBCTL_CONTINUE;
+}
+
+static int
+robot_ping_token(struct hbctl *h, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "revoke", no_argument, NULL, OPT_REVOKE },
+		{ NULL, 0, NULL, 0 },
+	};
+	Hbmon__V1__RobotPingTokenRequest req =
+	    HBMON__V1__ROBOT_PING_TOKEN_REQUEST__INIT;
+	Hbmon__V1__RobotPingTokenReply *reply = NULL;
+	char shown[QUOTE_NAME_SIZE];
+	bool revoke = false;
+	int first, rv;
+
+	if ((rv = hbctl_parse(h, argc, argv, opts, on_ping_flag, &revoke,
+	                      &first)) != HBCTL_CONTINUE ||
+	    (rv = hbctl_positional(h, argc, argv, first, 1, 1, "ID")) !=
+	        HBCTL_CONTINUE) {
+		return rv;
+	}
+	if (!subject_name_is_robot(argv[first])) {
+		return hbctl_usage_error(h, "'%s': a robot id has no '/'",
+		                         argv[first]);
+	}
+	req.robot = argv[first];
+	req.revoke = revoke;
+	if ((rv = hbctl_admin(h, "RobotPingToken", &req.base,
+	                      (ProtobufCMessage **) &reply)) != HBCTL_EXIT_OK) {
+		return rv;
+	}
+	quote_str(shown, sizeof(shown), reply->robot);
+	if (h->json) {
+		out_json_line(json_pack(
+		    "{s:s, s:o}", "robot", reply->robot, "token",
+		    revoke ? json_null() : json_string(reply->token)));
+	} else if (revoke) {
+		printf("Robot %s has no ping token now: pings are refused.\n",
+		       shown);
+	} else {
+		printf("%s\n\n"
+		       "The ping token of robot %s, shown once (the server "
+		       "keeps only its hash).\n"
+		       "Ping with: curl -fsS http://HOST:PORT/v1/ping/%s\n"
+		       "(docs/http.md, \"Ping tokens\"; add ?status=degraded "
+		       "to report trouble).\n",
+		       reply->token, shown, reply->token);
+	}
+	protobuf_c_message_free_unpacked(&reply->base, NULL);
+	return HBCTL_EXIT_OK;
+}
+
 static const struct hbctl_verb subverbs[] = {
 	{ "add", add_usage, robot_add },
 	{ "list", list_usage, robot_list },
 	{ "rotate", rotate_usage, robot_rotate },
 	{ "remove", remove_usage, robot_remove },
 	{ "set", set_usage, robot_set },
+	{ "ping-token", ping_usage, robot_ping_token },
 };
 
 int
@@ -530,7 +607,8 @@ cmd_robot(struct hbctl *h, int argc, char **argv)
 		return first < argc
 		           ? cmd_robot(h, argc - first + 1, argv + first - 1)
 		           : hbctl_usage_error(h, "missing add, list, "
-		                                  "rotate or remove");
+		                                  "rotate, remove, set or "
+		                                  "ping-token");
 	}
 	for (size_t i = 0; i < sizeof(subverbs) / sizeof(subverbs[0]); i++) {
 		if (strcmp(argv[1], subverbs[i].name) == 0) {
@@ -542,7 +620,7 @@ cmd_robot(struct hbctl *h, int argc, char **argv)
 		}
 	}
 	return hbctl_usage_error(h,
-	                         "no robot verb '%s'; use add, list, rotate "
-	                         "or remove",
+	                         "no robot verb '%s'; use add, list, rotate, "
+	                         "remove, set or ping-token",
 	                         argv[1]);
 }
