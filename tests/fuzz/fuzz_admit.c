@@ -4,6 +4,8 @@
  * is (no key: the refusals), and signed with R1's secret as a robot that
  * knows it would (the window, the seq floor, the reply cache, replays).
  * Every refusal's sentence must be valid UTF-8: it goes into a reply.
+ * The raw bytes are also a ping token (registry_admit_ping): admitted
+ * only when they are R1's token exactly.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NOW_MS INT64_C(1768876200000)
+#define PING   "hbp_fuzzAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
 static struct registry reg;
 
@@ -62,7 +65,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		registry_init(&reg, false, 300000);
 		registry_add(&reg, "R1", "hbs_fuzz", 0, NULL, 0);
 		registry_add(&reg, "R2", "hbs_fuzz-2", 0, NULL, 0);
+		uint8_t hash[SIGN_LEN];
+		sign_sha256(PING, strlen(PING), hash);
+		registry_set_ping(&reg, "R1", hash);
+		registry_set_ping(&reg, "R2", hash); /* refused: removed */
 		registry_remove(&reg, "R2");
+	}
+	{
+		struct robot *robot = NULL;
+		int code = 0;
+		char ping_why[256] = "";
+		bool is_token =
+		    size == strlen(PING) && memcmp(data, PING, size) == 0;
+		enum admit a =
+		    registry_admit_ping(&reg, data, size, &robot, &code,
+		                        ping_why, sizeof(ping_why));
+		if ((a == ADMIT_NEW) != is_token ||
+		    (a == ADMIT_NEW && strcmp(robot->id, "R1") != 0) ||
+		    (a != ADMIT_NEW &&
+		     (code == 0 ||
+		      !utf8_valid(ping_why, strlen(ping_why), NULL)))) {
+			abort();
+		}
 	}
 	if (env_request_unpack(data, size, &req, why, sizeof(why)) !=
 	    HBMON_OK) {
