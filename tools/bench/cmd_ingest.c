@@ -36,7 +36,7 @@ const char cmd_ingest_summary[] =
     "hbmon-server's requests/s against a bare nng REP echo server";
 
 static const char usage_text[] =
-    "usage: hbmon-bench ingest [--transport ipc|tcp|both]\n"
+    "usage: hbmon-bench ingest [--transport ipc|tcp|http|both|all]\n"
     "         [--inflight 1,8,64] [--duration 5s] [--warmup D] [--batch N]\n"
     "         [--repeat N] [--one-socket] [--echo-in-process]\n"
     "         [--server PATH] [--seed-db FILE] [--json]\n"
@@ -53,7 +53,12 @@ static const char usage_text[] =
     "registered robot per in-flight slot. Every request is built and\n"
     "HMAC-signed afresh; every hbmon reply must be code 0.\n"
     "\n"
-    "  --transport T   ipc, tcp or both (default both)\n"
+    "  --transport T   ipc, tcp, http, both (ipc and tcp; the default) or\n"
+    "                  all. http: hbmon-server's HTTP door (signed JSON\n"
+    "                  POST /v1/heartbeat, a kept-alive connection per\n"
+    "                  slot) against the same bare echo server over tcp;\n"
+    "                  SPEC section 7's bars are the nng doors' and leave\n"
+    "                  it out\n"
     "  --inflight L    comma-separated requests in flight (default 1,8,64;\n"
     "                  each 1..1024)\n"
     "  --duration D    measured time per run (default 5s)\n"
@@ -81,7 +86,7 @@ static const char usage_text[] =
     "2 for a bad command line. Speed never makes it fail.\n";
 
 struct options {
-	bool ipc, tcp;
+	bool ipc, tcp, http;
 	uint32_t inflight[INFLIGHT_LISTS];
 	size_t n_inflight;
 	int64_t duration_ms;
@@ -215,14 +220,18 @@ parse_args(int argc, char **argv, struct options *o)
 		switch (ch) {
 		case OPT_TRANSPORT:
 			o->ipc = strcmp(optarg, "ipc") == 0 ||
-			         strcmp(optarg, "both") == 0;
+			         strcmp(optarg, "both") == 0 ||
+			         strcmp(optarg, "all") == 0;
 			o->tcp = strcmp(optarg, "tcp") == 0 ||
-			         strcmp(optarg, "both") == 0;
-			if (!o->ipc && !o->tcp) {
+			         strcmp(optarg, "both") == 0 ||
+			         strcmp(optarg, "all") == 0;
+			o->http = strcmp(optarg, "http") == 0 ||
+			          strcmp(optarg, "all") == 0;
+			if (!o->ipc && !o->tcp && !o->http) {
 				bench_usage_error(
 				    VERB,
 				    "--transport '%s' is not one of "
-				    "ipc, tcp, both",
+				    "ipc, tcp, http, both, all",
 				    optarg);
 				return EXIT_USAGE;
 			}
@@ -328,6 +337,9 @@ run_echo(const struct options *o, const struct server_defaults *defaults,
 	ssize_t n;
 	int rv;
 
+	/* HTTP's baseline is the same bare echo over tcp. */
+	transport = strcmp(transport, "http") == 0 ? "tcp" : transport;
+
 	if (o->echo_in_process) {
 		char dir[SCRATCH_PATH_MAX] = "";
 		char url[SCRATCH_URL_MAX];
@@ -385,6 +397,35 @@ run_echo(const struct options *o, const struct server_defaults *defaults,
 }
 
 /*
+ * The server's HTTP URL from its ready line ("http=http://H:P"), for a
+ * server started with --http-listen http://127.0.0.1:0.
+ */
+static int
+http_url_of(const struct server_proc *p, char *url, size_t url_len, char *why,
+            size_t why_len)
+{
+	FILE *f = fopen(p->log_path, "r");
+	char line[4096];
+	int port = 0;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		const char *at = strstr(line, " http=http://127.0.0.1:");
+		if (at != NULL) {
+			port = atoi(at + strlen(" http=http://127.0.0.1:"));
+		}
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+	if (port <= 0) {
+		snprintf(why, why_len, "no http= port in %s", p->log_path);
+		return HBMON_EIO;
+	}
+	snprintf(url, url_len, "http://127.0.0.1:%d", port);
+	return HBMON_OK;
+}
+
+/*
  * Loads a fresh hbmon-server. Besides every reply being code 0, the
  * database must hold exactly the heartbeats that were acknowledged: the
  * recording really happened, and nothing acknowledged is missing.
@@ -395,15 +436,21 @@ run_hbmon(const struct options *o, const char *server_bin,
           struct loadgen_robot *robots, struct loadgen_result *res, char *why,
           size_t why_len)
 {
+	static const char *const http_args[] = { "--http-listen",
+		                                 "http://127.0.0.1:0", NULL };
+	bool http = strcmp(transport, "http") == 0;
 	struct loadgen_options lo;
 	struct server_proc proc;
-	char stop_why[1200];
+	char stop_why[1200], http_url[64];
 	int64_t recorded = 0, seeded = 0; /* seeded: there before the load */
 	int rv;
 
-	if ((rv = server_proc_prepare(&proc, transport, why, why_len)) !=
-	        HBMON_OK ||
-	    (o->seed_db != NULL &&
+	if ((rv = server_proc_prepare(&proc, http ? "tcp" : transport, why,
+	                              why_len)) != HBMON_OK) {
+		goto done;
+	}
+	proc.extra_args = http ? http_args : NULL;
+	if ((o->seed_db != NULL &&
 	     (rv = server_proc_seed(&proc, o->seed_db, why, why_len)) !=
 	         HBMON_OK) ||
 	    (rv = server_proc_start(&proc, server_bin, why, why_len)) !=
@@ -411,10 +458,13 @@ run_hbmon(const struct options *o, const char *server_bin,
 	    (rv = server_proc_add_robots(&proc, robots, inflight, why,
 	                                 why_len)) != HBMON_OK ||
 	    (rv = server_proc_heartbeats(&proc, &seeded, why, why_len)) !=
-	        HBMON_OK) {
+	        HBMON_OK ||
+	    (http && (rv = http_url_of(&proc, http_url, sizeof(http_url), why,
+	                               why_len)) != HBMON_OK)) {
 		goto done;
 	}
-	load_options(o, proc.url, inflight, robots, true, &lo);
+	load_options(o, http ? http_url : proc.url, inflight, robots, true,
+	             &lo);
 	lo.server_pid = proc.pid;
 	if ((rv = loadgen_run(&lo, res, why, why_len)) != HBMON_OK) {
 		goto done;
@@ -597,10 +647,13 @@ print_table(const struct options *o, const struct figure *figs, size_t n)
 {
 	char echo_lat[48], hbmon_lat[48], a[16], b[16];
 
-	printf("\n%s: %s, %u heartbeat%s per request, %s connection%s, "
+	printf("\n%s%s: %s, %u heartbeat%s per request, %s connection%s, "
 	       "echo %s; %lldms measured after %lldms warm-up; median of %u "
 	       "run%s\n",
 	       figs[0].transport,
+	       strcmp(figs[0].transport, "http") == 0
+	           ? " (signed JSON POST /v1/heartbeat; echo: nng over tcp)"
+	           : "",
 	       o->batch > 0 ? "ReportBatch" : "ReportAccount",
 	       heartbeats_per_request(o), o->batch > 1 ? "s" : "",
 	       o->one_socket ? "one" : "a",
@@ -654,6 +707,10 @@ print_verdict(const struct options *o, const struct figure *figs, size_t n)
 	bool errors = false;
 
 	for (size_t i = 0; i < n; i++) {
+		errors = errors || figs[i].errors > 0;
+		if (strcmp(figs[i].transport, "http") == 0) {
+			continue; /* the bars are the nng doors' */
+		}
 		if (worst == NULL || figs[i].ratio < worst->ratio) {
 			worst = &figs[i];
 		}
@@ -715,7 +772,7 @@ cmd_ingest(int argc, char **argv)
 	struct server_defaults defaults;
 	struct loadgen_robot *robots = NULL;
 	struct figure *figs = NULL;
-	const char *transports[2];
+	const char *transports[3];
 	char server_path[PATH_MAX];
 	char why[2048];
 	size_t n_transports = 0;
@@ -745,6 +802,9 @@ cmd_ingest(int argc, char **argv)
 	}
 	if (o.tcp) {
 		transports[n_transports++] = "tcp";
+	}
+	if (o.http) {
+		transports[n_transports++] = "http";
 	}
 	for (size_t i = 0; i < o.n_inflight; i++) {
 		max_inflight =

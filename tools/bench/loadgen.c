@@ -20,6 +20,7 @@
 #include "hbmon/v1/heartbeat.pb-c.h"
 #include "hbmon/v1/monitor.pb-c.h"
 #include "hbmon/v1/rpc.pb-c.h"
+#include "httpload.h"
 #include "latency.h"
 #include "util.h"
 
@@ -506,6 +507,9 @@ loadgen_run(const struct loadgen_options *opts, struct loadgen_result *out,
 	int rv = HBMON_ENOMEM;
 
 	assert(n > 0);
+	if (strncmp(opts->url, "http://", 7) == 0) {
+		return httpload_run(opts, out, why, why_len);
+	}
 	pthread_mutex_init(&lg.lock, NULL);
 	pthread_cond_init(&lg.idle_cond, NULL);
 	atomic_init(&lg.phase, PHASE_WARMUP);

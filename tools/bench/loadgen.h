@@ -64,12 +64,12 @@ struct loadgen_result {
 };
 
 /*
- * Connects to opts->url, runs the warm-up (at least warmup_ms, and until
- * every slot had its first reply) then the measured window, waits for
- * the last replies and disconnects. Failed requests are counted in
- * out->errors (the run goes on), not returned.
- * Returns HBMON_OK, or an error with why filled when the run could not
- * start (cannot connect, no memory).
+ * Connects to opts->url (an http:// URL: httpload.h), runs the warm-up (at
+ * least warmup_ms, and until every slot had its first reply) then the measured
+ * window, waits for the last replies and disconnects. Failed requests are
+ * counted in out->errors (the run goes on), not returned. Returns HBMON_OK, or
+ * an error with why filled when the run could not start (cannot connect, no
+ * memory).
  */
 int loadgen_run(const struct loadgen_options *opts, struct loadgen_result *out,
                 char *why, size_t why_len);
