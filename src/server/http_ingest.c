@@ -12,6 +12,7 @@
 #include "common/envelope.h"
 #include "common/hbjson.h"
 #include "common/rpc_status.h"
+#include "common/sign.h"
 #include "hbmon/error.h"
 #include "hbmon/v1/monitor.pb-c.h"
 
@@ -131,6 +132,23 @@ call_free(struct hb_call *c)
 	free(c);
 }
 
+void
+http_ingest_answer(struct http_request *req, int code, const char *text)
+{
+	int status = http_ingest_status(code);
+
+	if (text == NULL) {
+		http_respond_status(req, 503, RPC_UNAVAILABLE,
+		                    "out of memory building the reply; send "
+		                    "the same request again");
+		return;
+	}
+	if (status == 503 || status == 429) {
+		http_reply_header(req, "Retry-After", "1");
+	}
+	http_respond(req, status, "application/json", text, strlen(text));
+}
+
 /* ingest answered (committed, refused or failed): answer the robot. */
 static void
 on_reply(void *arg, const uint8_t *response, size_t len)
@@ -139,20 +157,8 @@ on_reply(void *arg, const uint8_t *response, size_t len)
 	int code = RPC_RESOURCE_EXHAUSTED;
 	char *text =
 	    response != NULL ? reply_json(c->kind, response, len, &code) : NULL;
-	int status;
 
-	if (text == NULL) {
-		http_respond_status(c->http, 503, RPC_UNAVAILABLE,
-		                    "out of memory building the reply; send "
-		                    "the same request again");
-		call_free(c);
-		return;
-	}
-	status = http_ingest_status(code);
-	if (status == 503 || status == 429) {
-		http_reply_header(c->http, "Retry-After", "1");
-	}
-	http_respond(c->http, status, "application/json", text, strlen(text));
+	http_ingest_answer(c->http, code, text);
 	free(text);
 	call_free(c);
 }
@@ -190,38 +196,6 @@ parse_decimal(const char *s, bool allow_minus, uint64_t *out, bool *neg)
 	errno = 0;
 	*out = strtoull(s + (*neg ? 1 : 0), &end, 10);
 	return errno == 0 && *end == '\0';
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9') {
-		return c - '0';
-	}
-	if (c >= 'a' && c <= 'f') {
-		return c - 'a' + 10;
-	}
-	if (c >= 'A' && c <= 'F') {
-		return c - 'A' + 10;
-	}
-	return -1;
-}
-
-/* 64 hex digits into out; the number of bytes (0 when not hex). */
-static size_t
-parse_signature(const char *hex, uint8_t out[32])
-{
-	if (strlen(hex) != 64) {
-		return 0;
-	}
-	for (size_t i = 0; i < 32; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			return 0;
-		}
-		out[i] = (uint8_t) (hi << 4 | lo);
-	}
-	return 32;
 }
 
 /* Which kind of document body is: one heartbeat (by its "event"), or a
@@ -376,7 +350,8 @@ heartbeat(void *arg, struct http_request *req)
 	c->request.sent_at_ms = neg ? -(int64_t) sent_v : (int64_t) sent_v;
 	c->request.signature.data = c->signature;
 	c->request.signature.len =
-	    sig != NULL ? parse_signature(sig, c->signature) : 0;
+	    sig != NULL && sign_unhex(sig, c->signature, SIGN_LEN) ? SIGN_LEN
+	                                                           : 0;
 	c->local.request = &c->request;
 	c->local.signed_method = HTTP_INGEST_METHOD;
 	c->local.signed_payload = body;

@@ -47,6 +47,14 @@ struct http_ingest {
 int http_ingest_register(struct http_server *srv, const struct http_ingest *hi);
 
 /*
+ * Ends req with text, a JSON reply whose request ended with gRPC code:
+ * the HTTP status that fits (http_ingest_status), with Retry-After on
+ * 429 and 503. text NULL (no memory to build it): a 503 that says to
+ * send the same request again.
+ */
+void http_ingest_answer(struct http_request *req, int code, const char *text);
+
+/*
  * The HTTP status for a gRPC code: 0 -> 200, INVALID_ARGUMENT -> 400,
  * UNAUTHENTICATED -> 401, PERMISSION_DENIED -> 403, NOT_FOUND -> 404,
  * RESOURCE_EXHAUSTED -> 429, UNAVAILABLE -> 503, others -> 500.

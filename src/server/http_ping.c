@@ -105,20 +105,8 @@ on_reply(void *arg, const uint8_t *response, size_t len)
 	struct ping_call *c = arg;
 	int code = RPC_RESOURCE_EXHAUSTED;
 	char *text = response != NULL ? reply_json(response, len, &code) : NULL;
-	int status;
 
-	if (text == NULL) {
-		http_respond_status(c->http, 503, RPC_UNAVAILABLE,
-		                    "out of memory building the reply; ping "
-		                    "again");
-		free(c);
-		return;
-	}
-	status = http_ingest_status(code);
-	if (status == 503 || status == 429) {
-		http_reply_header(c->http, "Retry-After", "1");
-	}
-	http_respond(c->http, status, "application/json", text, strlen(text));
+	http_ingest_answer(c->http, code, text);
 	free(text);
 	free(c);
 }

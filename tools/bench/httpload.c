@@ -46,8 +46,7 @@ struct hslot {
 	char *body; /* the JSON, rebuilt for each request */
 	size_t body_cap;
 	bool answered;
-	uint64_t measured, acked;
-	struct latency latency;
+	struct loadgen_tally tally;
 };
 
 struct hload {
@@ -315,11 +314,11 @@ hstep(struct hload *h, struct hslot *s, short revents)
 		return;
 	}
 	if (ok) {
-		s->acked += h->opts->batch > 0 ? h->opts->batch : 1;
+		s->tally.acked += h->opts->batch > 0 ? h->opts->batch : 1;
 		if (h->phase == HPHASE_MEASURE) {
-			s->measured++;
+			s->tally.measured++;
 			latency_record(
-			    &s->latency,
+			    &s->tally.latency,
 			    (uint64_t) (clock_mono_ns() - s->sent_ns));
 		}
 	}
@@ -368,31 +367,10 @@ all_answered(const struct hload *h)
 	return true;
 }
 
-static void
-hcollect(struct hload *h, int64_t measured_ns, struct loadgen_result *out)
+static const struct loadgen_tally *
+hslot_tally(const void *arg, uint32_t i)
 {
-	struct latency *all = malloc(sizeof(*all));
-
-	memset(out, 0, sizeof(*out));
-	if (all != NULL) {
-		latency_reset(all);
-	}
-	for (uint32_t i = 0; i < h->opts->inflight; i++) {
-		out->requests += h->slots[i].measured;
-		out->acked += h->slots[i].acked;
-		if (all != NULL) {
-			latency_merge(all, &h->slots[i].latency);
-		}
-	}
-	out->seconds = (double) measured_ns / 1e9;
-	out->per_second = (double) out->requests / out->seconds;
-	if (all != NULL) {
-		out->p50_ns = latency_quantile(all, 0.50);
-		out->p99_ns = latency_quantile(all, 0.99);
-	}
-	free(all);
-	out->errors = h->errors;
-	memcpy(out->first_error, h->first_error, sizeof(out->first_error));
+	return &((const struct hload *) arg)->slots[i].tally;
 }
 
 int
@@ -430,7 +408,7 @@ httpload_run(const struct loadgen_options *opts, struct loadgen_result *out,
 		struct hslot *s = &h.slots[i];
 		s->fd = -1;
 		s->robot = &opts->robots[i];
-		latency_reset(&s->latency);
+		latency_reset(&s->tally.latency);
 		if (sign_ctx_init(&s->signer, s->robot->secret,
 		                  strlen(s->robot->secret)) != HBMON_OK) {
 			snprintf(why, why_len, "out of memory for a signer");
@@ -470,7 +448,9 @@ httpload_run(const struct loadgen_options *opts, struct loadgen_result *out,
 	until = clock_mono_ns() + (opts->reply_timeout_ms + 5000) * 1000000;
 	while (hround(&h, pfd) > 0 && clock_mono_ns() < until) {
 	}
-	hcollect(&h, stop - measure, out);
+	loadgen_sum(out, n, hslot_tally, &h, stop - measure);
+	out->errors = h.errors;
+	memcpy(out->first_error, h.first_error, sizeof(out->first_error));
 	out->self_cpu_ns = self1 - self0;
 	out->server_cpu_ns = server1 - server0;
 

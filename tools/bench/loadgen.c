@@ -57,10 +57,8 @@ struct slot {
 	size_t payload_cap;
 
 	/* Written by this slot's callbacks only; read after it went idle. */
-	uint64_t measured;
-	uint64_t acked;
+	struct loadgen_tally tally;
 	bool answered; /* had its first reply (or failure) */
-	struct latency latency;
 };
 
 struct loadgen {
@@ -294,11 +292,11 @@ slot_reply(struct slot *s, nng_msg *msg)
 	if (!ok) {
 		return;
 	}
-	s->acked += o->batch > 0 ? o->batch : 1;
+	s->tally.acked += o->batch > 0 ? o->batch : 1;
 	if (atomic_load_explicit(&s->lg->phase, memory_order_relaxed) ==
 	    PHASE_MEASURE) {
-		s->measured++;
-		latency_record(&s->latency, (uint64_t) latency_ns);
+		s->tally.measured++;
+		latency_record(&s->tally.latency, (uint64_t) latency_ns);
 	}
 }
 
@@ -360,7 +358,7 @@ slot_init(struct slot *s, struct loadgen *lg, const struct loadgen_robot *r)
 	s->lg = lg;
 	s->robot = r;
 	s->timestamp_s = -1;
-	latency_reset(&s->latency);
+	latency_reset(&s->tally.latency);
 	if (sign_ctx_init(&s->signer, r->secret, strlen(r->secret)) !=
 	    HBMON_OK) {
 		return HBMON_ENOMEM;
@@ -463,8 +461,10 @@ wait_idle(struct loadgen *lg, int64_t timeout_ms)
 	pthread_mutex_unlock(&lg->lock);
 }
 
-static void
-collect(struct loadgen *lg, int64_t measured_ns, struct loadgen_result *out)
+void
+loadgen_sum(struct loadgen_result *out, uint32_t n,
+            const struct loadgen_tally *(*tally)(const void *arg, uint32_t i),
+            const void *arg, int64_t measured_ns)
 {
 	struct latency *all = malloc(sizeof(*all));
 
@@ -472,12 +472,12 @@ collect(struct loadgen *lg, int64_t measured_ns, struct loadgen_result *out)
 	if (all != NULL) {
 		latency_reset(all);
 	}
-	for (uint32_t i = 0; i < lg->opts->inflight; i++) {
-		struct slot *s = &lg->slots[i];
-		out->requests += s->measured;
-		out->acked += s->acked;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct loadgen_tally *t = tally(arg, i);
+		out->requests += t->measured;
+		out->acked += t->acked;
 		if (all != NULL) {
-			latency_merge(all, &s->latency);
+			latency_merge(all, &t->latency);
 		}
 	}
 	out->seconds = (double) measured_ns / 1e9;
@@ -487,6 +487,18 @@ collect(struct loadgen *lg, int64_t measured_ns, struct loadgen_result *out)
 		out->p99_ns = latency_quantile(all, 0.99);
 	}
 	free(all);
+}
+
+static const struct loadgen_tally *
+slot_tally(const void *arg, uint32_t i)
+{
+	return &((const struct loadgen *) arg)->slots[i].tally;
+}
+
+static void
+collect(struct loadgen *lg, int64_t measured_ns, struct loadgen_result *out)
+{
+	loadgen_sum(out, lg->opts->inflight, slot_tally, lg, measured_ns);
 	pthread_mutex_lock(&lg->lock);
 	out->errors = lg->errors;
 	memcpy(out->first_error, lg->first_error, sizeof(out->first_error));

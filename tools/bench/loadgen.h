@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "latency.h"
+
 #define LOADGEN_ROBOT_MAX  65 /* robot id with its NUL (RULES_NAME_MAX) */
 #define LOADGEN_SECRET_MAX 64 /* secret with its NUL (SIGN_SECRET_MAX) */
 
@@ -62,6 +64,23 @@ struct loadgen_result {
 	uint64_t errors; /* failed requests, warm-up included */
 	char first_error[512];
 };
+
+/* What one slot counted; written by that slot alone. */
+struct loadgen_tally {
+	uint64_t measured; /* requests completed in the measured window */
+	uint64_t acked;    /* heartbeats acknowledged, warm-up included */
+	struct latency latency;
+};
+
+/*
+ * Sums n slots' tallies (tally(arg, i) is slot i's) into out's requests,
+ * acked, per_second over measured_ns and latency quantiles; zeroes the
+ * rest of out.
+ */
+void loadgen_sum(struct loadgen_result *out, uint32_t n,
+                 const struct loadgen_tally *(*tally)(const void *arg,
+                                                      uint32_t i),
+                 const void *arg, int64_t measured_ns);
 
 /*
  * Connects to opts->url (an http:// URL: httpload.h), runs the warm-up (at
