@@ -203,7 +203,7 @@ Test(store, schema_4_indexes_what_schema_3_held, .init = setup,
 
 	/* Put the store back as schema 3 left it: requests indexed per row,
 	 * no index table, no run_state (schema 5), no admin_state (6),
-	 * nothing of 7. */
+	 * nothing of 7 or 8. */
 	snprintf(path, sizeof(path), "%s/" STORE_FILE, dir);
 	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(db,
@@ -212,6 +212,7 @@ Test(store, schema_4_indexes_what_schema_3_held, .init = setup,
 	                          "ALTER TABLE server_state DROP COLUMN"
 	                          " alert_seq_reserved;"
 	                          "DROP TABLE alert_readers;"
+	                          "ALTER TABLE robots DROP COLUMN ping_hash;"
 	                          "CREATE INDEX requests_robot ON requests"
 	                          " (robot, received_ms);"
 	                          "ALTER TABLE server_state DROP COLUMN"
