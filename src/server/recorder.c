@@ -181,7 +181,7 @@ static _Thread_local const struct recorder *writing_here;
  * the recorder thread starts and after it stops, the thread starting or
  * stopping it is the writer.
  */
-static inline bool
+static inline __attribute__((unused)) bool
 on_writer(const struct recorder *rec)
 {
 	return !rec->started || writing_here == rec;

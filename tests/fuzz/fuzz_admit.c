@@ -21,6 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NOW_MS INT64_C(1768876200000)
 #define PING   "hbp_fuzzAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define PING2  "hbp_fuzzBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
 
 static struct registry reg;
 
@@ -68,7 +69,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t hash[SIGN_LEN];
 		sign_sha256(PING, strlen(PING), hash);
 		registry_set_ping(&reg, "R1", hash);
-		registry_set_ping(&reg, "R2", hash); /* refused: removed */
+		/* R2's token (another one: tokens are random) goes with R2. */
+		sign_sha256(PING2, strlen(PING2), hash);
+		registry_set_ping(&reg, "R2", hash);
 		registry_remove(&reg, "R2");
 	}
 	{
