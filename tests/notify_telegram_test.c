@@ -185,8 +185,12 @@ Test(notify_telegram, sends_html_to_the_chat, .init = setup, .fini = teardown,
 	text = text_of(json_array_get(reqs, 0));
 	cr_assert(strstr(text, "<b>CRITICAL</b> · status changed") != NULL,
 	          "%s", text);
-	cr_assert(strstr(text, "<b>R1/ACC_001</b>\naccount R1/ACC_001 in "
-	                       "error; no open orders") != NULL,
+	cr_assert(strstr(text, "<b>R1/ACC_001</b> from a local socket\naccount "
+	                       "R1/ACC_001 in error; no open orders\n") != NULL,
+	          "%s", text);
+	/* What to do, with the alert's own seq. */
+	cr_assert(strstr(text, "\nTo silence: hbctl ack 1 · To pause: hbctl "
+	                       "pause R1/ACC_001 --for 1h\n") != NULL,
 	          "%s", text);
 	cr_log_info("a real Telegram message:\n%s", text);
 	json_decref(reqs);
@@ -197,8 +201,9 @@ Test(notify_telegram, sends_html_to_the_chat, .init = setup, .fini = teardown,
 	cr_assert(nt_wait(all_accepted, NULL, 10000));
 	reqs = nt_requests(&tg);
 	text = text_of(json_array_get(reqs, json_array_size(reqs) - 1));
-	cr_assert(strstr(text, "<b>CRITICAL</b> · heartbeat missed\n<b>R1</b>\n"
-	                       "robot R1 silent for ") != NULL,
+	cr_assert(strstr(text,
+	                 "<b>CRITICAL</b> · heartbeat missed\n<b>R1</b> "
+	                 "from a local socket\nrobot R1 silent for ") != NULL,
 	          "%s", text);
 	cr_assert(strstr(text, "; 3 accounts affected, 1 with open orders\n"
 	                       "Accounts: ") != NULL,

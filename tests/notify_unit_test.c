@@ -141,9 +141,9 @@ Test(mime, header_values_are_one_line)
 {
 	struct strbuf out = STRBUF_INIT;
 
-	mime_header_value("[hbmon] CRITICAL R1: HEARTBEAT_MISSED", &out);
+	mime_header_value("[hbmon] CRITICAL R1: heartbeat missed", &out);
 	cr_assert_str_eq(strbuf_str(&out),
-	                 "[hbmon] CRITICAL R1: HEARTBEAT_MISSED");
+	                 "[hbmon] CRITICAL R1: heartbeat missed");
 	strbuf_truncate(&out, 0);
 	mime_header_value("R1/A\r\nBcc: evil@example.com", &out);
 	cr_assert(strncmp(strbuf_str(&out), "=?UTF-8?B?", 10) == 0, "%s",
@@ -314,7 +314,7 @@ Test(message, english_and_indonesian_sets_render)
 	cr_assert(strstr(strbuf_str(&t), "<b>KRITIS</b>") != NULL);
 	message_email(en, list, 1, &subject, &body);
 	cr_assert_str_eq(strbuf_str(&subject),
-	                 "[hbmon] CRITICAL R1: HEARTBEAT_MISSED");
+	                 "[hbmon] CRITICAL R1: heartbeat missed");
 	cr_assert(strstr(strbuf_str(&body), "Missed:      3 heartbeats\n") !=
 	              NULL,
 	          "%s", strbuf_str(&body));
@@ -322,6 +322,165 @@ Test(message, english_and_indonesian_sets_render)
 	strbuf_free(&subject);
 	strbuf_free(&body);
 	free_alert(a);
+	message_set_free(en);
+	message_set_free(id);
+}
+
+Test(message, repeats_say_how_long_and_plurals_agree)
+{
+	struct message_set *en = load_set("en"), *id = load_set("id");
+	Hbmon__V1__Alert *a = make_alert(12, "", 0);
+	const Hbmon__V1__Alert *list[] = { a };
+	struct strbuf t = STRBUF_INIT, subject = STRBUF_INIT,
+	              body = STRBUF_INIT;
+	size_t taken;
+
+	a->repeat = 2;
+	a->details->duration_ms = 20 * 60000;
+	a->details->misses = 1;
+	message_telegram(en, list, 1, 4096, &t, &taken);
+	cr_assert(strstr(strbuf_str(&t), "<b>CRITICAL</b> · heartbeat missed "
+	                                 "· still open after 20 min\n") != NULL,
+	          "%s", strbuf_str(&t));
+	cr_assert(strstr(strbuf_str(&t), "repeat") == NULL, "%s",
+	          strbuf_str(&t));
+	message_email(en, list, 1, &subject, &body);
+	cr_assert_str_eq(strbuf_str(&subject),
+	                 "[hbmon] CRITICAL R1: heartbeat missed, still open "
+	                 "after 20 min");
+	cr_assert(strstr(strbuf_str(&body), "Missed:      1 heartbeat\n") !=
+	              NULL,
+	          "%s", strbuf_str(&body));
+	cr_assert(strstr(strbuf_str(&body), "))") == NULL, "%s",
+	          strbuf_str(&body));
+	strbuf_truncate(&t, 0);
+	message_telegram(id, list, 1, 4096, &t, &taken);
+	cr_assert(strstr(strbuf_str(&t), "· masih berlangsung, sudah 20 "
+	                                 "menit\n") != NULL,
+	          "%s", strbuf_str(&t));
+	strbuf_free(&t);
+	strbuf_free(&subject);
+	strbuf_free(&body);
+	free_alert(a);
+	message_set_free(en);
+	message_set_free(id);
+}
+
+Test(message, host_and_hints_say_where_and_what_to_do_but_not_on_recovery)
+{
+	struct message_set *en = load_set("en"), *id = load_set("id");
+	Hbmon__V1__Alert *a = make_alert(7, "", 0);
+	const Hbmon__V1__Alert *list[] = { a };
+	char *hints[] = { "hbctl ack 7", "hbctl pause 'R1/A&B' --for 1h" };
+	struct strbuf t = STRBUF_INIT, subject = STRBUF_INIT,
+	              body = STRBUF_INIT, text = STRBUF_INIT;
+	size_t taken;
+
+	a->details->host = "192.0.2.7";
+	a->details->hints = hints;
+	a->details->n_hints = 2;
+	message_telegram(en, list, 1, 4096, &t, &taken);
+	cr_assert(strstr(strbuf_str(&t), "<b>R1</b> from 192.0.2.7\n") != NULL,
+	          "%s", strbuf_str(&t));
+	/* HTML-escaped: the & of an account name cannot start markup. */
+	cr_assert(strstr(strbuf_str(&t),
+	                 "\nTo silence: hbctl ack 7 · To pause: hbctl pause "
+	                 "'R1/A&amp;B' --for 1h\n") != NULL,
+	          "%s", strbuf_str(&t));
+	message_email(en, list, 1, &subject, &body);
+	cr_assert(strstr(strbuf_str(&body), "Host:        192.0.2.7\n") != NULL,
+	          "%s", strbuf_str(&body));
+	cr_assert(strstr(strbuf_str(&body),
+	                 "\n\nTo silence: hbctl ack 7 · To pause: hbctl pause "
+	                 "'R1/A&B' --for 1h\n") != NULL,
+	          "%s", strbuf_str(&body));
+	message_text(en, a, &text);
+	cr_assert(strstr(strbuf_str(&text),
+	                 "R1 from 192.0.2.7\nrobot R1 silent for 6 min") !=
+	              NULL,
+	          "%s", strbuf_str(&text));
+	cr_assert(strstr(strbuf_str(&text), "pause 'R1/A&B' --for 1h\n") !=
+	              NULL,
+	          "%s", strbuf_str(&text));
+	strbuf_truncate(&t, 0);
+	message_telegram(id, list, 1, 4096, &t, &taken);
+	cr_assert(strstr(strbuf_str(&t), "<b>R1</b> dari 192.0.2.7\n") != NULL,
+	          "%s", strbuf_str(&t));
+	cr_assert(strstr(strbuf_str(&t), "Hentikan pengingat: hbctl ack 7 · "
+	                                 "Jeda: hbctl pause") != NULL,
+	          "%s", strbuf_str(&t));
+	/* The all-clear: nothing to silence, and where it was is history. */
+	a->kind = K(RECOVERED);
+	a->state = ST(RESOLVED);
+	a->details->resolves = K(HEARTBEAT_MISSED);
+	strbuf_truncate(&t, 0);
+	strbuf_truncate(&body, 0);
+	message_telegram(en, list, 1, 4096, &t, &taken);
+	message_email(en, list, 1, &subject, &body);
+	cr_assert(strstr(strbuf_str(&t), "hbctl") == NULL, "%s",
+	          strbuf_str(&t));
+	cr_assert(strstr(strbuf_str(&t), "192.0.2.7") == NULL, "%s",
+	          strbuf_str(&t));
+	cr_assert(strstr(strbuf_str(&body), "hbctl") == NULL, "%s",
+	          strbuf_str(&body));
+	cr_assert(strstr(strbuf_str(&body), "Host:") == NULL, "%s",
+	          strbuf_str(&body));
+	strbuf_free(&t);
+	strbuf_free(&subject);
+	strbuf_free(&body);
+	strbuf_free(&text);
+	a->details->hints = NULL;
+	a->details->n_hints = 0;
+	free_alert(a);
+	message_set_free(en);
+	message_set_free(id);
+}
+
+Test(message, a_burst_with_an_all_clear_does_not_read_as_all_down)
+{
+	struct message_set *en = load_set("en"), *id = load_set("id");
+	Hbmon__V1__Alert *ex = make_alert(8, "", 0), *r1 = make_alert(9, "", 0);
+	Hbmon__V1__Alert *r2 = make_alert(10, "", 0);
+	const Hbmon__V1__Alert *list[] = { ex, r1, r2 };
+	struct strbuf t = STRBUF_INIT, subject = STRBUF_INIT,
+	              body = STRBUF_INIT;
+	size_t taken;
+
+	ex->robot = "EX";
+	r2->robot = "R2";
+	r2->severity = SEV(WARNING);
+	r1->kind = K(RECOVERED);
+	r1->state = ST(RESOLVED);
+	r1->severity = SEV(INFO);
+	r1->details->resolves = K(HEARTBEAT_MISSED);
+	message_email(en, list, 3, &subject, &body);
+	cr_assert_str_eq(strbuf_str(&subject),
+	                 "[hbmon] CRITICAL EX, R2; resolved: R1 (3 alerts)");
+	message_telegram(en, list, 3, 4096, &t, &taken);
+	cr_assert_eq(taken, 3);
+	cr_assert(strncmp(strbuf_str(&t),
+	                  "🔴 <b>3 alerts</b> · 2 firing, worst CRITICAL: EX, "
+	                  "R2 · 1 resolved: R1\n",
+	                  strlen("🔴 <b>3 alerts</b> · 2 firing, worst "
+	                         "CRITICAL: EX, R2 · 1 resolved: R1\n")) == 0,
+	          "%s", strbuf_str(&t));
+	strbuf_truncate(&subject, 0);
+	strbuf_truncate(&body, 0);
+	message_email(id, list, 3, &subject, &body);
+	cr_assert_str_eq(strbuf_str(&subject),
+	                 "[hbmon] KRITIS EX, R2; pulih: R1 (3 alert)");
+	/* All clear: no "worst" at all. */
+	strbuf_truncate(&subject, 0);
+	strbuf_truncate(&body, 0);
+	message_email(en, list + 1, 1, &subject, &body);
+	cr_assert_str_eq(strbuf_str(&subject),
+	                 "[hbmon] RESOLVED R1: heartbeat missed");
+	strbuf_free(&t);
+	strbuf_free(&subject);
+	strbuf_free(&body);
+	free_alert(ex);
+	free_alert(r1);
+	free_alert(r2);
 	message_set_free(en);
 	message_set_free(id);
 }
@@ -448,7 +607,7 @@ Test(message, a_templates_dir_overrides_file_by_file)
 	/* What the dir does not hold is the built-in text. */
 	message_email(m, list, 1, &subject, &body);
 	cr_assert_str_eq(strbuf_str(&subject),
-	                 "[hbmon] CRITICAL R1: HEARTBEAT_MISSED");
+	                 "[hbmon] CRITICAL R1: heartbeat missed");
 	message_set_free(m);
 	m = NULL;
 	/* A language neither the dir nor the program has. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@
 #include "notify/template.h"
 
 #define FILE_MAX   (64 * 1024) /* a template file larger is a mistake */
-#define VIEW_MAX   48
+#define VIEW_MAX   64
 #define LIST_SHOWN 20 /* accounts named in a list before "(+N)" */
 /* Affected accounts sorted for the list (a robot has at most 1,000,000
  * accounts; those beyond this many are counted, not ordered). */
@@ -73,8 +74,15 @@ static const char *const known_names[] = {
 	"reason",
 	"resolves",
 	"resolves_text",
+	"host",
+	"hints",
+	"heartbeats_word",
 	"count",
 	"subjects",
+	"firing_count",
+	"firing_subjects",
+	"resolved_count",
+	"resolved_subjects",
 	"notifier",
 	NULL,
 };
@@ -624,9 +632,35 @@ open_orders_word(const struct message_set *m, uint32_t n)
 	              : word(m, "words", "open_orders", "open orders");
 }
 
+/*
+ * "To silence: hbctl ack 7 · To pause: hbctl pause R2 --for 1h": each of
+ * the server's hints under the set's label for its hbctl verb ([hint] in
+ * words.ini; a verb without one shows the bare command).
+ */
+static char *
+hints_text(const struct message_set *m, const Hbmon__V1__AlertDetails *d)
+{
+	struct strbuf b = STRBUF_INIT;
+
+	for (size_t i = 0; i < d->n_hints; i++) {
+		const char *h = d->hints[i], *label;
+		char verb[32] = "";
+
+		if (strncmp(h, "hbctl ", 6) == 0) {
+			snprintf(verb, sizeof(verb), "%.*s",
+			         (int) strcspn(h + 6, " "), h + 6);
+		}
+		label = word(m, "hint", verb, NULL);
+		strbuf_addf(&b, "%s%s%s%s", i > 0 ? " · " : "",
+		            label != NULL ? label : "",
+		            label != NULL ? ": " : "", h);
+	}
+	return strbuf_take(&b);
+}
+
 static void
 view_details(struct view *w, const struct message_set *m,
-             const Hbmon__V1__AlertDetails *d)
+             const Hbmon__V1__AlertDetails *d, bool firing)
 {
 	const Hbmon__V1__AffectedAccount *sorted[LIST_MAX_SORTED];
 	size_t n_sorted;
@@ -640,6 +674,14 @@ view_details(struct view *w, const struct message_set *m,
 		d = &none;
 	}
 	view_setf(w, "misses", "%u", d->misses);
+	view_set(w, "heartbeats_word",
+	         d->misses == 1 ? word(m, "words", "heartbeat", "heartbeat")
+	                        : word(m, "words", "heartbeats", "heartbeats"));
+	/* "ipc": heard over a local socket, on the server's machine. */
+	view_set(w, "host",
+	         d->host != NULL && strcmp(d->host, "ipc") == 0
+	             ? word(m, "words", "ipc_host", "a local socket")
+	             : d->host);
 	view_set_duration(w, m, "duration", d->duration_ms);
 	if (d->last_seen_ms > 0) {
 		format_time(m, d->last_seen_ms, when, sizeof(when));
@@ -699,6 +741,12 @@ view_details(struct view *w, const struct message_set *m,
 	view_set(w, "unclean_stop", d->unclean_stop ? "1" : "");
 	view_setf(w, "alerts_meanwhile", "%" PRIu64, d->alerts_meanwhile);
 	view_set(w, "reason", d->reason);
+	/* A recovery has nothing left to silence or pause. */
+	if (firing) {
+		view_put(w, "hints", hints_text(m, d));
+	} else {
+		view_set(w, "hints", "");
+	}
 	view_set(w, "resolves",
 	         d->resolves != 0 ? or_unknown(words_alert_kind(d->resolves))
 	                          : "");
@@ -765,7 +813,7 @@ view_alert(struct view *w, const struct message_set *m,
 	} else {
 		view_set(w, "repeat", "");
 	}
-	view_details(w, m, a->details);
+	view_details(w, m, a->details, !resolved);
 	view_set(w, "notifier", m->notifier);
 
 	if (resolved && a->details != NULL && a->details->resolves != 0) {
@@ -806,31 +854,44 @@ worst(const Hbmon__V1__Alert *const *alerts, size_t n)
 	return best;
 }
 
-/* The values of a batch header: the worst alert's, count and subjects. */
-static void
-view_batch(struct view *w, const struct message_set *m,
-           const Hbmon__V1__Alert *const *alerts, size_t n)
-{
-	struct strbuf list = STRBUF_INIT;
-	size_t shown = 0;
+enum which { ALL, FIRING_ONLY, RESOLVED_ONLY };
 
-	view_alert(w, m, alerts[worst(alerts, n)]);
-	view_setf(w, "count", "%zu", n);
+/*
+ * "EX, R1 (+3)": the distinct subjects of the alerts that are `which`, at
+ * most SUBJECTS_SHOWN named. Appends to list; returns how many alerts.
+ */
+static size_t
+subjects_of(const Hbmon__V1__Alert *const *alerts, size_t n, enum which which,
+            struct strbuf *list)
+{
+	size_t shown = 0, count = 0;
+
 	for (size_t i = 0; i < n; i++) {
+		bool resolved = alerts[i]->state ==
+		                HBMON__V1__ALERT_STATE__ALERT_STATE_RESOLVED;
 		struct strbuf s = STRBUF_INIT;
 		bool seen = false;
 
+		if ((which == FIRING_ONLY && resolved) ||
+		    (which == RESOLVED_ONLY && !resolved)) {
+			continue;
+		}
+		count++;
 		add_subject(alerts[i], &s);
 		for (size_t j = 0; j < i && !seen; j++) {
 			struct strbuf t = STRBUF_INIT;
-			add_subject(alerts[j], &t);
-			seen = strcmp(strbuf_str(&s), strbuf_str(&t)) == 0;
+			bool r = alerts[j]->state ==
+			         HBMON__V1__ALERT_STATE__ALERT_STATE_RESOLVED;
+			if (which == ALL || (which == RESOLVED_ONLY) == r) {
+				add_subject(alerts[j], &t);
+				seen =
+				    strcmp(strbuf_str(&s), strbuf_str(&t)) == 0;
+			}
 			strbuf_free(&t);
 		}
 		if (!seen) {
 			if (shown < SUBJECTS_SHOWN) {
-				strbuf_addf(&list, "%s%s",
-				            shown > 0 ? ", " : "",
+				strbuf_addf(list, "%s%s", shown > 0 ? ", " : "",
 				            strbuf_str(&s));
 			}
 			shown++;
@@ -838,9 +899,41 @@ view_batch(struct view *w, const struct message_set *m,
 		strbuf_free(&s);
 	}
 	if (shown > SUBJECTS_SHOWN) {
-		strbuf_addf(&list, " (+%zu)", shown - SUBJECTS_SHOWN);
+		strbuf_addf(list, " (+%zu)", shown - SUBJECTS_SHOWN);
 	}
+	return count;
+}
+
+/*
+ * The values of a batch header: the worst alert's, count and subjects,
+ * and the same split into those still firing and those resolved (so a
+ * burst that holds an all-clear does not read as all down).
+ */
+static void
+view_batch(struct view *w, const struct message_set *m,
+           const Hbmon__V1__Alert *const *alerts, size_t n)
+{
+	struct strbuf list = STRBUF_INIT;
+	size_t count;
+
+	view_alert(w, m, alerts[worst(alerts, n)]);
+	view_setf(w, "count", "%zu", n);
+	subjects_of(alerts, n, ALL, &list);
 	view_put(w, "subjects", strbuf_take(&list));
+	count = subjects_of(alerts, n, FIRING_ONLY, &list);
+	view_put(w, "firing_subjects", strbuf_take(&list));
+	if (count > 0) {
+		view_setf(w, "firing_count", "%zu", count);
+	} else {
+		view_set(w, "firing_count", "");
+	}
+	count = subjects_of(alerts, n, RESOLVED_ONLY, &list);
+	view_put(w, "resolved_subjects", strbuf_take(&list));
+	if (count > 0) {
+		view_setf(w, "resolved_count", "%zu", count);
+	} else {
+		view_set(w, "resolved_count", "");
+	}
 }
 
 /* Renders t for w, without the trailing blank lines a file ends with. */
@@ -965,4 +1058,18 @@ message_email(const struct message_set *m,
 	}
 	strbuf_addc(body, '\n');
 	one_line(subject, start);
+}
+
+void
+message_text(const struct message_set *m, const Hbmon__V1__Alert *a,
+             struct strbuf *out)
+{
+	const Hbmon__V1__Alert *list[] = { a };
+	struct strbuf html = STRBUF_INIT;
+	size_t taken;
+
+	message_telegram(m, list, 1, SIZE_MAX, &html, &taken);
+	html_to_text(strbuf_str(&html), out);
+	out->failed |= html.failed;
+	strbuf_free(&html);
 }

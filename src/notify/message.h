@@ -66,6 +66,13 @@ void message_email(const struct message_set *m,
                    struct strbuf *subject, struct strbuf *body);
 
 /*
+ * The words of alert a's Telegram message as plain text (tags dropped,
+ * entities decoded, never cut), for a terminal. Appends to out.
+ */
+void message_text(const struct message_set *m, const Hbmon__V1__Alert *a,
+                  struct strbuf *out);
+
+/*
  * A duration the way the set's words say it: two units at most, e.g.
  * "2 h 5 min" or, in Indonesian, "2 jam 5 menit". Appends to out.
  */
