@@ -4,6 +4,7 @@
  * Python's email package, headers and body.
  */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "notify_support.h"
 
 #define A(x) HBMON__V1__ACCOUNT_STATUS__ACCOUNT_STATUS_##x
+#define K(x) HBMON__V1__ALERT_KIND__ALERT_KIND_##x
 
 static struct harness_server srv;
 static struct nt_notifier nt;
@@ -288,4 +290,86 @@ Test(notify_email, smtp_451_is_retried_until_accepted, .init = setup,
 	cr_assert(strstr(log, "(reply 451)") != NULL, "%s", log);
 	free(log);
 	nt_notifier_stop(&nt);
+}
+
+/* The mail among 1..count whose X-Hbmon-Seq is seq and whose subject
+ * holds word (the language tells the notifiers apart); decref. */
+static json_t *
+mail_of_seq(int count, uint64_t seq, const char *word)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), "%" PRIu64, seq);
+	for (int i = 1; i <= count; i++) {
+		json_t *mail = nt_mail(&smtp, i);
+		if (strcmp(get(mail, "X-Hbmon-Seq"), want) == 0 &&
+		    strstr(get(mail, "Subject"), word) != NULL) {
+			return mail;
+		}
+		json_decref(mail);
+	}
+	cr_assert_fail("no mail for alert #%s saying %s", want, word);
+	return NULL;
+}
+
+/* An English and an Indonesian notifier of the same name, both stopped
+ * while R1 comes back: each recovery refers to its own notifier's mail. */
+Test(notify_email, a_recovery_threads_with_its_alert_across_a_restart,
+     .init = setup, .fini = teardown, .timeout = 60)
+{
+	static const char *const id_flags[] = { "--email-tls", "none", "--lang",
+		                                "id", NULL };
+	const char *names[] = { "ACC_001" };
+	int st[] = { A(ACTIVE) };
+	struct nt_notifier nt_id;
+	uint64_t down, back;
+	json_t *alert, *recovery, *alert_id, *recovery_id;
+	int n;
+
+	nt_notifier_init(&nt_id);
+	nt_notifier_start(&nt, &srv, "email", flags, env);
+	nt_notifier_start(&nt_id, &srv, "email", id_flags, env);
+	nt_send_accounts(robot, 1, names, st);
+	down = harness_wait_alert(adm, K(HEARTBEAT_MISSED), "R1", "", 10000);
+	cr_assert_neq(down, 0);
+	cr_assert(nt_wait(mails_at_least, (void *) 2, 10000), "no mails");
+	nt_notifier_stop(&nt);
+	nt_notifier_stop(&nt_id);
+	nt_send_accounts(robot, 1, names, st);
+	back = harness_wait_alert(adm, K(RECOVERED), "R1", "", 10000);
+	cr_assert_neq(back, 0);
+	n = nt_mail_count(&smtp);
+	nt_notifier_start(&nt, &srv, "email", flags, env);
+	nt_notifier_start(&nt_id, &srv, "email", id_flags, env);
+	cr_assert(nt_wait(mails_at_least, (void *) (intptr_t) (n + 2), 10000),
+	          "no recovery mails");
+	n = nt_mail_count(&smtp);
+	alert = mail_of_seq(n, down, "heartbeat missed");
+	recovery = mail_of_seq(n, back, "RESOLVED");
+	alert_id = mail_of_seq(n, down, "heartbeat hilang");
+	recovery_id = mail_of_seq(n, back, "PULIH");
+	cr_assert_str_neq(get(recovery, "Message-ID"),
+	                  get(alert, "Message-ID"));
+	cr_assert_str_eq(get(recovery, "In-Reply-To"),
+	                 get(alert, "Message-ID"));
+	cr_assert_str_eq(get(recovery, "References"), get(alert, "Message-ID"));
+	cr_assert_null(header(alert, "In-Reply-To", &(int){ 0 }));
+	cr_assert_str_eq(get(recovery, "Subject"),
+	                 "[hbmon] RESOLVED R1: heartbeat missed");
+	/* The Indonesian notifier: its own Message-IDs, threaded alike. */
+	cr_assert_str_neq(get(alert_id, "Message-ID"),
+	                  get(alert, "Message-ID"));
+	cr_assert_str_neq(get(recovery_id, "Message-ID"),
+	                  get(recovery, "Message-ID"));
+	cr_assert_str_eq(get(recovery_id, "In-Reply-To"),
+	                 get(alert_id, "Message-ID"));
+	cr_log_info("a recovery:\n%s", json_string_value(json_object_get(
+	                                   recovery, "raw_headers")));
+	nt_notifier_stop(&nt);
+	nt_notifier_stop(&nt_id);
+	nt_notifier_fini(&nt_id);
+	json_decref(alert);
+	json_decref(recovery);
+	json_decref(alert_id);
+	json_decref(recovery_id);
 }

@@ -6,8 +6,15 @@
  *
  * The subject is RFC 2047 encoded and the body quoted-printable, so an
  * account name with CR/LF cannot add a header or a recipient; recipients
- * come only from the settings. A re-sent mail (after a crash) has the same
- * Message-ID, so mail clients can fold duplicates.
+ * come only from the settings.
+ *
+ * Message-IDs are derived, never random: from the alert's episode (its
+ * dedupe key), what the mail is in it (the first notice, repeat N, the
+ * all-clear) and this notifier (name and language, so an English and an
+ * Indonesian notifier never share one). A re-sent mail (after a crash) has
+ * the same Message-ID, so mail clients fold duplicates, and a repeat or a
+ * recovery names the first notice in In-Reply-To and References, also
+ * after a restart, so they thread with it.
  *
  * Outcomes: delivered when the server accepted the DATA. A 5xx answer,
  * denied login, refused STARTTLS or a certificate that does not verify are
@@ -34,6 +41,7 @@
 #define BATCH_MAX    100
 #define RCPT_MAX     32
 #define PASSWORD_MAX 512
+#define REFS_MAX     10 /* first notices a coalesced mail refers to */
 
 struct email {
 	CURL *curl;
@@ -44,6 +52,7 @@ struct email {
 	char user[256];
 	char password[PASSWORD_MAX];
 	bool tls;
+	uint64_t instance; /* hash of name and lang, in every Message-ID */
 	int64_t timeout_ms;
 	const struct message_set *messages;
 	const atomic_bool *stop;
@@ -98,6 +107,93 @@ parse_recipients(struct email *e, const char *list, char *why, size_t why_len)
 		return HBMON_EINVAL;
 	}
 	return HBMON_OK;
+}
+
+#define FNV_BASIS UINT64_C(14695981039346656037)
+
+/* FNV-1a, 64 bits, continuing from h: short, stable names for episodes. */
+static uint64_t
+fnv1a(uint64_t h, const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *) text;
+	     p != NULL && *p != '\0'; p++) {
+		h = (h ^ *p) * UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+static bool
+is_resolved(const Hbmon__V1__Alert *a)
+{
+	return a->state == HBMON__V1__ALERT_STATE__ALERT_STATE_RESOLVED;
+}
+
+/* The Message-ID of the first notice of a's episode. */
+static void
+root_id(const struct email *e, const Hbmon__V1__Alert *a, const char *domain,
+        struct strbuf *out)
+{
+	strbuf_addf(out, "<hbmon.%016" PRIx64 ".%016" PRIx64 "@%s>",
+	            fnv1a(FNV_BASIS, a->dedupe_key), e->instance, domain);
+}
+
+/*
+ * Message-ID, In-Reply-To and References of the mail for alerts[0..n).
+ * One alert: the first notice is its episode's root; a repeat or the
+ * all-clear has an ID of its own and refers to the root. Several: an ID
+ * from every alert's episode and place in it, referring to the roots of
+ * the repeats and all-clears among them (at most REFS_MAX).
+ */
+static void
+thread_headers(const struct email *e, const Hbmon__V1__Alert *const *alerts,
+               size_t n, const char *domain, struct strbuf *mail)
+{
+	const Hbmon__V1__Alert *a = alerts[0];
+	struct strbuf refs = STRBUF_INIT;
+	size_t n_refs = 0;
+
+	strbuf_adds(mail, "Message-ID: ");
+	if (n == 1 && a->repeat == 0 && !is_resolved(a)) {
+		root_id(e, a, domain, mail);
+	} else if (n == 1) {
+		char place[32];
+		if (is_resolved(a)) {
+			snprintf(place, sizeof(place), "resolved");
+		} else {
+			snprintf(place, sizeof(place), "r%u", a->repeat);
+		}
+		strbuf_addf(mail, "<hbmon.%016" PRIx64 ".%s.%016" PRIx64 "@%s>",
+		            fnv1a(FNV_BASIS, a->dedupe_key), place, e->instance,
+		            domain);
+	} else {
+		uint64_t h = FNV_BASIS;
+		char place[32];
+		for (size_t i = 0; i < n; i++) {
+			snprintf(place, sizeof(place), "/%u/%d",
+			         alerts[i]->repeat, (int) alerts[i]->state);
+			h = fnv1a(fnv1a(h, alerts[i]->dedupe_key), place);
+		}
+		strbuf_addf(mail,
+		            "<hbmon.batch.%016" PRIx64 ".%016" PRIx64 "@%s>", h,
+		            e->instance, domain);
+	}
+	strbuf_adds(mail, "\r\n");
+	for (size_t i = 0; i < n && n_refs < REFS_MAX; i++) {
+		if (alerts[i]->repeat == 0 && !is_resolved(alerts[i])) {
+			continue;
+		}
+		if (n_refs > 0) {
+			strbuf_adds(&refs, "\r\n ");
+		}
+		root_id(e, alerts[i], domain, &refs);
+		n_refs++;
+	}
+	if (n_refs > 0) {
+		strbuf_addf(mail, "In-Reply-To: %s\r\nReferences: %s\r\n",
+		            strbuf_str(&refs), strbuf_str(&refs));
+	}
+	mail->failed |= refs.failed;
+	strbuf_free(&refs);
 }
 
 static bool
@@ -181,6 +277,8 @@ email_open(const struct sink_env *env, void **out, char *why, size_t why_len)
 		log_warn("email without TLS (email.tls = none)", "server=%s",
 		         origin);
 	}
+	e->instance = fnv1a(fnv1a(FNV_BASIS, s->name), "/");
+	e->instance = fnv1a(e->instance, s->lang);
 	e->timeout_ms = s->email.timeout;
 	e->messages = env->messages;
 	e->stop = env->stop;
@@ -236,12 +334,10 @@ compose(struct email *e, const Hbmon__V1__Alert *const *alerts, size_t n,
 	}
 	strbuf_adds(mail, "\r\nSubject: ");
 	mime_header_value(strbuf_str(&subject), mail);
-	/* Only numbers and checked words go into the other headers. */
-	strbuf_addf(mail,
-	            "\r\nMessage-ID: <hbmon.%" PRIu64 ".%" PRIu64 ".%" PRId64
-	            "@%s>\r\n",
-	            alerts[0]->seq, alerts[n - 1]->seq, alerts[0]->raised_at_ms,
-	            domain);
+	/* Only numbers, hashes and checked words go into the other
+	 * headers. */
+	strbuf_adds(mail, "\r\n");
+	thread_headers(e, alerts, n, domain, mail);
 	strbuf_adds(mail, "MIME-Version: 1.0\r\n"
 	                  "Content-Type: text/plain; charset=UTF-8\r\n"
 	                  "Content-Transfer-Encoding: quoted-printable\r\n"
