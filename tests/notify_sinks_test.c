@@ -1,8 +1,8 @@
 /*
- * hbmon-notify's webhook and exec sinks end to end: the webhook's
- * signature verifies with the documented recipe, and failures (HTTP 500, a
+ * hbmon-notify's webhook, exec and stdout sinks end to end: the webhook's
+ * signature verifies with the documented recipe, failures (HTTP 500, a
  * command's non-zero exit, a command that hangs) are retried until the
- * alert is delivered.
+ * alert is delivered, and stdout.format = text prints what the owner reads.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include "notify_support.h"
 
 #define A(x) HBMON__V1__ACCOUNT_STATUS__ACCOUNT_STATUS_##x
+#define K(x) HBMON__V1__ALERT_KIND__ALERT_KIND_##x
 
 #define HOOK_SECRET "whsec-notify-test"
 
@@ -287,4 +288,64 @@ Test(notify_sinks, exec_past_its_timeout_is_killed_and_retried, .init = setup,
 	free(log);
 	/* Stopping the notifier ends the command too. */
 	nt_notifier_stop(&nt);
+}
+
+static bool
+out_holds(void *arg)
+{
+	char *out = harness_read_file(nt.out);
+	bool found = out != NULL && strstr(out, (const char *) arg) != NULL;
+
+	free(out);
+	return found;
+}
+
+Test(notify_sinks, stdout_text_is_the_telegram_words_plain, .init = setup,
+     .fini = teardown, .timeout = 60)
+{
+	static const char *const flags[] = { "--stdout-format", "text", NULL };
+	const char *names[] = { "ACC_001" };
+	int st[] = { A(ACTIVE) };
+	char *out, *down, *back;
+
+	nt_notifier_start(&nt, &srv, "stdout", flags, NULL);
+	nt_send_accounts(robot, 1, names, st);
+	cr_assert_neq(
+	    harness_wait_alert(adm, K(HEARTBEAT_MISSED), "R1", "", 10000), 0);
+	nt_send_accounts(robot, 1, names, st);
+	cr_assert_neq(harness_wait_alert(adm, K(RECOVERED), "R1", "", 10000),
+	              0);
+	cr_assert(nt_wait(out_holds, "✅ RESOLVED", 10000), "no recovery");
+	nt_notifier_stop(&nt);
+	out = harness_read_file(nt.out);
+	/* The alert as Telegram words it, tags dropped, entities decoded. */
+	down = strstr(out, "🔴 CRITICAL · heartbeat missed\nR1 from a local "
+	                   "socket\nrobot R1 silent for ");
+	cr_assert_not_null(down, "%s", out);
+	cr_assert(strstr(down, "\nAccounts: ACC_001 (active)\nTo silence: "
+	                       "hbctl ack ") != NULL,
+	          "%s", out);
+	/* One blank line, then the all-clear, without host or hints. */
+	back = strstr(down, "\n\n✅ RESOLVED · heartbeat missed\nR1\nrobot R1 "
+	                    "is back after ");
+	cr_assert_not_null(back, "%s", out);
+	cr_assert_null(strstr(back, "hbctl"), "%s", out);
+	cr_assert_null(strstr(out, "<b>"), "%s", out);
+	cr_assert_null(strstr(out, "{\""), "%s", out);
+	free(out);
+
+	/* A format it does not know stops start-up (exit 2). */
+	{
+		const char *bin = harness_bin("src/notify/hbmon-notify");
+		const char *argv[] = { bin,      "--sink",
+			               "stdout", "--stdout-format",
+			               "html",   NULL };
+		char *err = NULL;
+		int rc = harness_run(argv, NULL, NULL, &err, 5000);
+		cr_assert_eq(WEXITSTATUS(rc), 2);
+		cr_assert(strstr(err, "--stdout-format: 'html' is not one of "
+		                      "json, text") != NULL,
+		          "%s", err);
+		free(err);
+	}
 }

@@ -18,6 +18,7 @@ const char *const notify_severity_words[] = { "info", "warning", "critical",
 	                                      NULL };
 static const char *const first_run_words[] = { "recent", "all", "new", NULL };
 static const char *const tls_words[] = { "required", "none", NULL };
+static const char *const stdout_format_words[] = { "json", "text", NULL };
 
 /* The three limits every sending sink has, in its own section. clang-format
  * cannot lay out a macro of initialisers. */
@@ -151,6 +152,11 @@ static const struct config_key keys[] = {
 	{ "exec.command", STR(exec_command), "", 0, 0, NULL, "HBMON_EXEC",
 	  "shell command run with the alert JSON on stdin" },
 	LIMITS("exec", exec, "30s", "0", "1"),
+
+	{ "stdout.format", CONFIG_ENUM, OFF(stdout_format), 0, "json", 0, 0,
+	  stdout_format_words, NULL,
+	  "json: one alert JSON object a line; text: the Telegram message's "
+	  "words, plain, a blank line between alerts" },
 };
 
 const struct config_spec notify_settings_spec = {

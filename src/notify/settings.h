@@ -80,6 +80,8 @@ struct notify_settings {
 
 	char exec_command[NOTIFY_URL_MAX];
 	struct notify_sink_limits exec;
+
+	int stdout_format; /* 0: json (one object a line), 1: text */
 };
 
 extern const struct config_spec notify_settings_spec;
