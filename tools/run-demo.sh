@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds, and runs the
 # main job for about a minute and a half — hbmon-server on the embedded
-# SQLite default, a simulated robot with scripted faults, and a notifier
-# printing every alert as it is delivered. Ctrl-C stops it early.
+# SQLite default, a simulated robot with scripted faults that dies and comes
+# back, and a notifier printing every alert as the owner would read it on
+# Telegram — then sums up what happened. Ctrl-C stops it early.
 #
 #   tools/run-demo.sh                 # about 90 s
 #   HBMON_DEMO_SECONDS=300 tools/run-demo.sh
@@ -52,33 +53,41 @@ say "hbmon-server on $dir (interval_max 3s, miss_threshold 2)"
 pids+=($!)
 for _ in $(seq 100); do [ -S "$dir/admin.sock" ] && break; sleep 0.1; done
 
-say "hbctl robot add DEMO-1"
-"$hbctl" robot add DEMO-1 --json | tee "$dir/DEMO-1.json"
-python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret"])' \
-  "$dir/DEMO-1.json" >"$dir/DEMO-1.secret"
+say "hbctl robot add DEMO-1 --secret-file $dir/DEMO-1.secret"
+"$hbctl" robot add DEMO-1 --secret-file "$dir/DEMO-1.secret"
 
-say "hbmon-notify --sink stdout (every alert, as JSON, as it is delivered)"
+say "hbmon-notify --sink stdout --stdout-format text (each alert as the Telegram message reads)"
 # Through a process substitution, so that $! is the notifier itself (the
 # last command of a pipeline would be sed, and stopping sed would leave the
-# notifier running and the final wait hanging).
-"$notify" --sink stdout --admin "$admin" --subscribe "ipc://$dir/alerts.sock" \
-  2>"$dir/notify.log" > >(sed -u 's/^/[notify] /') &
+# notifier running and the final wait hanging). Indented, to stand apart
+# from the hbctl output around it.
+"$notify" --sink stdout --stdout-format text --admin "$admin" \
+  --subscribe "ipc://$dir/alerts.sock" \
+  2>"$dir/notify.log" > >(sed -u 's/^./    &/') &
 pids+=($!)
+
+robot_args=(--server "ipc://$dir/robots.sock" --robot DEMO-1
+  --secret-file "$dir/DEMO-1.secret" --accounts 5 --interval 1s
+  --change-rate 0)
 
 # The robot's script: degraded at 10 s, ACC_003's session expires at 16 s,
 # ACC_005 falls silent at 22 s, back to healthy at 34 s, the whole robot
-# dies at 50 s (alerted about 9 s later, with its accounts rolled up).
+# dies at 50 s (alerted about 9 s later, with its accounts rolled up), and
+# a new robot process comes back 20 s before the end (the all-clear).
 say "hbmon-robot DEMO-1 with 5 accounts, heartbeat every 1 s, scripted faults"
-"$robot" --server "ipc://$dir/robots.sock" --robot DEMO-1 \
-  --secret-file "$dir/DEMO-1.secret" --accounts 5 --interval 1s \
-  --change-rate 0 --fault degrade@10s --fault expire=ACC_003@16s \
+"$robot" "${robot_args[@]}" --fault degrade@10s --fault expire=ACC_003@16s \
   --fault silent=ACC_005@22s --fault recover@34s --fault die@50s \
   >"$dir/robot.log" 2>&1 &
 pids+=($!)
 
+back_at=$((seconds - 20))
 for ((t = 5; t <= seconds; t += 5)); do
   sleep 5
-  if ((t % 15 == 0)); then
+  if ((t == back_at)); then
+    say "DEMO-1 comes back (t=${t}s): hbmon-robot started again"
+    "$robot" "${robot_args[@]}" >>"$dir/robot.log" 2>&1 &
+    pids+=($!)
+  elif ((t % 15 == 0)); then
     say "hbctl status (t=${t}s)"
     "$hbctl" status || true
   fi
@@ -86,5 +95,37 @@ done
 
 say "hbctl accounts DEMO-1"
 "$hbctl" accounts DEMO-1 || true
-say "hbctl alerts"
-"$hbctl" alerts || true
+
+# The summary: what the alerts were, from the outbox.
+alerts_json=$("$hbctl" alerts --json 2>/dev/null || true)
+summary=$(printf '%s\n' "$alerts_json" | python3 -c '
+import json, sys, collections
+alerts = [json.loads(l) for l in sys.stdin if l.strip().startswith("{")]
+firing = [a for a in alerts if a.get("state") == "firing"]
+kinds = collections.Counter(a["kind"] for a in firing)
+back = sum(1 for a in alerts if a.get("state") == "resolved")
+print("%d alerts: %d raised (%s), %d all-clear%s" % (
+    len(alerts), len(firing),
+    ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items())) or "none",
+    back, "" if back == 1 else "s"))
+' 2>/dev/null || echo "(no alerts read)")
+
+if [ -n "$keep_dir" ]; then
+  kept="kept"
+else
+  kept="removed now; HBMON_DEMO_DIR=/tmp/keep tools/run-demo.sh keeps it"
+fi
+
+say "What happened"
+cat <<EOT
+DEMO-1 reported every second with 5 accounts: degraded at 10 s, ACC_003's
+session expired at 16 s, ACC_005 fell silent at 22 s, all healthy again at
+34 s; the robot died at 50 s and came back at ${back_at} s.
+$summary; the notifier printed each one above as the Telegram message reads.
+Data: $dir (hbmon.db and the logs), $kept.
+To look around a kept data dir (the demo's server has stopped):
+  $server --data-dir DIR --listen ipc://DIR/robots.sock &
+  export HBMON_ADMIN=ipc://DIR/admin.sock
+  $hbctl status; $hbctl alerts; $hbctl history DEMO-1 --limit 5
+The same messages on your phone: README.md, "Run it for real".
+EOT
