@@ -261,6 +261,18 @@ free_alert(Hbmon__V1__Alert *a)
 	free(a);
 }
 
+/* Frees what a message test rendered and the sets it loaded. */
+static void
+release(struct strbuf *t, struct strbuf *subject, struct strbuf *body,
+        struct message_set *en, struct message_set *id)
+{
+	strbuf_free(t);
+	strbuf_free(subject);
+	strbuf_free(body);
+	message_set_free(en);
+	message_set_free(id);
+}
+
 Test(message, accounts_with_open_orders_first_then_in_natural_order)
 {
 	struct message_set *en = load_set("en");
@@ -318,12 +330,8 @@ Test(message, english_and_indonesian_sets_render)
 	cr_assert(strstr(strbuf_str(&body), "Missed:      3 heartbeats\n") !=
 	              NULL,
 	          "%s", strbuf_str(&body));
-	strbuf_free(&t);
-	strbuf_free(&subject);
-	strbuf_free(&body);
+	release(&t, &subject, &body, en, id);
 	free_alert(a);
-	message_set_free(en);
-	message_set_free(id);
 }
 
 Test(message, repeats_say_how_long_and_plurals_agree)
@@ -358,12 +366,8 @@ Test(message, repeats_say_how_long_and_plurals_agree)
 	cr_assert(strstr(strbuf_str(&t), "· masih berlangsung, sudah 20 "
 	                                 "menit\n") != NULL,
 	          "%s", strbuf_str(&t));
-	strbuf_free(&t);
-	strbuf_free(&subject);
-	strbuf_free(&body);
+	release(&t, &subject, &body, en, id);
 	free_alert(a);
-	message_set_free(en);
-	message_set_free(id);
 }
 
 Test(message, host_and_hints_say_where_and_what_to_do_but_not_on_recovery)
@@ -425,15 +429,9 @@ Test(message, host_and_hints_say_where_and_what_to_do_but_not_on_recovery)
 	          strbuf_str(&body));
 	cr_assert(strstr(strbuf_str(&body), "Host:") == NULL, "%s",
 	          strbuf_str(&body));
-	strbuf_free(&t);
-	strbuf_free(&subject);
-	strbuf_free(&body);
 	strbuf_free(&text);
-	a->details->hints = NULL;
-	a->details->n_hints = 0;
+	release(&t, &subject, &body, en, id);
 	free_alert(a);
-	message_set_free(en);
-	message_set_free(id);
 }
 
 Test(message, a_burst_with_an_all_clear_does_not_read_as_all_down)
@@ -475,14 +473,10 @@ Test(message, a_burst_with_an_all_clear_does_not_read_as_all_down)
 	message_email(en, list + 1, 1, &subject, &body);
 	cr_assert_str_eq(strbuf_str(&subject),
 	                 "[hbmon] RESOLVED R1: heartbeat missed");
-	strbuf_free(&t);
-	strbuf_free(&subject);
-	strbuf_free(&body);
+	release(&t, &subject, &body, en, id);
 	free_alert(ex);
 	free_alert(r1);
 	free_alert(r2);
-	message_set_free(en);
-	message_set_free(id);
 }
 
 Test(message, times_follow_a_named_zone)

@@ -904,6 +904,25 @@ subjects_of(const Hbmon__V1__Alert *const *alerts, size_t n, enum which which,
 	return count;
 }
 
+/* firing_count and firing_subjects, or resolved_*: empty when none. */
+static void
+view_split(struct view *w, const Hbmon__V1__Alert *const *alerts, size_t n,
+           enum which which)
+{
+	bool firing = which == FIRING_ONLY;
+	struct strbuf list = STRBUF_INIT;
+	size_t count = subjects_of(alerts, n, which, &list);
+
+	view_put(w, firing ? "firing_subjects" : "resolved_subjects",
+	         strbuf_take(&list));
+	if (count > 0) {
+		view_setf(w, firing ? "firing_count" : "resolved_count", "%zu",
+		          count);
+	} else {
+		view_set(w, firing ? "firing_count" : "resolved_count", "");
+	}
+}
+
 /*
  * The values of a batch header: the worst alert's, count and subjects,
  * and the same split into those still firing and those resolved (so a
@@ -914,26 +933,13 @@ view_batch(struct view *w, const struct message_set *m,
            const Hbmon__V1__Alert *const *alerts, size_t n)
 {
 	struct strbuf list = STRBUF_INIT;
-	size_t count;
 
 	view_alert(w, m, alerts[worst(alerts, n)]);
 	view_setf(w, "count", "%zu", n);
 	subjects_of(alerts, n, ALL, &list);
 	view_put(w, "subjects", strbuf_take(&list));
-	count = subjects_of(alerts, n, FIRING_ONLY, &list);
-	view_put(w, "firing_subjects", strbuf_take(&list));
-	if (count > 0) {
-		view_setf(w, "firing_count", "%zu", count);
-	} else {
-		view_set(w, "firing_count", "");
-	}
-	count = subjects_of(alerts, n, RESOLVED_ONLY, &list);
-	view_put(w, "resolved_subjects", strbuf_take(&list));
-	if (count > 0) {
-		view_setf(w, "resolved_count", "%zu", count);
-	} else {
-		view_set(w, "resolved_count", "");
-	}
+	view_split(w, alerts, n, FIRING_ONLY);
+	view_split(w, alerts, n, RESOLVED_ONLY);
 }
 
 /* Renders t for w, without the trailing blank lines a file ends with. */
