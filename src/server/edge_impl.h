@@ -1,6 +1,7 @@
 /*
  * Internal to listener.c and sppipe.c: the two structs and the few calls
- * between the accept loop and its connections. Nothing else includes it.
+ * between the accept loop and its connections. Nothing else includes it
+ * but the test builds' listener_hook.c.
  *
  * Locks, and their order: a listener's lock (l->lock) before a pipe's
  * (p->lock); owners' locks (rpcserver, publisher) before a pipe's, never
@@ -33,17 +34,42 @@ struct edge_peer {
 	int64_t refill_ms; /* when tokens were last topped up */
 };
 
+/*
+ * One generation of a listener's accept loop: the nng stream listener and
+ * the aio its accepts complete on (whose callback gets the acceptor, so
+ * that an old generation finishing late is told apart from the current
+ * one). listener_rebind replaces it; a stopped aio is never reused.
+ */
+struct acceptor {
+	struct listener *l;
+	nng_stream_listener *sl;
+	nng_aio *aio;
+};
+
 struct listener {
 	struct listener_options o; /* name, url and limits copied */
 	char name[32];
-	char url[512];       /* as configured */
-	char bound_url[512]; /* with the port chosen for :0 */
-	bool ipc, tcp;       /* tcp: tcp:// or tls+tcp:// */
-	nng_stream_listener *sl;
-	nng_aio *accept_aio;
+	char url[512];                   /* as configured */
+	char bound_url[512];             /* with the port chosen for :0 */
+	bool ipc, tcp;                   /* tcp: tcp:// or tls+tcp:// */
+	char self_pid[REFUSAL_PEER_MAX]; /* ipc: this process, as peer_of names
+	                                    it */
 	struct refusal_log refusals;
+	atomic_uint_fast64_t accepts; /* connections accepted, ever */
+
+	/* Held across a whole change of generation (listener_rebind, the
+	 * test hook) and while an accept is posted from outside an accept
+	 * callback; taken before lock. Never taken by an nng callback, so
+	 * it may be held while an acceptor's aio is stopped. */
+	pthread_mutex_t rebind_lock;
 
 	pthread_mutex_t lock; /* everything below to wake_lock */
+	/* The current generation; NULL while it is being replaced, or
+	 * after a replacement failed (then nothing listens). */
+	struct acceptor *acc;
+	/* The self-check's connection now ("ADDR:PORT", tcp), "" when none:
+	 * its refusals are not logged as refusals. */
+	char self_peer[REFUSAL_PEER_MAX];
 	struct sppipe *pipes; /* every pipe not yet freed, newest first */
 	/* Pipes that have not authenticated, oldest first: who is closed
 	 * to make room when the listener is full. */
@@ -79,6 +105,9 @@ struct sppipe {
 	struct sppipe *unext, *uprev; /* l->unproven_* */
 	bool in_unproven;
 	bool notified; /* closed() called */
+	/* The server's own self-check (listener_mark_self): its refusals
+	 * are logged at debug only, not counted as refusals. */
+	atomic_bool self;
 
 	pthread_mutex_t lock; /* everything below */
 	unsigned refs;        /* aio operations posted + owners' holds */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -28,6 +29,24 @@ const char *
 listener_url(const struct listener *l)
 {
 	return l->bound_url;
+}
+
+const char *
+listener_name(const struct listener *l)
+{
+	return l->name;
+}
+
+enum listener_role
+listener_role(const struct listener *l)
+{
+	return l->o.role;
+}
+
+uint64_t
+listener_accepts(struct listener *l)
+{
+	return atomic_load(&l->accepts);
 }
 
 struct refusal_log *
@@ -149,6 +168,36 @@ peer_match(const void *record, const void *key, size_t key_len)
 }
 
 /*
+ * A tcp address as peer (with port) and host (without), and its address
+ * bytes (*addr_len 4 or 16; 0 and "unknown" for anything else).
+ */
+static void
+format_addr(const nng_sockaddr *sa, char *peer, char *host, uint8_t addr[16],
+            uint8_t *addr_len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	*addr_len = 0;
+	strcpy(peer, "unknown");
+	strcpy(host, "unknown");
+	if (sa->s_family == NNG_AF_INET) {
+		memcpy(addr, &sa->s_in.sa_addr, 4);
+		*addr_len = 4;
+		inet_ntop(AF_INET, addr, ip, sizeof(ip));
+		snprintf(host, REFUSAL_PEER_MAX, "%s", ip);
+		snprintf(peer, REFUSAL_PEER_MAX, "%s:%u", ip,
+		         (unsigned) ntohs(sa->s_in.sa_port));
+	} else if (sa->s_family == NNG_AF_INET6) {
+		memcpy(addr, sa->s_in6.sa_addr, 16);
+		*addr_len = 16;
+		inet_ntop(AF_INET6, addr, ip, sizeof(ip));
+		snprintf(host, REFUSAL_PEER_MAX, "[%s]", ip);
+		snprintf(peer, REFUSAL_PEER_MAX, "[%s]:%u", ip,
+		         (unsigned) ntohs(sa->s_in6.sa_port));
+	}
+}
+
+/*
  * Who is at the other end of s: peer with port, host without, and for
  * tcp the address bytes (*addr_len 0 otherwise).
  */
@@ -157,7 +206,6 @@ peer_of(const struct listener *l, nng_stream *s, char *peer, char *host,
         uint8_t addr[16], uint8_t *addr_len)
 {
 	nng_sockaddr sa;
-	char ip[INET6_ADDRSTRLEN];
 	uint64_t pid = 0, uid = 0;
 
 	*addr_len = 0;
@@ -178,24 +226,38 @@ peer_of(const struct listener *l, nng_stream *s, char *peer, char *host,
 		}
 		return;
 	}
-	if (nng_stream_get_addr(s, NNG_OPT_REMADDR, &sa) != 0) {
-		return;
+	if (nng_stream_get_addr(s, NNG_OPT_REMADDR, &sa) == 0) {
+		format_addr(&sa, peer, host, addr, addr_len);
 	}
-	if (sa.s_family == NNG_AF_INET) {
-		memcpy(addr, &sa.s_in.sa_addr, 4);
-		*addr_len = 4;
-		inet_ntop(AF_INET, addr, ip, sizeof(ip));
-		snprintf(host, REFUSAL_PEER_MAX, "%s", ip);
-		snprintf(peer, REFUSAL_PEER_MAX, "%s:%u", ip,
-		         (unsigned) ntohs(sa.s_in.sa_port));
-	} else if (sa.s_family == NNG_AF_INET6) {
-		memcpy(addr, sa.s_in6.sa_addr, 16);
-		*addr_len = 16;
-		inet_ntop(AF_INET6, addr, ip, sizeof(ip));
-		snprintf(host, REFUSAL_PEER_MAX, "[%s]", ip);
-		snprintf(peer, REFUSAL_PEER_MAX, "[%s]:%u", ip,
-		         (unsigned) ntohs(sa.s_in6.sa_port));
+}
+
+/* Whether a connection from peer is the self-check's. l->lock held. */
+static bool
+is_self(const struct listener *l, const char *peer)
+{
+	return l->ipc
+	           ? strcmp(peer, l->self_pid) == 0
+	           : l->self_peer[0] != '\0' && strcmp(peer, l->self_peer) == 0;
+}
+
+void
+listener_mark_self(struct listener *l, const nng_sockaddr *sa)
+{
+	char host[REFUSAL_PEER_MAX];
+	uint8_t addr[16], addr_len;
+
+	pthread_mutex_lock(&l->lock);
+	l->self_peer[0] = '\0';
+	if (sa != NULL && !l->ipc) {
+		format_addr(sa, l->self_peer, host, addr, &addr_len);
+		/* Accepted already: marked here rather than at admit. */
+		for (struct sppipe *p = l->pipes; p != NULL; p = p->next) {
+			if (strcmp(p->peer, l->self_peer) == 0) {
+				atomic_store(&p->self, true);
+			}
+		}
 	}
+	pthread_mutex_unlock(&l->lock);
 }
 
 /* Tops up e's accept budget. l->lock held. */
@@ -290,11 +352,31 @@ free_peer(void *record, void *arg)
 
 /* ---- accepting ---- */
 
-/* Posts the next accept. */
+/*
+ * Posts a's next accept. From a's own callback, or with l->rebind_lock
+ * held: a is not freed meanwhile.
+ */
 static void
-accept_next(struct listener *l)
+accept_next(struct acceptor *a)
 {
-	nng_stream_listener_accept(l->sl, l->accept_aio);
+	nng_stream_listener_accept(a->sl, a->aio);
+}
+
+/* Posts the next accept of the current generation, if there is one, from
+ * outside an accept callback (a retry after errors, the first one). */
+static void
+accept_current(struct listener *l)
+{
+	struct acceptor *a;
+
+	pthread_mutex_lock(&l->rebind_lock);
+	pthread_mutex_lock(&l->lock);
+	a = l->closing ? NULL : l->acc;
+	pthread_mutex_unlock(&l->lock);
+	if (a != NULL) {
+		accept_next(a);
+	}
+	pthread_mutex_unlock(&l->rebind_lock);
 }
 
 /*
@@ -347,6 +429,7 @@ admit(struct listener *l, nng_stream *s, const char *peer, const char *host,
 	if ((p = sppipe_new(l, s, peer, host)) == NULL) {
 		return "out of memory";
 	}
+	atomic_store(&p->self, is_self(l, peer));
 	p->peer_entry = e;
 	if (e != NULL) {
 		e->connections++;
@@ -365,20 +448,26 @@ admit(struct listener *l, nng_stream *s, const char *peer, const char *host,
 static void
 accept_cb(void *arg)
 {
-	struct listener *l = arg;
-	int rv = nng_aio_result(l->accept_aio);
+	struct acceptor *a = arg;
+	struct listener *l = a->l;
+	int rv = nng_aio_result(a->aio);
 	int64_t now = clock_mono_ms();
 	char peer[REFUSAL_PEER_MAX], host[REFUSAL_PEER_MAX];
 	uint8_t addr[16], addr_len;
 	struct sppipe *p, *victim;
 	const char *why;
+	bool self;
 	nng_stream *s;
 
 	pthread_mutex_lock(&l->lock);
-	if (l->closing) {
+	if (l->closing || a != l->acc) {
+		/* Closing, or a generation listener_rebind has retired
+		 * finishing late (NNG_ECLOSED, NNG_ECANCELED, or a
+		 * connection it had accepted): nothing of the current one
+		 * is touched, and nothing is posted again. */
 		pthread_mutex_unlock(&l->lock);
 		if (rv == 0) {
-			s = nng_aio_get_output(l->accept_aio, 0);
+			s = nng_aio_get_output(a->aio, 0);
 			nng_stream_close(s);
 			nng_stream_free(s);
 		}
@@ -404,19 +493,21 @@ accept_cb(void *arg)
 		refusal_note(&l->refusals, LOG_WARN, "-", "accept failed",
 		             "error=%s", nng_strerror(rv));
 		if (l->accept_retry_ms == 0) {
-			accept_next(l);
+			accept_next(a);
 		} else {
 			listener_wake(l);
 		}
 		return;
 	}
 	l->accept_errors = 0;
-	s = nng_aio_get_output(l->accept_aio, 0);
+	atomic_fetch_add(&l->accepts, 1);
+	s = nng_aio_get_output(a->aio, 0);
 	peer_of(l, s, peer, host, addr, &addr_len);
+	self = is_self(l, peer);
 	why = admit(l, s, peer, host, addr, addr_len, now, &p, &victim);
 	pthread_mutex_unlock(&l->lock);
 	/* Accept the next one before this one is looked at. */
-	accept_next(l);
+	accept_next(a);
 	if (victim != NULL) {
 		refusal_note(&l->refusals, LOG_WARN, sppipe_peer_host(victim),
 		             "closed to make room",
@@ -426,13 +517,20 @@ accept_cb(void *arg)
 		sppipe_close(victim, "closed to make room");
 		sppipe_release(victim);
 	}
-	if (why != NULL) {
+	if (why != NULL && self) {
+		/* The server's own self-check: the accept counter has
+		 * told it already that the listener is alive. */
+		log_debug("self-check connection refused",
+		          "listener=%s peer=%s reason=%s", l->name, peer, why);
+	} else if (why != NULL) {
 		refusal_note(&l->refusals, LOG_WARN, host, why,
 		             "connection=%s max_connections=%u "
 		             "max_connections_per_peer=%u accept_rate=%u",
 		             peer, (unsigned) l->o.limits.max_connections,
 		             (unsigned) l->o.limits.max_per_peer,
 		             (unsigned) l->o.limits.accept_rate);
+	}
+	if (why != NULL) {
 		nng_stream_close(s);
 		nng_stream_free(s);
 		return;
@@ -538,7 +636,7 @@ tick(struct listener *l, int64_t now, int64_t *pruned_at)
 	}
 	pthread_mutex_unlock(&l->lock);
 	if (retry) {
-		accept_next(l);
+		accept_current(l);
 	}
 	reap(l);
 	refusal_flush(&l->refusals, now);
@@ -599,8 +697,8 @@ bound_url(struct listener *l)
 
 	snprintf(l->bound_url, sizeof(l->bound_url), "%s", l->url);
 	if (!l->tcp ||
-	    nng_stream_listener_get_int(l->sl, NNG_OPT_TCP_BOUND_PORT, &port) !=
-	        0 ||
+	    nng_stream_listener_get_int(l->acc->sl, NNG_OPT_TCP_BOUND_PORT,
+	                                &port) != 0 ||
 	    (colon = strrchr(l->bound_url, ':')) == NULL) {
 		return;
 	}
@@ -609,12 +707,97 @@ bound_url(struct listener *l)
 	         "%d", port);
 }
 
+/* Closes a's stream listener and stops its aio: its callback has run for
+ * the last time when this returns. Not with l->lock held. */
+static void
+acceptor_stop(struct acceptor *a)
+{
+	if (a != NULL) {
+		nng_stream_listener_close(a->sl);
+		nng_aio_stop(a->aio);
+	}
+}
+
+/* Stops and frees a. NULL is fine. */
+static void
+acceptor_free(struct acceptor *a)
+{
+	if (a == NULL) {
+		return;
+	}
+	acceptor_stop(a);
+	nng_aio_free(a->aio);
+	nng_stream_listener_free(a->sl);
+	free(a);
+}
+
+/*
+ * A new generation listening on url with l's ipc mode and TLS config; it
+ * accepts nothing until accept_next. why: a sentence on failure.
+ */
+static int
+acceptor_open(struct listener *l, const char *url, struct acceptor **out,
+              char *why, size_t why_len)
+{
+	struct acceptor *a = calloc(1, sizeof(*a));
+	int rv, err;
+
+	*out = NULL;
+	if (a == NULL) {
+		snprintf(why, why_len, "out of memory for %s", url);
+		return HBMON_ENOMEM;
+	}
+	a->l = l;
+	if ((rv = nng_stream_listener_alloc(&a->sl, url)) != 0) {
+		snprintf(why, why_len, "cannot listen on %s: %s", url,
+		         nng_strerror(rv));
+		err = nngerr_map(rv, NNGERR_LISTEN);
+		goto fail;
+	}
+	if (l->ipc && l->o.ipc_permissions != 0 &&
+	    (rv = nng_stream_listener_set_int(a->sl, NNG_OPT_IPC_PERMISSIONS,
+	                                      l->o.ipc_permissions)) != 0) {
+		snprintf(why, why_len, "cannot set the mode of %s: %s", url,
+		         nng_strerror(rv));
+		err = nngerr_map(rv, NNGERR_LISTEN);
+		goto fail;
+	}
+	if (l->o.tls != NULL &&
+	    (rv = nng_stream_listener_set_ptr(a->sl, NNG_OPT_TLS_CONFIG,
+	                                      l->o.tls)) != 0) {
+		snprintf(why, why_len, "cannot use TLS on %s: %s", url,
+		         nng_strerror(rv));
+		err = nngerr_map(rv, NNGERR_LISTEN);
+		goto fail;
+	}
+	if ((rv = nng_stream_listener_listen(a->sl)) != 0) {
+		snprintf(why, why_len, "cannot listen on %s: %s", url,
+		         nng_strerror(rv));
+		err = nngerr_map(rv, NNGERR_LISTEN);
+		goto fail;
+	}
+	if (nng_aio_alloc(&a->aio, accept_cb, a) != 0) {
+		snprintf(why, why_len, "out of memory for %s", url);
+		err = HBMON_ENOMEM;
+		goto fail;
+	}
+	*out = a;
+	return HBMON_OK;
+
+fail:
+	if (a->sl != NULL) {
+		nng_stream_listener_free(a->sl);
+	}
+	free(a);
+	return err;
+}
+
 int
 listener_start(const struct listener_options *o, struct listener **out,
                char *why, size_t why_len)
 {
 	struct listener *l = calloc(1, sizeof(*l));
-	int rv, err;
+	int err;
 
 	if (l == NULL) {
 		return HBMON_ENOMEM;
@@ -629,12 +812,20 @@ listener_start(const struct listener_options *o, struct listener **out,
 	l->o.name = l->name;
 	l->o.url = l->url;
 	l->ipc = strncmp(l->url, "ipc://", 6) == 0;
+	/* As peer_of names an ipc peer. */
+	snprintf(l->self_pid, sizeof(l->self_pid), "uid:%llu pid:%llu",
+	         (unsigned long long) geteuid(), (unsigned long long) getpid());
 	if (!tlsconf_is_tls_url(l->url)) {
 		l->o.tls = NULL; /* shared by the server's listeners */
+	} else if (l->o.tls != NULL) {
+		/* Its own reference: a rebind frees the stream listener
+		 * that held one before the next one takes it. */
+		nng_tls_config_hold(l->o.tls);
 	}
 	l->tcp =
 	    strncmp(l->url, "tcp://", 6) == 0 || tlsconf_is_tls_url(l->url);
 	l->peers_max = (size_t) o->limits.max_connections * 2 + 64;
+	pthread_mutex_init(&l->rebind_lock, NULL);
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_mutex_init(&l->wake_lock, NULL);
 	{
@@ -648,6 +839,7 @@ listener_start(const struct listener_options *o, struct listener **out,
 	refusal_init(&l->refusals, l->name, o->limits.refusal_log_ms);
 	atomic_init(&l->live, 0);
 	atomic_init(&l->unauth_used, 0);
+	atomic_init(&l->accepts, 0);
 
 	if (tlsconf_is_tls_url(l->url) && o->tls == NULL) {
 		snprintf(why, why_len,
@@ -657,77 +849,80 @@ listener_start(const struct listener_options *o, struct listener **out,
 		err = HBMON_EINVAL;
 		goto fail;
 	}
-	if ((rv = nng_stream_listener_alloc(&l->sl, l->url)) != 0) {
-		snprintf(why, why_len, "cannot listen on %s: %s", l->url,
-		         nng_strerror(rv));
-		err = nngerr_map(rv, NNGERR_LISTEN);
-		goto fail;
-	}
-	if (l->ipc && o->ipc_permissions != 0 &&
-	    (rv = nng_stream_listener_set_int(l->sl, NNG_OPT_IPC_PERMISSIONS,
-	                                      o->ipc_permissions)) != 0) {
-		snprintf(why, why_len, "cannot set the mode of %s: %s", l->url,
-		         nng_strerror(rv));
-		err = nngerr_map(rv, NNGERR_LISTEN);
-		goto fail;
-	}
-	if (l->o.tls != NULL &&
-	    (rv = nng_stream_listener_set_ptr(l->sl, NNG_OPT_TLS_CONFIG,
-	                                      l->o.tls)) != 0) {
-		snprintf(why, why_len, "cannot use TLS on %s: %s", l->url,
-		         nng_strerror(rv));
-		err = nngerr_map(rv, NNGERR_LISTEN);
-		goto fail;
-	}
-	if ((rv = nng_stream_listener_listen(l->sl)) != 0) {
-		snprintf(why, why_len, "cannot listen on %s: %s", l->url,
-		         nng_strerror(rv));
-		err = nngerr_map(rv, NNGERR_LISTEN);
+	if ((err = acceptor_open(l, l->url, &l->acc, why, why_len)) !=
+	    HBMON_OK) {
 		goto fail;
 	}
 	bound_url(l);
-	if ((rv = nng_aio_alloc(&l->accept_aio, accept_cb, l)) != 0) {
-		err = HBMON_ENOMEM;
-		goto fail;
-	}
 	if (pthread_create(&l->thread, NULL, thread_main, l) != 0) {
 		snprintf(why, why_len, "cannot start a thread for %s", l->url);
 		err = HBMON_ENOMEM;
 		goto fail;
 	}
 	l->thread_started = true;
-	accept_next(l);
+	accept_current(l);
 	*out = l;
 	return HBMON_OK;
 
 fail:
-	nng_aio_free(l->accept_aio);
-	if (l->sl != NULL) {
-		nng_stream_listener_free(l->sl);
-	}
+	acceptor_free(l->acc);
+	tlsconf_free(l->o.tls);
 	refusal_fini(&l->refusals);
 	hashtab_fini(&l->peers);
 	pthread_cond_destroy(&l->wake);
 	pthread_mutex_destroy(&l->wake_lock);
 	pthread_mutex_destroy(&l->lock);
+	pthread_mutex_destroy(&l->rebind_lock);
 	free(l);
+	return err;
+}
+
+int
+listener_rebind(struct listener *l, char *why, size_t why_len)
+{
+	struct acceptor *old, *a = NULL;
+	int err;
+
+	pthread_mutex_lock(&l->rebind_lock);
+	pthread_mutex_lock(&l->lock);
+	assert(!l->closing);
+	old = l->acc;
+	l->acc = NULL; /* from now on its callbacks touch nothing */
+	pthread_mutex_unlock(&l->lock);
+	/* The old one first: nng 1.5.2's ipc listener unlinks its path as
+	 * it closes, which would take the new socket file with it; and a
+	 * tcp port is free only once its listener is gone. */
+	acceptor_free(old);
+	err = acceptor_open(l, l->bound_url, &a, why, why_len);
+	pthread_mutex_lock(&l->lock);
+	l->acc = a;
+	l->accept_errors = 0;
+	l->accept_retry_ms = 0;
+	pthread_mutex_unlock(&l->lock);
+	if (a != NULL) {
+		accept_next(a);
+	}
+	pthread_mutex_unlock(&l->rebind_lock);
 	return err;
 }
 
 bool
 listener_close(struct listener *l)
 {
+	struct acceptor *a;
 	int64_t until;
 	size_t left;
 
 	if (l == NULL) {
 		return true;
 	}
+	pthread_mutex_lock(&l->rebind_lock);
 	pthread_mutex_lock(&l->lock);
 	l->closing = true;
+	a = l->acc;
 	pthread_mutex_unlock(&l->lock);
-	nng_stream_listener_close(l->sl);
-	nng_aio_stop(l->accept_aio);
+	acceptor_stop(a);
+	pthread_mutex_unlock(&l->rebind_lock);
 	if (l->thread_started) {
 		pthread_mutex_lock(&l->wake_lock);
 		l->stop = true;
@@ -760,14 +955,15 @@ listener_close(struct listener *l)
 		}
 		return false;
 	}
-	nng_aio_free(l->accept_aio);
-	nng_stream_listener_free(l->sl);
+	acceptor_free(a);
+	tlsconf_free(l->o.tls);
 	hashtab_each(&l->peers, free_peer, NULL);
 	hashtab_fini(&l->peers);
 	refusal_fini(&l->refusals);
 	pthread_cond_destroy(&l->wake);
 	pthread_mutex_destroy(&l->wake_lock);
 	pthread_mutex_destroy(&l->lock);
+	pthread_mutex_destroy(&l->rebind_lock);
 	free(l);
 	return true;
 }

@@ -141,6 +141,39 @@ int listener_start(const struct listener_options *o, struct listener **out,
  */
 const char *listener_url(const struct listener *l);
 
+/* The name given at start ("robots", "admin", ...). */
+const char *listener_name(const struct listener *l);
+
+/* The role given at start. */
+enum listener_role listener_role(const struct listener *l);
+
+/*
+ * Connections accepted since start, over every generation, whether or
+ * not they were then refused: it goes up while the accept loop works.
+ * Thread-safe.
+ */
+uint64_t listener_accepts(struct listener *l);
+
+/*
+ * Replaces the nng stream listener underneath (its self-check failed):
+ * closes the current one first (nng 1.5.2's ipc listener unlinks its
+ * path as it closes), then listens anew on listener_url (the same path
+ * with the same mode, the same port) and accepts there. Connections open
+ * now are kept. why: a sentence on failure. Returns HBMON_OK, or an error
+ * of listener_start (HBMON_EBUSY: someone took the address meanwhile);
+ * then nothing listens until a later call succeeds. Thread-safe; not from
+ * an nng callback, not once listener_close has begun.
+ */
+int listener_rebind(struct listener *l, char *why, size_t why_len);
+
+/*
+ * The self-check's connection to l is the one from sa (tcp: that
+ * connection's local address), or none (NULL). Its refusals are logged
+ * at debug, not as refusals. (ipc connections of this process are known
+ * as the self-check's without it.) Thread-safe.
+ */
+void listener_mark_self(struct listener *l, const nng_sockaddr *sa);
+
 /* Connections open now (handshaking, serving or closing). */
 size_t listener_connections(struct listener *l);
 

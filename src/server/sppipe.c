@@ -267,14 +267,24 @@ sppipe_close(struct sppipe *p, const char *reason)
 	listener_wake(p->l);
 }
 
-/* Notes a refusal on p's listener and closes p. */
+/*
+ * Notes a refusal on p's listener and closes p. The server's own
+ * self-check is no peer being refused (a TLS listener that requires a
+ * client certificate refuses it every time): it goes to the debug log.
+ */
 static void
 refuse(struct sppipe *p, enum log_level level, const char *reason,
        const char *detail)
 {
-	refusal_note(&p->l->refusals, level, p->peer_host, reason,
-	             "connection=%s detail=%s", p->peer,
-	             detail != NULL ? detail : "");
+	if (atomic_load(&p->self)) {
+		log_debug("self-check connection refused",
+		          "listener=%s peer=%s reason=%s detail=%s", p->l->name,
+		          p->peer, reason, detail != NULL ? detail : "");
+	} else {
+		refusal_note(&p->l->refusals, level, p->peer_host, reason,
+		             "connection=%s detail=%s", p->peer,
+		             detail != NULL ? detail : "");
+	}
 	sppipe_close(p, reason);
 }
 
