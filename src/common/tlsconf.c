@@ -344,6 +344,36 @@ fail:
 }
 
 int
+tlsconf_self(const char *cert_file, const char *key_file, nng_tls_config **out,
+             char *why, size_t why_len)
+{
+	nng_tls_config *cfg = NULL;
+	char warn[256];
+	int rv;
+
+	if ((rv = config_alloc(NNG_TLS_MODE_CLIENT, &cfg, why, why_len)) !=
+	    HBMON_OK) {
+		return rv;
+	}
+	/* An expired certificate is said loudly at start already. */
+	if ((rv = load_own(cfg, cert_file, key_file, why, why_len, warn,
+	                   sizeof(warn))) != HBMON_OK) {
+		goto fail;
+	}
+	if ((rv = nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_NONE)) != 0) {
+		snprintf(why, why_len, "TLS: %s", nng_strerror(rv));
+		rv = HBMON_EINVAL;
+		goto fail;
+	}
+	*out = cfg;
+	return HBMON_OK;
+
+fail:
+	nng_tls_config_free(cfg);
+	return rv;
+}
+
+int
 tlsconf_dial(nng_socket sock, const char *url,
              const struct tlsconf_files *files, int flags, int *tls_err,
              char *why, size_t why_len)

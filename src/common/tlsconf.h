@@ -63,6 +63,16 @@ int tlsconf_client(const char *ca_file, const char *cert_file,
                    nng_tls_config **out, char *why, size_t why_len, char *warn,
                    size_t warn_len);
 
+/*
+ * A client config for a server dialling its own tls+tcp:// listeners (the
+ * listener self-check): the server's certificate is not verified (the
+ * address is the server's own and nothing secret is sent), and cert_file
+ * / key_file, the server's own, are presented when a client certificate is
+ * asked for. out and errors as tlsconf_server. Thread-safe.
+ */
+int tlsconf_self(const char *cert_file, const char *key_file,
+                 nng_tls_config **out, char *why, size_t why_len);
+
 /* What a client is told to use for tls+tcp:// URLs. */
 struct tlsconf_files {
 	const char *ca_file;     /* the CA that signed the server's cert */

@@ -1238,6 +1238,25 @@ engine_server_restarted(struct engine *e, int64_t outage_ms, bool unclean,
 }
 
 int
+engine_listener_restarted(struct engine *e, const char *listener,
+                          const char *url, const char *why, int64_t wall)
+{
+	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+	char summary[640];
+
+	e->wall = wall;
+	e->error = HBMON_OK;
+	snprintf(summary, sizeof(summary),
+	         "hbmon-server's %s listener %s failed its self-check (%s) "
+	         "and was replaced at the same address",
+	         listener, url, why);
+	d.reason = (char *) why;
+	emit(e, NULL, 0, K(LISTENER_RESTARTED), K(LISTENER_RESTARTED),
+	     SEV(WARNING), ST(FIRING), 0, summary, &d);
+	return e->error;
+}
+
+int
 engine_ack(struct engine *e, uint64_t seq, const char *by, int64_t wall,
            char *why, size_t why_len)
 {

@@ -101,6 +101,15 @@ int engine_server_restarted(struct engine *e, int64_t outage_ms, bool unclean,
                             int64_t interval_max_ms, int64_t wall);
 
 /*
+ * Raises LISTENER_RESTARTED (SPEC §3.6), a one-off warning: the listener
+ * named listener, at url, failed its self-check (why: what failed, a few
+ * words, also in details.reason) and was replaced. Returns HBMON_OK,
+ * HBMON_ENOMEM or HBMON_EIO.
+ */
+int engine_listener_restarted(struct engine *e, const char *listener,
+                              const char *url, const char *why, int64_t wall);
+
+/*
  * Acknowledges the episode of alert seq: its repeats stop. by: who (may be
  * ""). why: a sentence on failure. Returns HBMON_OK, HBMON_ENOENT (no such
  * alert), HBMON_EINVAL (a one-off notice, or already resolved: nothing
