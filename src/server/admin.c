@@ -436,6 +436,18 @@ admin_tcp_url(const struct admin *adm)
 	return adm->tcp != NULL ? rpcserver_url(adm->tcp) : NULL;
 }
 
+struct listener *
+admin_ipc_listener(struct admin *adm)
+{
+	return rpcserver_listener(adm->ipc);
+}
+
+struct listener *
+admin_tcp_listener(struct admin *adm)
+{
+	return adm->tcp != NULL ? rpcserver_listener(adm->tcp) : NULL;
+}
+
 void
 admin_close(struct admin *adm)
 {

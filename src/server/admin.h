@@ -66,6 +66,11 @@ void admin_drain(struct admin *adm, int64_t timeout_ms);
 const char *admin_ipc_url(const struct admin *adm);
 const char *admin_tcp_url(const struct admin *adm);
 
+/* The listeners underneath, for the self-check (tcp: NULL when there is
+ * none). */
+struct listener *admin_ipc_listener(struct admin *adm);
+struct listener *admin_tcp_listener(struct admin *adm);
+
 /* Closes the listeners and frees everything. NULL is fine. */
 void admin_close(struct admin *adm);
 

@@ -655,6 +655,12 @@ ingest_url(const struct ingest *ing)
 	return rpcserver_url(ing->srv);
 }
 
+struct listener *
+ingest_listener(struct ingest *ing)
+{
+	return rpcserver_listener(ing->srv);
+}
+
 void
 ingest_close(struct ingest *ing)
 {

@@ -83,6 +83,9 @@ void ingest_submit(struct ingest *ing, struct rpcserver_local *lr);
 /* The URL listened on (with the port chosen for ":0"). */
 const char *ingest_url(const struct ingest *ing);
 
+/* The listener underneath (for the self-check). */
+struct listener *ingest_listener(struct ingest *ing);
+
 /* Closes the listener and frees everything. NULL is fine. */
 void ingest_close(struct ingest *ing);
 

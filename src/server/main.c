@@ -42,11 +42,15 @@
 #include "server/publisher.h"
 #include "server/recorder.h"
 #include "server/registry.h"
+#include "server/selfcheck.h"
 #include "server/selfwatch.h"
 #include "server/settings.h"
 #include "server/store.h"
 #include "server/views.h"
 #include "server/watcher.h"
+#ifdef HBMON_TEST_HOOKS
+#include "server/listener_hook.h"
+#endif
 
 #define EXIT_CONFIG      2
 #define DRAIN_TIMEOUT_MS 10000
@@ -402,6 +406,87 @@ start_selfwatch(const struct server_settings *set, const char *watch_secret,
 	return rv;
 }
 
+/*
+ * Starts the listener self-check (SPEC §3.6) on every listener the server
+ * has, with a TLS client config of the server's own certificate when one
+ * of them is tls+tcp://. Returns HBMON_OK, or an error with a message
+ * printed.
+ */
+static int
+start_selfcheck(const struct server_settings *set, struct health *health,
+                struct recorder *rec, struct ingest *ing, struct admin *adm,
+                struct publisher *pub, struct selfcheck **out)
+{
+	struct selfcheck_options so = { 0 };
+	char why[1024];
+	int rv;
+
+	so.health = health;
+	so.recorder = rec;
+	so.interval_ms = set->listener_check;
+	so.listeners[so.n_listeners++] = ingest_listener(ing);
+	so.listeners[so.n_listeners++] = admin_ipc_listener(adm);
+	if (admin_tcp_listener(adm) != NULL) {
+		so.listeners[so.n_listeners++] = admin_tcp_listener(adm);
+	}
+	so.listeners[so.n_listeners++] = publisher_listener(pub);
+	for (size_t i = 0; i < so.n_listeners && so.tls == NULL; i++) {
+		if (tlsconf_is_tls_url(listener_url(so.listeners[i])) &&
+		    tlsconf_self(set->tls_cert_file, set->tls_key_file, &so.tls,
+		                 why, sizeof(why)) != HBMON_OK) {
+			fprintf(stderr,
+			        "hbmon-server: the listener self-check: %s\n",
+			        why);
+			return HBMON_EINVAL;
+		}
+	}
+	rv = selfcheck_start(&so, out);
+	tlsconf_free(so.tls); /* the self-check holds its own */
+	if (rv != HBMON_OK) {
+		fprintf(stderr,
+		        "hbmon-server: cannot start the listener self-check\n");
+	}
+	return rv;
+}
+
+#ifdef HBMON_TEST_HOOKS
+/*
+ * Test builds only (hbmon-server-hooks): SIGUSR2 breaks the listener
+ * named in DATA_DIR/break-listener ("robots", "admin", "admin_tcp",
+ * "alerts"), for the self-check to find (tests/server_selfcheck_test.c).
+ */
+static void
+hook_break(const char *data_dir, struct ingest *ing, struct admin *adm,
+           struct publisher *pub)
+{
+	struct listener *all[] = { ingest_listener(ing),
+		                   admin_ipc_listener(adm),
+		                   admin_tcp_listener(adm),
+		                   publisher_listener(pub) };
+	char path[SETTINGS_PATH_MAX + 32], name[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/break-listener", data_dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fgets(name, sizeof(name), f) == NULL) {
+			name[0] = '\0';
+		}
+		fclose(f);
+	}
+	name[strcspn(name, "\n")] = '\0';
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (all[i] != NULL &&
+		    strcmp(listener_name(all[i]), name) == 0) {
+			listener_hook_break(all[i]);
+			log_info("test hook: listener broken", "listener=%s",
+			         name);
+			return;
+		}
+	}
+	log_warn("test hook: no such listener", "listener=%s", name);
+}
+#endif
+
 static int
 load_robot(void *arg, const struct store_robot *row)
 {
@@ -435,6 +520,7 @@ main(int argc, char **argv)
 	struct health *health = NULL;
 	struct health_options hopts = { 0 };
 	struct selfwatch *sw = NULL;
+	struct selfcheck *sc = NULL;
 	struct watcher *watcher = NULL;
 	int64_t started_mono = clock_mono_ms();
 	struct admin_options aopts;
@@ -563,6 +649,9 @@ main(int argc, char **argv)
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);
 	sigaddset(&stop_signals, SIGINT);
+#ifdef HBMON_TEST_HOOKS
+	sigaddset(&stop_signals, SIGUSR2);
+#endif
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -723,6 +812,10 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	explicit_bzero(admin_secret, sizeof(admin_secret));
+	if (start_selfcheck(&set, health, rec, ing, adm, pub, &sc) !=
+	    HBMON_OK) {
+		goto fail;
+	}
 	sdnotify_ready("serving");
 	/* The listeners hold the TLS config as long as they need it. */
 	tlsconf_free(tls);
@@ -737,10 +830,21 @@ main(int argc, char **argv)
 	         set.auth == AUTH_NONE ? "none" : "hmac",
 	         tlsconf_verify_words[set.tls_verify_peer]);
 
-	while (sigwait(&stop_signals, &sig) != 0) {
+	for (;;) {
+		if (sigwait(&stop_signals, &sig) != 0) {
+			continue;
+		}
+#ifdef HBMON_TEST_HOOKS
+		if (sig == SIGUSR2) {
+			hook_break(set.data_dir, ing, adm, pub);
+			continue;
+		}
+#endif
+		break;
 	}
 	sdnotify_stopping();
 	log_info("stopping", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	selfcheck_stop(sc);
 	selfwatch_stop(sw);
 	watcher_close(watcher);
 	admin_drain(adm, DRAIN_TIMEOUT_MS);
@@ -768,6 +872,7 @@ fail:
 	explicit_bzero(admin_secret, sizeof(admin_secret));
 	tlsconf_free(tls);
 	explicit_bzero(watch_secret, sizeof(watch_secret));
+	selfcheck_stop(sc);
 	selfwatch_stop(sw);
 	watcher_close(watcher);
 	http_close(http);

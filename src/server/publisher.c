@@ -147,6 +147,12 @@ publisher_url(const struct publisher *p)
 	return listener_url(p->listener);
 }
 
+struct listener *
+publisher_listener(struct publisher *p)
+{
+	return p->listener;
+}
+
 size_t
 publisher_subscribers(struct publisher *p)
 {

@@ -49,6 +49,9 @@ void publisher_send(void *publisher, const uint8_t *msg, size_t len);
 /* The URL listened on (with the port chosen for ":0"). */
 const char *publisher_url(const struct publisher *p);
 
+/* The listener underneath (for the self-check). */
+struct listener *publisher_listener(struct publisher *p);
+
 /* Subscribers connected now (their handshake done). Thread-safe. */
 size_t publisher_subscribers(struct publisher *p);
 
