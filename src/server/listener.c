@@ -381,13 +381,14 @@ accept_current(struct listener *l)
 
 /*
  * Decides about a new connection from addr (tcp) under l's limits; takes
- * it as p when allowed. Returns the reason for a refusal, or NULL; *victim:
- * a connection closed to make room. l->lock held.
+ * it as p when allowed. self: it is the self-check's. Returns the reason
+ * for a refusal, or NULL; *victim: a connection closed to make room.
+ * l->lock held.
  */
 static const char *
 admit(struct listener *l, nng_stream *s, const char *peer, const char *host,
-      const uint8_t *addr, uint8_t addr_len, int64_t now, struct sppipe **out,
-      struct sppipe **victim)
+      const uint8_t *addr, uint8_t addr_len, bool self, int64_t now,
+      struct sppipe **out, struct sppipe **victim)
 {
 	const struct listener_limits *lim = &l->o.limits;
 	struct edge_peer *e = NULL;
@@ -412,8 +413,9 @@ admit(struct listener *l, nng_stream *s, const char *peer, const char *host,
 	}
 	if (atomic_load(&l->live) >= lim->max_connections) {
 		/* Make room by closing the oldest connection that has not
-		 * authenticated; robots already heard stay. */
-		struct sppipe *v = l->unproven_head;
+		 * authenticated; robots already heard stay. Not for the
+		 * self-check: being accepted told it enough. */
+		struct sppipe *v = self ? NULL : l->unproven_head;
 		while (v != NULL && sppipe_is_closed(v)) {
 			v = v->unext;
 		}
@@ -429,7 +431,7 @@ admit(struct listener *l, nng_stream *s, const char *peer, const char *host,
 	if ((p = sppipe_new(l, s, peer, host)) == NULL) {
 		return "out of memory";
 	}
-	atomic_store(&p->self, is_self(l, peer));
+	atomic_store(&p->self, self);
 	p->peer_entry = e;
 	if (e != NULL) {
 		e->connections++;
@@ -504,7 +506,7 @@ accept_cb(void *arg)
 	s = nng_aio_get_output(a->aio, 0);
 	peer_of(l, s, peer, host, addr, &addr_len);
 	self = is_self(l, peer);
-	why = admit(l, s, peer, host, addr, addr_len, now, &p, &victim);
+	why = admit(l, s, peer, host, addr, addr_len, self, now, &p, &victim);
 	pthread_mutex_unlock(&l->lock);
 	/* Accept the next one before this one is looked at. */
 	accept_next(a);

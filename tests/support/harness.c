@@ -225,7 +225,8 @@ start_server(struct harness_server *srv, const char *const *extra,
 	int n = 0;
 	pid_t pid, parent;
 
-	argv[n++] = harness_bin("src/server/hbmon-server");
+	argv[n++] = harness_bin(
+	    srv->program != NULL ? srv->program : "src/server/hbmon-server");
 	argv[n++] = "--data-dir";
 	argv[n++] = srv->dir;
 	argv[n++] = "--listen";

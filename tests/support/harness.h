@@ -27,6 +27,9 @@ struct harness_server {
 	char log_path[600];  /* the server's stderr */
 	pid_t pid;           /* 0 when not running */
 	bool tmpfs; /* dir is a tmpfs of its own (harness_server_tmpfs) */
+	/* The server binary, relative to the build dir; NULL (as init
+	 * leaves it): "src/server/hbmon-server". */
+	const char *program;
 	/* For tls+tcp:// URLs: what clients of the harness dial with. */
 	struct tlsconf_files tls;
 };
