@@ -258,7 +258,10 @@ answers(struct selfcheck *sc, struct watched *w, char *what, size_t what_len)
 	return false;
 }
 
-/* w did not answer (what): replaces it and raises LISTENER_RESTARTED. */
+/*
+ * w did not answer (what): replaces it and raises LISTENER_RESTARTED.
+ * Says to health whether it answers now.
+ */
 static void
 replace(struct selfcheck *sc, struct watched *w, const char *what)
 {
@@ -268,6 +271,8 @@ replace(struct selfcheck *sc, struct watched *w, const char *what)
 
 	if (listener_rebind(w->l, why, sizeof(why)) != HBMON_OK) {
 		now = clock_mono_ms();
+		health_listener_checked(sc->opts.health, w->health_id, false,
+		                        now);
 		if (!w->down || now - w->down_logged_ms >= DOWN_LOG_EVERY_MS) {
 			log_error("listener failed its self-check and cannot "
 			          "be replaced; nothing listens there until "
@@ -290,8 +295,9 @@ replace(struct selfcheck *sc, struct watched *w, const char *what)
 	         listener_name(w->l), listener_url(w->l), what,
 	         (unsigned) w->replaced);
 	raise_restarted(sc, w, what);
-	/* The new one is checked at once: one that does not answer either
-	 * keeps the server unhealthy until a later round mends it. */
+	/* The new one is checked at once (a listener replaced at once is
+	 * no time unhealthy): one that does not answer either keeps the
+	 * server unhealthy until a later round mends it. */
 	ok = answers(sc, w, again, sizeof(again));
 	health_listener_checked(sc->opts.health, w->health_id, ok,
 	                        clock_mono_ms());
@@ -306,9 +312,10 @@ check(struct selfcheck *sc, struct watched *w)
 	if (atomic_load(&sc->stop)) {
 		return; /* cut short: no verdict */
 	}
-	health_listener_checked(sc->opts.health, w->health_id, ok,
-	                        clock_mono_ms());
-	if (!ok) {
+	if (ok) {
+		health_listener_checked(sc->opts.health, w->health_id, true,
+		                        clock_mono_ms());
+	} else {
 		replace(sc, w, what);
 	}
 }
