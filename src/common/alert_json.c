@@ -82,6 +82,8 @@ details_json(const Hbmon__V1__AlertDetails *d, int tz)
 	}
 	set_int(o, "outage_ms", d->outage_ms);
 	set_str(o, "reason", d->reason);
+	set_str(o, "listener", d->listener);
+	set_str(o, "listener_url", d->listener_url);
 	set_int(o, "free_bytes", d->free_bytes);
 	if (d->resolves != 0) {
 		set_str(o, "resolves", words_alert_kind(d->resolves));

@@ -342,6 +342,15 @@ server_restarted(struct text *t, const Hbmon__V1__AlertDetails *d)
 }
 
 static void
+listener_restarted(struct text *t, const Hbmon__V1__AlertDetails *d)
+{
+	say(t,
+	    "hbmon-server's %s listener %s failed its self-check (%s) and "
+	    "was replaced at the same address",
+	    str(d->listener), str(d->listener_url), str(d->reason));
+}
+
+static void
 storage_failing(struct text *t, const Hbmon__V1__Alert *a,
                 const Hbmon__V1__AlertDetails *d)
 {
@@ -467,6 +476,9 @@ alert_text_summary(const Hbmon__V1__Alert *a, char *buf, size_t buf_len)
 		break;
 	case K(SERVER_RESTARTED):
 		server_restarted(&t, d);
+		break;
+	case K(LISTENER_RESTARTED):
+		listener_restarted(&t, d);
 		break;
 	case K(STORAGE_FAILING):
 		storage_failing(&t, a, d);

@@ -1242,17 +1242,18 @@ engine_listener_restarted(struct engine *e, const char *listener,
                           const char *url, const char *why, int64_t wall)
 {
 	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
-	char summary[640];
+	struct notice n = { .about = K(LISTENER_RESTARTED),
+		            .kind = K(LISTENER_RESTARTED),
+		            .severity = SEV(WARNING),
+		            .state = ST(FIRING),
+		            .details = &d };
 
 	e->wall = wall;
 	e->error = HBMON_OK;
-	snprintf(summary, sizeof(summary),
-	         "hbmon-server's %s listener %s failed its self-check (%s) "
-	         "and was replaced at the same address",
-	         listener, url, why);
+	d.listener = (char *) listener;
+	d.listener_url = (char *) url;
 	d.reason = (char *) why;
-	emit(e, NULL, 0, K(LISTENER_RESTARTED), K(LISTENER_RESTARTED),
-	     SEV(WARNING), ST(FIRING), 0, summary, &d);
+	emit(e, &n);
 	return e->error;
 }
 
