@@ -355,6 +355,7 @@ admin_start(const struct admin_options *opts, struct recorder *rec,
 	adm->service.robot_set = admin_robot_set;
 	adm->service.server_info = admin_server_info;
 	adm->service.robot_ping_token = admin_robot_ping_token;
+	adm->service.alerts_open = admin_alerts_open;
 	adm->opts = *opts;
 	adm->rec = rec;
 	adm->reg = reg;

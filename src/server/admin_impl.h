@@ -160,6 +160,9 @@ void admin_alerts_after(Hbmon__V1__Admin_Service *svc,
                         const Hbmon__V1__AlertsAfterRequest *input,
                         Hbmon__V1__AlertsAfterReply_Closure closure,
                         void *data);
+void admin_alerts_open(Hbmon__V1__Admin_Service *svc,
+                       const Hbmon__V1__AlertsOpenRequest *input,
+                       Hbmon__V1__AlertsOpenReply_Closure closure, void *data);
 void admin_robot_list(Hbmon__V1__Admin_Service *svc,
                       const Hbmon__V1__RobotListRequest *input,
                       Hbmon__V1__RobotListReply_Closure closure, void *data);

@@ -1,8 +1,8 @@
 /*
  * The Admin service's reads: status, accounts, a subject, its history,
- * alerts after a seq, the robot list, server info. Each runs on a reader
- * thread with its own read-only connection; what is only in memory comes
- * through admin_from_memory (admin_impl.h).
+ * alerts after a seq, what is firing now, the robot list, server info. Each
+ * runs on a reader thread with its own read-only connection; what is only in
+ * memory comes through admin_from_memory (admin_impl.h).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -101,6 +101,30 @@ state_of(struct call *c, const struct subject *s)
 	return st;
 }
 
+/*
+ * items (n used of *cap, of size bytes each) with room for one more:
+ * itself, or a copy twice as big in the call's arena (*cap updated).
+ * NULL when out of memory.
+ */
+static void *
+room_for_one(struct call *c, void *items, size_t n, size_t *cap, size_t size)
+{
+	size_t grown_cap = *cap == 0 ? 64 : 2 * *cap;
+	void *grown;
+
+	if (n < *cap) {
+		return items;
+	}
+	if ((grown = admin_alloc(c, grown_cap * size)) == NULL) {
+		return NULL;
+	}
+	if (n > 0) {
+		memcpy(grown, items, n * size);
+	}
+	*cap = grown_cap;
+	return grown;
+}
+
 /* A list of subjects, collected then sorted by name. */
 struct picked {
 	struct call *c;
@@ -114,24 +138,17 @@ static int
 pick(struct subject *s, void *arg)
 {
 	struct picked *p = arg;
+	const struct subject **items;
 
 	if (subject_is_robot(s) != p->robots ||
 	    (p->robot != NULL && strcmp(subject_robot(s), p->robot) != 0)) {
 		return 0;
 	}
-	if (p->n == p->cap) {
-		size_t cap = p->cap == 0 ? 64 : 2 * p->cap;
-		const struct subject **items =
-		    admin_alloc(p->c, cap * sizeof(*items));
-		if (items == NULL) {
-			return HBMON_ENOMEM;
-		}
-		if (p->n > 0) {
-			memcpy(items, p->items, p->n * sizeof(*items));
-		}
-		p->items = items;
-		p->cap = cap;
+	items = room_for_one(p->c, p->items, p->n, &p->cap, sizeof(*items));
+	if (items == NULL) {
+		return HBMON_ENOMEM;
 	}
+	p->items = items;
 	p->items[p->n++] = s;
 	return 0;
 }
@@ -622,6 +639,88 @@ run_alerts_after(struct call *c)
 	return HBMON_OK;
 }
 
+/* ---- AlertsOpen: the engine's open episodes ---- */
+
+struct open_list {
+	struct call *c;
+	Hbmon__V1__OpenAlert **items;
+	size_t n, cap;
+};
+
+/* Copies one open episode into the call's arena (packed, then unpacked
+ * there: the engine's alert is valid during the call only). */
+static int
+add_open(void *arg, const struct engine_open *o)
+{
+	struct open_list *l = arg;
+	size_t len = hbmon__v1__alert__get_packed_size(o->alert);
+	uint8_t *body = admin_alloc(l->c, len + 1);
+	Hbmon__V1__OpenAlert *x = admin_alloc(l->c, sizeof(*x));
+	Hbmon__V1__OpenAlert **items =
+	    room_for_one(l->c, l->items, l->n, &l->cap, sizeof(*items));
+
+	if (body == NULL || x == NULL || items == NULL) {
+		return HBMON_ENOMEM;
+	}
+	l->items = items;
+	hbmon__v1__open_alert__init(x);
+	hbmon__v1__alert__pack(o->alert, body);
+	x->alert = hbmon__v1__alert__unpack(&l->c->arena->pb, len, body);
+	if (x->alert == NULL) {
+		return HBMON_ENOMEM;
+	}
+	x->since_ms = o->alert->raised_at_ms;
+	x->last_alert_ms = o->last_alert_ms;
+	x->acked = o->acked;
+	l->items[l->n++] = x;
+	return 0;
+}
+
+static void
+alerts_open_memory(void *arg, struct recorder *rec)
+{
+	struct open_list *l = arg;
+	int64_t now, wall;
+
+	recorder_clock(rec, &now, &wall);
+	(void) engine_open_each(recorder_engine(rec), now, wall, add_open, l);
+}
+
+static int
+by_seq(const void *a, const void *b)
+{
+	uint64_t x = (*(Hbmon__V1__OpenAlert *const *) a)->alert->seq;
+	uint64_t y = (*(Hbmon__V1__OpenAlert *const *) b)->alert->seq;
+
+	return x < y ? -1 : x > y;
+}
+
+ADMIN_HANDLER(read, alerts_open, Hbmon__V1__AlertsOpenRequest,
+              Hbmon__V1__AlertsOpenReply_Closure)
+static int
+run_alerts_open(struct call *c)
+{
+	Hbmon__V1__AlertsOpenReply *r = admin_alloc(c, sizeof(*r));
+	struct open_list l = { c, NULL, 0, 0 };
+	int rv;
+
+	if (r == NULL) {
+		return HBMON_OK;
+	}
+	/* Memory only: what is firing must be answered on a sick disk. */
+	if ((rv = admin_from_memory(c, alerts_open_memory, &l)) != HBMON_OK) {
+		return rv;
+	}
+	if (l.n > 1) {
+		qsort(l.items, l.n, sizeof(*l.items), by_seq);
+	}
+	hbmon__v1__alerts_open_reply__init(r);
+	r->alerts = l.items;
+	r->n_alerts = l.n;
+	c->output = &r->base;
+	return HBMON_OK;
+}
+
 /* ---- RobotList, ServerInfo ---- */
 
 struct robot_list {
@@ -634,21 +733,13 @@ static int
 add_robot(void *arg, const struct store_robot *row)
 {
 	struct robot_list *l = arg;
-	Hbmon__V1__RobotInfo *info;
+	Hbmon__V1__RobotInfo **items, *info;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap == 0 ? 64 : 2 * l->cap;
-		Hbmon__V1__RobotInfo **items =
-		    admin_alloc(l->c, cap * sizeof(*items));
-		if (items == NULL) {
-			return HBMON_ENOMEM;
-		}
-		if (l->n > 0) {
-			memcpy(items, l->items, l->n * sizeof(*items));
-		}
-		l->items = items;
-		l->cap = cap;
+	items = room_for_one(l->c, l->items, l->n, &l->cap, sizeof(*items));
+	if (items == NULL) {
+		return HBMON_ENOMEM;
 	}
+	l->items = items;
 	if ((info = admin_alloc(l->c, sizeof(*info))) == NULL) {
 		return HBMON_ENOMEM;
 	}

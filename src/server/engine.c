@@ -248,58 +248,78 @@ struct notice {
 	Hbmon__V1__AlertDetails *details;
 };
 
+/* The text an alert points into (word_alert). */
+struct alert_words {
+	char subject[2 * 64 + 8];
+	char key[2 * 64 + 64];
+	char summary[ALERT_TEXT_MAX];
+	char hints[ALERT_TEXT_HINTS_SIZE];
+	char *hint_ptrs[ALERT_TEXT_HINTS_MAX];
+};
+
 /*
- * Words the alert (alert_text.c), writes it to the outbox and queues it
+ * Fills a as alert seq of notice n, raised at the engine's wall clock,
+ * with its dedupe key, host, hints and summary (alert_text.c); a points
+ * into w and n->details, which must outlive it.
+ */
+static void
+word_alert(const struct engine *e, const struct notice *n, uint64_t seq,
+           Hbmon__V1__Alert *a, struct alert_words *w)
+{
+	const struct subject *s = n->subject;
+	uint64_t episode = n->episode != 0 ? n->episode : seq;
+
+	assert(n->details != NULL);
+	if (s != NULL) {
+		path(w->subject, sizeof(w->subject), s);
+	} else {
+		snprintf(w->subject, sizeof(w->subject), "server");
+	}
+	snprintf(w->key, sizeof(w->key), "%s:%s:%" PRIu64, w->subject,
+	         words_alert_kind(n->about), episode);
+	hbmon__v1__alert__init(a);
+	a->seq = seq;
+	a->dedupe_key = w->key;
+	a->kind = n->kind;
+	a->severity = n->severity;
+	a->state = n->state;
+	a->robot = (char *) (s != NULL ? subject_robot(s) : "");
+	a->account = (char *) (s != NULL ? subject_account(s) : "");
+	a->raised_at_ms = e->wall;
+	a->repeat = n->repeat;
+	a->details = n->details;
+	if (s != NULL) {
+		const struct subject *robot =
+		    subject_is_robot(s) ? s : s->robot;
+		a->details->host =
+		    (char *) (robot != NULL && robot->host != NULL ? robot->host
+		                                                   : "");
+	}
+	a->details->hints = w->hint_ptrs;
+	a->details->n_hints = alert_text_hints(
+	    a, w->hints, sizeof(w->hints), w->hint_ptrs, ALERT_TEXT_HINTS_MAX);
+	alert_text_summary(a, w->summary, sizeof(w->summary));
+	a->summary = w->summary;
+}
+
+/*
+ * Words the alert (word_alert), writes it to the outbox and queues it
  * for publishing, packed once: the PUB message is its topic then the
  * bytes the outbox keeps. Returns the seq, or 0 with e->error set.
  */
 static uint64_t
 emit(struct engine *e, const struct notice *n)
 {
-	Hbmon__V1__Alert a = HBMON__V1__ALERT__INIT;
-	const struct subject *s = n->subject;
+	Hbmon__V1__Alert a;
+	struct alert_words w;
 	struct store_alert row;
 	struct pending *p;
-	char subject[2 * 64 + 8];
-	char key[2 * 64 + 64];
-	char summary[ALERT_TEXT_MAX];
-	char hints[ALERT_TEXT_HINTS_SIZE];
-	char *hint_ptrs[ALERT_TEXT_HINTS_MAX];
 	char topic[ALERT_TOPIC_MAX];
 	size_t topic_len, body_len;
 	uint64_t seq = e->last_seq + 1;
 	uint64_t episode = n->episode != 0 ? n->episode : seq;
 
-	assert(n->details != NULL);
-	if (s != NULL) {
-		path(subject, sizeof(subject), s);
-	} else {
-		snprintf(subject, sizeof(subject), "server");
-	}
-	snprintf(key, sizeof(key), "%s:%s:%" PRIu64, subject,
-	         words_alert_kind(n->about), episode);
-	a.seq = seq;
-	a.dedupe_key = key;
-	a.kind = n->kind;
-	a.severity = n->severity;
-	a.state = n->state;
-	a.robot = (char *) (s != NULL ? subject_robot(s) : "");
-	a.account = (char *) (s != NULL ? subject_account(s) : "");
-	a.raised_at_ms = e->wall;
-	a.repeat = n->repeat;
-	a.details = n->details;
-	if (s != NULL) {
-		const struct subject *robot =
-		    subject_is_robot(s) ? s : s->robot;
-		a.details->host =
-		    (char *) (robot != NULL && robot->host != NULL ? robot->host
-		                                                   : "");
-	}
-	a.details->hints = hint_ptrs;
-	a.details->n_hints = alert_text_hints(&a, hints, sizeof(hints),
-	                                      hint_ptrs, ALERT_TEXT_HINTS_MAX);
-	alert_text_summary(&a, summary, sizeof(summary));
-	a.summary = summary;
+	word_alert(e, n, seq, &a, &w);
 
 	topic_len = alert_topic_format(topic, sizeof(topic), a.severity, a.kind,
 	                               a.robot);
@@ -323,13 +343,13 @@ emit(struct engine *e, const struct notice *n)
 		(void) store_seq_reserve(e->store, e->reserved);
 	}
 	row.seq = seq;
-	row.dedupe_key = key;
+	row.dedupe_key = w.key;
 	row.kind = a.kind;
 	row.severity = a.severity;
 	row.state = a.state;
 	row.robot = a.robot;
 	row.account = a.account;
-	row.summary = summary;
+	row.summary = w.summary;
 	row.raised_ms = e->wall;
 	row.episode = episode;
 	row.body = pending_body(p);
@@ -347,7 +367,7 @@ emit(struct engine *e, const struct notice *n)
 	         "seq=%" PRIu64 " kind=%s severity=%s state=%s "
 	         "subject=%s summary=%s",
 	         seq, words_alert_kind(a.kind), words_severity(a.severity),
-	         words_alert_state(a.state), subject, summary);
+	         words_alert_state(a.state), w.subject, w.summary);
 	return seq;
 }
 
@@ -446,14 +466,9 @@ episode_age(const struct engine *e, const struct episode *ep)
 	return ms > 0 ? ms : 0;
 }
 
-/*
- * Sends one more alert of an open episode: a repeat, or a change while it
- * is still firing (STATUS_CHANGED). Returns the seq, or 0 with e->error
- * set.
- */
-static uint64_t
-emit_again(struct engine *e, const struct episode *ep,
-           Hbmon__V1__AlertDetails *details)
+/* The notice of one more alert of an open episode, still firing. */
+static struct notice
+again_notice(const struct episode *ep, Hbmon__V1__AlertDetails *details)
 {
 	struct notice n = { .subject = ep->subject,
 		            .episode = ep->id,
@@ -463,6 +478,20 @@ emit_again(struct engine *e, const struct episode *ep,
 		            .state = ST(FIRING),
 		            .repeat = ep->repeats,
 		            .details = details };
+
+	return n;
+}
+
+/*
+ * Sends one more alert of an open episode: a repeat, or a change while it
+ * is still firing (STATUS_CHANGED). Returns the seq, or 0 with e->error
+ * set.
+ */
+static uint64_t
+emit_again(struct engine *e, const struct episode *ep,
+           Hbmon__V1__AlertDetails *details)
+{
+	struct notice n = again_notice(ep, details);
 
 	return emit(e, &n);
 }
@@ -1133,6 +1162,43 @@ engine_server_condition_holds(const struct engine *e, int kind)
 	return find_server_episode(e, kind) != NULL;
 }
 
+/*
+ * What a repeat of a subject's episode says now. The details point into
+ * affected[] (see missed_details), which must outlive them.
+ */
+static void
+repeat_details(struct engine *e, const struct episode *ep,
+               Hbmon__V1__AlertDetails *d, Hbmon__V1__AffectedAccount *affected,
+               Hbmon__V1__AffectedAccount **affected_ptrs)
+{
+	struct subject *s = ep->subject;
+
+	assert(s != NULL);
+	switch (ep->kind) {
+	case K(HEARTBEAT_MISSED):
+		missed_details(e, s, d, affected, affected_ptrs);
+		break;
+	case K(STATUS_CHANGED):
+		d->open_orders = s->open_orders;
+		d->to_status = (char *) status_word(s, s->status);
+		d->status = d->to_status;
+		break;
+	case K(CLOCK_SKEW):
+		d->skew_ms = ep->value;
+		d->skew_max_ms = e->opts.clock_skew_max_ms;
+		break;
+	case K(ACCOUNT_MISMATCH):
+		d->active_accounts = s->active_accounts;
+		d->accounts_heard = (uint32_t) ep->value;
+		break;
+	default:
+		break;
+	}
+	if (d->duration_ms == 0) {
+		d->duration_ms = episode_age(e, ep);
+	}
+}
+
 /* Sends the repeat of an unacknowledged, still firing episode. */
 static void
 fire_episode(struct engine *e, struct episode *ep)
@@ -1157,29 +1223,7 @@ fire_episode(struct engine *e, struct episode *ep)
 		arm_repeat(e, ep, e->now + e->opts.repeat_interval_ms);
 		return;
 	}
-	switch (ep->kind) {
-	case K(HEARTBEAT_MISSED):
-		missed_details(e, s, &d, affected, ptrs);
-		break;
-	case K(STATUS_CHANGED):
-		d.open_orders = s->open_orders;
-		d.to_status = (char *) status_word(s, s->status);
-		d.status = d.to_status;
-		break;
-	case K(CLOCK_SKEW):
-		d.skew_ms = ep->value;
-		d.skew_max_ms = e->opts.clock_skew_max_ms;
-		break;
-	case K(ACCOUNT_MISMATCH):
-		d.active_accounts = s->active_accounts;
-		d.accounts_heard = (uint32_t) ep->value;
-		break;
-	default:
-		break;
-	}
-	if (d.duration_ms == 0) {
-		d.duration_ms = episode_age(e, ep);
-	}
+	repeat_details(e, ep, &d, affected, ptrs);
 	ep->repeats++;
 	ep->last_alert_wall = e->wall;
 	if (emit_again(e, ep, &d) == 0) {
@@ -1512,6 +1556,53 @@ engine_forget_subject(struct engine *e, struct subject *s)
 	while (s->episodes != NULL) {
 		drop_episode(e, s->episodes);
 	}
+}
+
+/* ---- what is firing now ---- */
+
+struct open_walk {
+	struct engine *e;
+	int (*fn)(void *arg, const struct engine_open *o);
+	void *arg;
+};
+
+static int
+open_one(void *record, void *arg)
+{
+	static Hbmon__V1__AffectedAccount affected[AFFECTED_MAX];
+	static Hbmon__V1__AffectedAccount *ptrs[AFFECTED_MAX];
+	struct open_walk *w = arg;
+	const struct episode *ep = record;
+	Hbmon__V1__AlertDetails d = HBMON__V1__ALERT_DETAILS__INIT;
+	struct notice n = again_notice(ep, &d);
+	struct engine_open o = { 0 };
+	struct alert_words words;
+	Hbmon__V1__Alert a;
+
+	/* affected[] is static: the engine runs on one thread only. */
+	if (ep->subject != NULL) {
+		repeat_details(w->e, ep, &d, affected, ptrs);
+	} else {
+		condition_details(ep, &d);
+		d.duration_ms = episode_age(w->e, ep);
+	}
+	word_alert(w->e, &n, ep->id, &a, &words);
+	a.raised_at_ms = ep->opened_wall;
+	o.alert = &a;
+	o.last_alert_ms = ep->last_alert_wall;
+	o.acked = ep->acked;
+	return w->fn(w->arg, &o);
+}
+
+int
+engine_open_each(struct engine *e, int64_t now, int64_t wall,
+                 int (*fn)(void *arg, const struct engine_open *o), void *arg)
+{
+	struct open_walk w = { e, fn, arg };
+
+	e->now = now;
+	e->wall = wall;
+	return hashtab_each(&e->episodes, open_one, &w);
 }
 
 /* ---- start and stop ---- */

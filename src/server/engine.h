@@ -238,6 +238,29 @@ void engine_expect(struct engine *e, struct subject *robot, int64_t now);
 int engine_removed(struct engine *e, struct subject *robot, int64_t now,
                    int64_t wall);
 
+/* An open episode, as engine_open_each shows it. */
+struct engine_open {
+	/*
+	 * The episode as a repeat would say it now (summary, details):
+	 * seq and dedupe_key of the alert that opened it, raised_at_ms
+	 * when it opened, state firing, repeat the repeats sent so far.
+	 * Valid during the call only.
+	 */
+	const Hbmon__V1__Alert *alert;
+	int64_t last_alert_ms; /* wall ms of its latest alert */
+	bool acked;            /* its repeats were stopped (engine_ack) */
+};
+
+/*
+ * Calls fn for every open episode (what is firing now: the subjects'
+ * and the server's own), in no particular order, with the words of now
+ * and wall. Stops at fn's first non-zero return and returns it; 0 when
+ * every episode was shown. Changes nothing: call on the engine's thread.
+ */
+int engine_open_each(struct engine *e, int64_t now, int64_t wall,
+                     int (*fn)(void *arg, const struct engine_open *o),
+                     void *arg);
+
 /* Forgets s before it is removed: its timer and open episodes go. */
 void engine_forget_subject(struct engine *e, struct subject *s);
 

@@ -18,6 +18,13 @@ void alert_print_header(const struct hbctl *h);
 /* Prints a as one line: a JSON object (--json) or aligned columns. */
 void alert_print(const struct hbctl *h, const Hbmon__V1__Alert *a);
 
+/*
+ * hbctl alerts --open (alerts_open.c): prints the open episodes that
+ * pass filter, oldest first, or "Nothing is firing." Returns an exit
+ * code (HBCTL_EXIT_OK when shown, nothing firing included).
+ */
+int alerts_open_run(struct hbctl *h, const struct alert_filter *filter);
+
 struct follow_options {
 	uint64_t after_seq;         /* show alerts with seq above this */
 	bool start_at_newest;       /* --new: after the newest alert instead */

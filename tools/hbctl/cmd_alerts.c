@@ -1,4 +1,5 @@
-/* hbctl alerts: the alert outbox, filtered, once or --follow. */
+/* hbctl alerts: the alert outbox, filtered, once or --follow; or what is
+ * firing now (--open, alerts_open.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,13 +15,20 @@ const char cmd_alerts_usage[] =
     "usage: hbctl alerts [--since-seq N] [--follow [--new] [--count N]]\n"
     "                    [--severity S] [--kind K[,K...]] [--robot R] "
     "[--no-recovered] [--json]\n"
+    "       hbctl alerts --open [--severity S] [--kind K[,K...]] "
+    "[--robot R] [--json]\n"
     "\n"
     "Alerts from the server's outbox in seq order: every alert after\n"
     "--since-seq N (default 0: all of them). With --follow, keeps showing\n"
     "new alerts as they are raised until interrupted: each exactly once, in\n"
     "seq order, with nothing lost even when the PUB socket drops some (the\n"
     "gaps are read from the outbox).\n"
+    "With --open, what is firing now instead: one line per open episode\n"
+    "(the seq of the alert that opened it, since when, its latest alert,\n"
+    "whether it was acked, and its summary as of now); \"Nothing is\n"
+    "firing.\" when all is well.\n"
     "\n"
+    "  --open               what is firing now, not the alerts as raised\n"
     "  --since-seq N        only alerts with a seq above N\n"
     "  --severity S         only S or worse: info, warning, critical\n"
     "                       (RECOVERED, the all-clears, always pass)\n"
@@ -43,7 +51,8 @@ const char cmd_alerts_usage[] =
     "  --poll D             how often --follow reads the outbox when PUB is\n"
     "                       quiet (default 2s)\n"
     "--json: one object per alert per line with seq, kind, severity, state,\n"
-    "robot, account, subject, summary, dedupe_key, raised_at, details.\n";
+    "robot, account, subject, summary, dedupe_key, raised_at, details;\n"
+    "with --open also since, since_ms, last_alert, last_alert_ms, acked.\n";
 
 enum {
 	OPT_SINCE_SEQ = 1000,
@@ -56,11 +65,12 @@ enum {
 	OPT_PUBLISH,
 	OPT_POLL,
 	OPT_NO_RECOVERED,
+	OPT_OPEN,
 };
 
 struct alerts_args {
 	struct follow_options follow;
-	bool following;
+	bool following, open;
 	bool count_given, new_given;
 };
 
@@ -143,6 +153,9 @@ on_flag(struct hbctl *h, int val, const char *value, void *arg)
 		break;
 	case OPT_FOLLOW:
 		a->following = true;
+		break;
+	case OPT_OPEN:
+		a->open = true;
 		break;
 	case OPT_NEW:
 		a->new_given = true;
@@ -240,6 +253,7 @@ cmd_alerts(struct hbctl *h, int argc, char **argv)
 		{ "publish", required_argument, NULL, OPT_PUBLISH },
 		{ "poll", required_argument, NULL, OPT_POLL },
 		{ "no-recovered", no_argument, NULL, OPT_NO_RECOVERED },
+		{ "open", no_argument, NULL, OPT_OPEN },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct alerts_args a = { 0 };
@@ -256,6 +270,17 @@ cmd_alerts(struct hbctl *h, int argc, char **argv)
 	                           "no "
 	                           "arguments")) != HBCTL_CONTINUE) {
 		return rv;
+	}
+	if (a.open) {
+		/* What is firing is never a RECOVERED, nor a range of seqs. */
+		if (a.following || a.count_given || a.new_given ||
+		    a.follow.after_seq > 0 || a.follow.filter.no_recovered ||
+		    a.follow.publish_url != NULL) {
+			return hbctl_usage_error(
+			    h, "--open shows what is firing now; it takes "
+			       "--severity, --kind, --robot and --json only");
+		}
+		return alerts_open_run(h, &a.follow.filter);
 	}
 	if (!a.following) {
 		if (a.count_given || a.new_given) {
