@@ -986,6 +986,83 @@ Test(hbctl, history_in_a_range, .init = start, .fini = stop, .timeout = 60)
 	free(err);
 }
 
+/* The open_orders of the heartbeat lines of `hbctl history ... --json`,
+ * in the order shown; returns how many. */
+static size_t
+history_orders(const char *const *args, json_int_t *orders, size_t max)
+{
+	char *out, *err, *line, *save = NULL;
+	size_t n = 0;
+
+	cr_assert_eq(hbctl_run(srv.admin, args, &out, &err), 0, "%s", err);
+	for (line = strtok_r(out, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_t *v = parse_json(line);
+
+		if (strcmp(json_string_value(json_object_get(v, "type")),
+		           "heartbeat") == 0 &&
+		    n < max) {
+			orders[n++] = json_integer_value(json_object_get(
+			    json_object_get(v, "heartbeat"), "open_orders"));
+		}
+		json_decref(v);
+	}
+	free(out);
+	free(err);
+	return n;
+}
+
+Test(hbctl, history_limit_is_the_newest_newest_first, .init = start,
+     .fini = stop, .timeout = 60)
+{
+	struct harness_robot r;
+	json_int_t orders[8];
+	char *out, *err;
+
+	/* Five heartbeats told apart by their open orders: 0, 1, ..., 4. */
+	harness_robot_init(&r, &srv, "R1", SECRET, 1);
+	for (uint32_t i = 0; i < 5; i++) {
+		r.open_orders[0] = i;
+		harness_robot_send(&r);
+	}
+	harness_robot_fini(&r);
+
+	cr_assert_eq(
+	    history_orders((const char *[]){ "history", "R1/ACC_001", "--limit",
+	                                     "3", "--json", NULL },
+	                   orders, 8),
+	    3);
+	cr_assert_eq(orders[0], 4);
+	cr_assert_eq(orders[1], 3);
+	cr_assert_eq(orders[2], 2);
+
+	/* --oldest-first: the server's order for clients that ask nothing. */
+	cr_assert_eq(
+	    history_orders((const char *[]){ "history", "R1/ACC_001", "--limit",
+	                                     "3", "--oldest-first", "--json",
+	                                     NULL },
+	                   orders, 8),
+	    3);
+	cr_assert_eq(orders[0], 0);
+	cr_assert_eq(orders[1], 1);
+	cr_assert_eq(orders[2], 2);
+
+	/* The note says which end was kept; the table starts at the
+	 * latest. */
+	cr_assert_eq(hbctl_run(srv.admin,
+	                       (const char *[]){ "history", "R1/ACC_001",
+	                                         "--limit", "2", NULL },
+	                       &out, &err),
+	             0, "%s", err);
+	assert_has(err, "these are the newest");
+	cr_assert(strstr(out, "\"open_orders\":4") <
+	              strstr(out, "\"open_orders\":3"),
+	          "%s", out);
+	cr_assert_not_null(strstr(out, "\"open_orders\":3"), "%s", out);
+	free(out);
+	free(err);
+}
+
 Test(hbctl, pause_and_resume, .init = start, .fini = stop, .timeout = 60)
 {
 	char *out, *err;

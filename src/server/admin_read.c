@@ -474,6 +474,17 @@ run_subject(struct call *c)
 	return HBMON_OK;
 }
 
+/* Turns items[0..n) around. */
+static void
+reverse(void **items, size_t n)
+{
+	for (size_t i = 0; i < n / 2; i++) {
+		void *x = items[i];
+		items[i] = items[n - 1 - i];
+		items[n - 1 - i] = x;
+	}
+}
+
 ADMIN_HANDLER(read, history, Hbmon__V1__HistoryRequest,
               Hbmon__V1__HistoryReply_Closure)
 static int
@@ -502,9 +513,14 @@ run_history(struct call *c)
 		return HBMON_OK;
 	}
 	hbmon__v1__history_reply__init(r);
-	if ((rv = read_rows(c, st, in->since_ms, in->until_ms, limit, false,
-	                    &rows)) != HBMON_OK) {
+	if ((rv = read_rows(c, st, in->since_ms, in->until_ms, limit,
+	                    in->newest_first, &rows)) != HBMON_OK) {
 		return rv;
+	}
+	if (in->newest_first) {
+		/* The store hands the newest `limit` oldest first. */
+		reverse((void **) rows.hb, rows.n_hb);
+		reverse((void **) rows.tr, rows.n_tr);
 	}
 	r->heartbeats = rows.hb;
 	r->n_heartbeats = rows.n_hb;

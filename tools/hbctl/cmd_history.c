@@ -8,20 +8,22 @@
 
 const char cmd_history_usage[] =
     "usage: hbctl history SUBJECT [--since T] [--until T] [--limit N] "
-    "[--json]\n"
+    "[--oldest-first]\n"
+    "                     [--json]\n"
     "\n"
     "The heartbeats and state changes of a robot (R1) or an account\n"
-    "(R1/ACC_003) recorded in a time range, oldest first. A time T is a\n"
+    "(R1/ACC_003) recorded in a time range, newest first. A time T is a\n"
     "duration back from now (30m, 2h, 1d) or an RFC 3339 time\n"
     "(2026-01-20T09:30:00+07:00).\n"
     "\n"
     "  --since T            start of the range (default 1h: the last hour)\n"
     "  --until T            end of the range (default now)\n"
-    "  --limit N            at most N heartbeats and N state changes\n"
-    "                       (default 100, at most 10000)\n"
+    "  --limit N            at most N heartbeats and N state changes, the\n"
+    "                       newest (default 100, at most 10000)\n"
+    "  --oldest-first       the oldest N instead, oldest first\n"
     "--json: one object per line, \"type\" \"heartbeat\" or \"transition\".\n";
 
-enum { OPT_SINCE = 1000, OPT_UNTIL, OPT_LIMIT };
+enum { OPT_SINCE = 1000, OPT_UNTIL, OPT_LIMIT, OPT_OLDEST_FIRST };
 
 struct range {
 	int64_t now;
@@ -42,6 +44,9 @@ on_flag(struct hbctl *h, int val, const char *value, void *arg)
 	case OPT_UNTIL:
 		return hbctl_time(h, "--until", value, r->now,
 		                  &r->req->until_ms);
+	case OPT_OLDEST_FIRST:
+		r->req->newest_first = false;
+		return HBCTL_CONTINUE;
 	default:
 		if ((rv = hbctl_number(h, "--limit", value, 1, 10000, &n)) ==
 		    HBCTL_CONTINUE) {
@@ -74,6 +79,7 @@ cmd_history(struct hbctl *h, int argc, char **argv)
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "until", required_argument, NULL, OPT_UNTIL },
 		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "oldest-first", no_argument, NULL, OPT_OLDEST_FIRST },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const headers[] = { "RECEIVED", "AGE", "TYPE",
@@ -87,6 +93,7 @@ cmd_history(struct hbctl *h, int argc, char **argv)
 
 	req.since_ms = range.now - 3600 * 1000;
 	req.limit = 100;
+	req.newest_first = true; /* triage starts at the latest */
 	if ((rv = hbctl_parse(h, argc, argv, opts, on_flag, &range, &first)) !=
 	    HBCTL_CONTINUE) {
 		return rv;
@@ -108,16 +115,20 @@ cmd_history(struct hbctl *h, int argc, char **argv)
 		protobuf_c_message_free_unpacked(&reply->base, NULL);
 		return HBCTL_EXIT_FAILED;
 	}
-	/* Both lists come oldest first: merge them into one timeline. */
+	/* Both lists come in the order asked for: merge them into one
+	 * timeline. */
 	while (i < reply->n_heartbeats || j < reply->n_transitions) {
 		const Hbmon__V1__HeartbeatRecord *hb =
 		    i < reply->n_heartbeats ? reply->heartbeats[i] : NULL;
 		const Hbmon__V1__TransitionRecord *tr =
 		    j < reply->n_transitions ? reply->transitions[j] : NULL;
 
-		/* A change sorts before the heartbeat that carried it. */
+		/* A change sorts before the heartbeat that carried it
+		 * (after it, newest first). */
 		if (tr != NULL &&
-		    (hb == NULL || tr->received_ms <= hb->received_ms)) {
+		    (hb == NULL ||
+		     (req.newest_first ? tr->received_ms > hb->received_ms
+		                       : tr->received_ms <= hb->received_ms))) {
 			char change[160];
 
 			j++;
@@ -158,9 +169,9 @@ cmd_history(struct hbctl *h, int argc, char **argv)
 	}
 	if (reply->truncated) {
 		hbctl_error("the range holds more than %u heartbeats or state "
-		            "changes; these are the first. Narrow --since / "
+		            "changes; these are the %s. Narrow --since / "
 		            "--until or raise --limit.",
-		            req.limit);
+		            req.limit, req.newest_first ? "newest" : "oldest");
 	}
 	protobuf_c_message_free_unpacked(&reply->base, NULL);
 	return HBCTL_EXIT_OK;
