@@ -58,6 +58,25 @@ check(const char *subject, char **line)
 	return rc;
 }
 
+/* Runs hbctl check with args (NULL-terminated); the exit code, *out. */
+static int
+check_args(const char *const *args, char **out)
+{
+	const char *argv[16] = { "check" };
+	char *err;
+	size_t n = 1;
+	int rc;
+
+	for (size_t i = 0; args[i] != NULL && n < 15; i++) {
+		argv[n++] = args[i];
+	}
+	argv[n] = NULL;
+	rc = hbctl_run(srv.admin, argv, out, &err);
+	cr_assert_eq(hbctl_lines(*out), 1, "not one line: %s (%s)", *out, err);
+	free(err);
+	return rc;
+}
+
 /* Waits until subject's liveness is want (the server decides). */
 static void
 wait_liveness(const char *subject, Hbmon__V1__Liveness want)
@@ -80,7 +99,11 @@ Test(check, healthy_is_ok)
 
 	harness_robot_send(&robot);
 	cr_assert_eq(check("R1", &line), 0, "%s", line);
-	cr_assert_str_eq(line, "HBMON OK - R1 healthy, 12/12 accounts ok\n");
+	cr_assert_str_eq(line, "HBMON OK - R1 healthy, 12/12 accounts ok | "
+	                       "robots=1;;;0 robots_down=0;;;0 "
+	                       "robots_late=0;;;0 accounts=12;;;0 "
+	                       "accounts_down=0;;;0 accounts_late=0;;;0 "
+	                       "open_alerts=0;;;0 oldest_silence=0s;;;0\n");
 	free(line);
 	cr_assert_eq(check(NULL, &line), 0, "%s", line);
 	assert_has(line, "HBMON OK - 1/1 robots ok, 12/12 accounts ok");
@@ -182,6 +205,13 @@ Test(check, paused_is_ok)
 	cr_assert_eq(check("R1", &line), 0, "%s", line);
 	assert_has(line, "HBMON OK - R1 paused");
 	free(line);
+	/* Nor is its silence held against it by --critical. */
+	cr_assert_eq(
+	    check_args((const char *[]){ "R1", "--critical", "1", NULL },
+	               &line),
+	    0, "%s", line);
+	assert_has(line, "oldest_silence=U;;1;0");
+	free(line);
 }
 
 Test(check, json_and_no_server)
@@ -194,8 +224,13 @@ Test(check, json_and_no_server)
 	              (const char *[]){ "check", "R1", "--json", NULL }, &out,
 	              &err),
 	    0);
-	cr_assert_str_eq(out, "{\"code\":0,\"status\":\"OK\",\"text\":\"R1 "
-	                      "healthy, 12/12 accounts ok\"}\n");
+	cr_assert_str_eq(
+	    out, "{\"code\":0,\"status\":\"OK\",\"text\":\"R1 "
+	         "healthy, 12/12 accounts ok\",\"perfdata\":{\"robots\":1,"
+	         "\"robots_down\":0,\"robots_late\":0,\"accounts\":12,"
+	         "\"accounts_down\":0,\"accounts_late\":0,\"open_alerts\":0,"
+	         "\"oldest_silence_s\":0,\"warning_s\":null,"
+	         "\"critical_s\":null}}\n");
 	free(out);
 	free(err);
 	/* A bad command line is UNKNOWN too, not 2 (CRITICAL). */
@@ -212,4 +247,106 @@ Test(check, json_and_no_server)
 	assert_has(out, "HBMON UNKNOWN - ");
 	free(out);
 	free(err);
+}
+
+Test(check, perfdata_counts_what_is_down_and_firing)
+{
+	char *line;
+
+	harness_robot_send(&robot);
+	wait_liveness("R1", LV(DOWN));
+	cr_assert_neq(harness_wait_alert(
+	                  adm,
+	                  HBMON__V1__ALERT_KIND__ALERT_KIND_HEARTBEAT_MISSED,
+	                  "R1", "", 5000),
+	              0);
+	cr_assert_eq(check(NULL, &line), 2, "%s", line);
+	assert_has(line, " | robots=1;;;0 robots_down=1;;;0 robots_late=0;;;0 "
+	                 "accounts=12;;;0 accounts_down=12;;;0 "
+	                 "accounts_late=0;;;0 open_alerts=1;;;0 "
+	                 "oldest_silence=");
+	free(line);
+	/* The robot's own: the same counts. */
+	cr_assert_eq(check("R1", &line), 2, "%s", line);
+	assert_has(line, "robots_down=1;;;0");
+	assert_has(line, "open_alerts=1;;;0");
+	free(line);
+	/* One account: no robot counts; its robot's alert is not its own. */
+	cr_assert_eq(check("R1/ACC_002", &line), 2, "%s", line);
+	assert_has(line, " | accounts=1;;;0 accounts_down=1;;;0 "
+	                 "accounts_late=0;;;0 open_alerts=0;;;0 "
+	                 "oldest_silence=");
+	assert_lacks(line, "robots=");
+	free(line);
+}
+
+Test(check, thresholds_on_the_oldest_silence)
+{
+	char *line;
+
+	harness_robot_send(&robot);
+	/* Far above the silence: OK, and the thresholds in the perfdata. */
+	cr_assert_eq(check_args((const char *[]){ "R1", "--warning", "1h",
+	                                          "--critical", "7200", NULL },
+	                        &line),
+	             0, "%s", line);
+	assert_has(line, "oldest_silence=0s;3600;7200;0");
+	free(line);
+
+	/* Late is a warning; silent past --critical 1 (s) is critical. */
+	wait_liveness("R1", LV(LATE));
+	harness_sleep_ms(200);
+	cr_assert_eq(
+	    check_args((const char *[]){ "--critical", "1", NULL }, &line), 2,
+	    "%s", line);
+	assert_has(line, "HBMON CRITICAL - ");
+	assert_has(line, "R1 last heard ");
+	assert_has(line, "(--critical above 1 s)");
+	assert_has(line, ";;1;0");
+	free(line);
+	cr_assert_eq(check_args((const char *[]){ "R1", "--warning", "1s",
+	                                          "--critical", "1h", NULL },
+	                        &line),
+	             1, "%s", line);
+	assert_has(line, "(--warning above 1 s)");
+	free(line);
+}
+
+Test(check, bad_thresholds_are_unknown)
+{
+	static const char *const bad[][5] = {
+		{ "--warning", "abc" },
+		{ "--critical", "5x" },
+		{ "--warning", "0" },
+		{ "--critical", "" },
+		{ "--warning", "-5" },
+		{ "--warning", "10", "--critical", "5" },
+	};
+	static const char *const says[] = {
+		"--warning 'abc' is not a time",
+		"--critical '5x' is not a time",
+		"--warning '0' must be above 0",
+		"--critical '' is not a time",
+		"--warning '-5' is not a time",
+		"--warning is above --critical",
+	};
+	char *out, *err;
+
+	harness_robot_send(&robot);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *args[8] = { "check" };
+		size_t n = 1;
+		for (size_t j = 0; j < 5 && bad[i][j] != NULL; j++) {
+			args[n++] = bad[i][j];
+		}
+		args[n] = NULL;
+		cr_assert_eq(hbctl_run(srv.admin, args, &out, &err), 3,
+		             "case %zu: %s", i, out);
+		assert_has(out, "HBMON UNKNOWN - ");
+		assert_has(out, says[i]);
+		assert_has(err, says[i]);
+		cr_assert_eq(hbctl_lines(out), 1, "%s", out);
+		free(out);
+		free(err);
+	}
 }
