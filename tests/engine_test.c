@@ -691,3 +691,102 @@ Test(engine, a_registered_robot_is_still_expected_after_a_restart)
 	advance(I_MS + 2000);
 	cr_assert_eq(count(K(HEARTBEAT_MISSED)), 1);
 }
+
+/* What engine_open_each showed: copies of its alerts, and the rest. */
+struct shown {
+	Hbmon__V1__Alert *alert[8];
+	struct engine_open open[8];
+	size_t n;
+};
+
+static int
+show_open(void *arg, const struct engine_open *o)
+{
+	struct shown *s = arg;
+	size_t len = hbmon__v1__alert__get_packed_size(o->alert);
+	uint8_t buf[4096];
+
+	cr_assert_lt(s->n, 8);
+	cr_assert_leq(len, sizeof(buf));
+	hbmon__v1__alert__pack(o->alert, buf);
+	s->alert[s->n] = hbmon__v1__alert__unpack(NULL, len, buf);
+	s->open[s->n] = *o;
+	s->open[s->n].alert = s->alert[s->n];
+	s->n++;
+	return 0;
+}
+
+static void
+shown_free(struct shown *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		hbmon__v1__alert__free_unpacked(s->alert[i], NULL);
+	}
+	s->n = 0;
+}
+
+Test(engine, open_episodes_are_shown_as_of_now)
+{
+	struct engine_condition low = { .kind = K(DISK_SPACE_LOW),
+		                        .holds = true,
+		                        .free_bytes = 1000,
+		                        .free_min = 5000 };
+	struct subject *r = subject("R1", "");
+	struct shown s = { 0 };
+	char why[160];
+	uint64_t seq;
+	int64_t opened;
+
+	cr_assert_eq(engine_open_each(eng, now, wall, show_open, &s), 0);
+	cr_assert_eq(s.n, 0, "nothing fires yet");
+
+	heard(r, H(HEALTHY));
+	advance(3 * I_MS + 1000);
+	cr_assert_eq(count(K(HEARTBEAT_MISSED)), 1);
+	seq = last()->seq;
+	opened = last()->raised_at_ms;
+	cr_assert_eq(store_begin(st), HBMON_OK);
+	cr_assert_eq(engine_server_condition(eng, &low, now, wall), HBMON_OK);
+	commit();
+	advance(5 * I_MS);
+
+	cr_assert_eq(engine_open_each(eng, now, wall, show_open, &s), 0);
+	cr_assert_eq(s.n, 2);
+	for (size_t i = 0; i < s.n; i++) {
+		const Hbmon__V1__Alert *a = s.open[i].alert;
+		cr_assert_eq(a->state, ST(FIRING));
+		cr_assert(!s.open[i].acked);
+		if (a->kind == K(HEARTBEAT_MISSED)) {
+			cr_assert_eq(a->seq, seq, "the opening alert's seq");
+			cr_assert_str_eq(a->robot, "R1");
+			cr_assert_eq(a->raised_at_ms, opened,
+			             "since it opened");
+			cr_assert_eq(s.open[i].last_alert_ms, opened);
+			/* Counted up to now, not as raised (3 min 1 s). */
+			expect_summary(a, "robot R1 silent for 8 min 1 s");
+		} else {
+			cr_assert_eq(a->kind, K(DISK_SPACE_LOW));
+			cr_assert_str_eq(a->robot, "");
+			cr_assert_eq(a->details->free_bytes, 1000);
+		}
+	}
+	shown_free(&s);
+
+	/* Acked: still open, shown acked; recovered: gone. */
+	cr_assert_eq(engine_ack(eng, seq, "op", wall, why, sizeof(why)),
+	             HBMON_OK);
+	cr_assert_eq(engine_open_each(eng, now, wall, show_open, &s), 0);
+	cr_assert_eq(s.n, 2);
+	for (size_t i = 0; i < s.n; i++) {
+		cr_assert_eq(s.open[i].acked,
+		             s.open[i].alert->kind == K(HEARTBEAT_MISSED));
+	}
+	shown_free(&s);
+	heard(r, H(HEALTHY));
+	low.holds = false;
+	cr_assert_eq(store_begin(st), HBMON_OK);
+	cr_assert_eq(engine_server_condition(eng, &low, now, wall), HBMON_OK);
+	commit();
+	cr_assert_eq(engine_open_each(eng, now, wall, show_open, &s), 0);
+	cr_assert_eq(s.n, 0, "nothing fires any more");
+}
